@@ -1,0 +1,21 @@
+# The model runtime: onnxruntime libraries, the rai serving benchmark.
+
+ORT_DIR := $(BIN)/onnxruntime
+
+##@ Model runtime
+
+.PHONY: onnxruntime
+onnxruntime: ## Fetch onnxruntime 1.29.0 (CPU) into bin/onnxruntime with npm pack, sha256 pinned (cached).
+	hack/fetch-onnxruntime.sh core $(ORT_DIR)
+
+.PHONY: onnxruntime-cuda
+onnxruntime-cuda: ## Add the CUDA 13 execution provider libraries (230 MB) beside the core library.
+	hack/fetch-onnxruntime.sh cuda $(ORT_DIR)
+
+test-deps: onnxruntime
+
+DEVICE ?= cpu
+
+.PHONY: bench-serving
+bench-serving: onnxruntime ## Measure rai serve: overhead over a bare Run, throughput with and without batching (DEVICE=cpu|cuda).
+	RAI_ONNXRUNTIME_LIB=$(ORT_DIR)/libonnxruntime.so.1 go run ./serving/bench --device $(DEVICE)
