@@ -49,7 +49,7 @@ fetch() {
 	local paths=()
 	local i
 	for ((i = 1; i <= $#; i += 2)); do paths+=("${!i}"); done
-	tar -xzf "$tgz" -C "$tmp" "${paths[@]}"
+	tar --no-same-owner -xzf "$tgz" -C "$tmp" "${paths[@]}"
 	mkdir -p "$dest"
 	while (($#)); do
 		local path="$1" want="$2"
