@@ -204,8 +204,8 @@ func (b Bundle) Digest() (string, error) {
 		Modules []module `json:"modules"`
 		Data    any      `json:"data"`
 	}{Data: b.Data}
-	if doc.Data == nil {
-		doc.Data = map[string]any{}
+	if len(b.Data) == 0 {
+		doc.Data = map[string]any{} // nil and empty data are the same policy
 	}
 	for _, name := range slices.Sorted(maps.Keys(b.Modules)) {
 		doc.Modules = append(doc.Modules, module{Name: name, Source: b.Modules[name]})
