@@ -79,15 +79,20 @@ type Config struct {
 // LabelBiasLogOdds is the drop in the log-odds of a favorable label for women at Bias = 1.
 const LabelBiasLogOdds = 1.5
 
+// signalScale multiplies the legitimate score: it sets how predictable repayment is (a logistic
+// regression reaches about 0.8 accuracy), which in turn sets how far most rows lie from a good
+// model's decision boundary.
+const signalScale = 1.5
+
 // proxyCorrelation is the correlation of region_score with "is male" (±1) at Bias = 1.
 const proxyCorrelation = 0.97
 
 // DefaultConfig is the demo's data set: 20,000 training rows, 10,000 evaluation rows (enough
-// that group rates are known to about ±0.01), audit samples of 2,000, and a bias of 0.8: strong
+// that group rates are known to about ±0.01), audit samples of 2,000, and a bias of 0.9: strong
 // enough that an unmitigated model fails a demographic-parity ratio of 0.8, mild enough that
 // reweighing brings it back above 0.8 with an equalized-odds difference under 0.1.
 func DefaultConfig() Config {
-	return Config{Seed: 1, Bias: 0.8, TrainRows: 20000, EvalRows: 10000, AuditRows: 2000}
+	return Config{Seed: 1, Bias: 0.9, TrainRows: 20000, EvalRows: 10000, AuditRows: 2000}
 }
 
 // Validate reports the first field outside its domain.
@@ -137,8 +142,8 @@ const (
 //	employment       salaried 0.65, self_employed 0.20, unemployed 0.15 (one-hot)
 //	region_score     = ρ·m + √(1−ρ²)·N(0, 1),  m = +1 male, −1 female, ρ = 0.97·Bias
 //	label            ~ Bernoulli(σ(s − 1.5·Bias·[female])) with the legitimate score
-//	s = 0.6 + 1.0·income − 0.9·debt_to_income + 0.7·credit_history − 0.6·late_payments
-//	    − 0.4·loan_amount + 0.3·salaried − 0.2·self_employed − 1.2·unemployed
+//	s = 1.5·(0.6 + 1.0·income − 0.9·debt_to_income + 0.7·credit_history − 0.6·late_payments
+//	    − 0.4·loan_amount + 0.3·salaried − 0.2·self_employed − 1.2·unemployed)
 //
 // region_score has no effect of its own on the label: a model that leans on it learns sex.
 // Features are rounded to 4 decimals, so the CSV holds exactly the values generated.
@@ -200,7 +205,7 @@ func draw(c Config, stream uint64, rows int) *Table {
 		for j := range x {
 			x[j] = round4(x[j])
 		}
-		s := 0.6 + 1.0*x[0] - 0.9*x[1] + 0.7*x[2] - 0.6*x[3] - 0.4*x[4] + 0.3*x[5] - 0.2*x[6] - 1.2*x[7]
+		s := signalScale * (0.6 + 1.0*x[0] - 0.9*x[1] + 0.7*x[2] - 0.6*x[3] - 0.4*x[4] + 0.3*x[5] - 0.2*x[6] - 1.2*x[7])
 		if female {
 			s -= LabelBiasLogOdds * c.Bias
 		}
