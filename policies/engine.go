@@ -220,6 +220,11 @@ func (e *RegoEngine) Decide(ctx context.Context, bundle Bundle, input map[string
 		return failClosed(d, CodePolicyError, err.Error()), err
 	}
 
+	// OPA notices cancellation asynchronously, so a short evaluation could
+	// finish on a context that is already done: check it first.
+	if err := ctx.Err(); err != nil {
+		return failClosed(d, CodePolicyError, "policy evaluation was cancelled: "+err.Error()), nil
+	}
 	evalCtx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	rs, err := c.query.Eval(evalCtx, rego.EvalParsedInput(value))
