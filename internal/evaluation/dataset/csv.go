@@ -1,0 +1,239 @@
+package dataset
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"unsafe"
+)
+
+// CSV reads comma-separated values with a header row (RFC 4180: fields may
+// be double-quoted, with "" for a quote, and a quoted field may span lines;
+// CRLF line ends are accepted). Rows with quotes take a slower path; plain
+// rows are split in place without allocating.
+type CSV struct {
+	file   string
+	br     *bufio.Reader
+	closer io.Closer
+	spec   Spec
+	header []string
+	numIdx []int
+	catIdx []int
+	dicts  []*dict
+	fields [][]byte
+	line   []byte // reassembly buffer for long or multi-line records
+	quoted []byte // unquoted field storage for the slow path
+	row    int64
+}
+
+// NewCSV reads the header from r and checks that every column in spec is
+// there. name is used in error messages.
+func NewCSV(r io.Reader, name string, spec Spec) (*CSV, error) {
+	c := &CSV{file: name, br: bufio.NewReaderSize(r, 1<<20), spec: spec}
+	rec, err := c.record()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%s: empty file: no header row", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.header = make([]string, len(rec))
+	for i, f := range rec {
+		c.header[i] = string(f)
+	}
+	if len(c.header) > 0 {
+		c.header[0] = string(bytes.TrimPrefix([]byte(c.header[0]), []byte("\xef\xbb\xbf")))
+	}
+	if c.numIdx, err = resolve(name, c.header, spec.Numeric); err != nil {
+		return nil, err
+	}
+	if c.catIdx, err = resolve(name, c.header, spec.Categorical); err != nil {
+		return nil, err
+	}
+	c.dicts = make([]*dict, len(spec.Categorical))
+	for i := range c.dicts {
+		c.dicts[i] = newDict()
+	}
+	return c, nil
+}
+
+// Columns implements Reader.
+func (c *CSV) Columns() []string { return c.header }
+
+// Dict implements Reader.
+func (c *CSV) Dict(i int) []string { return c.dicts[i].values }
+
+// Close implements Reader.
+func (c *CSV) Close() error {
+	if c.closer != nil {
+		return c.closer.Close()
+	}
+	return nil
+}
+
+// Next implements Reader.
+func (c *CSV) Next(b *Batch, maxRows int) (bool, error) {
+	b.reset(&c.spec, maxRows)
+	b.FirstRow = c.row + 1
+	nf := len(c.spec.Numeric)
+	for b.Rows < maxRows {
+		rec, err := c.record()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return false, err
+		}
+		c.row++
+		if len(rec) == 1 && len(rec[0]) == 0 {
+			c.row--
+			continue // blank line
+		}
+		if len(rec) != len(c.header) {
+			return false, fmt.Errorf("%s: row %d has %d fields, the header has %d", c.file, c.row, len(rec), len(c.header))
+		}
+		r := b.Rows
+		feat := b.Features[r*nf : (r+1)*nf]
+		for i, p := range c.numIdx {
+			v, err := parseFloat32(rec[p])
+			if err != nil {
+				return false, fmt.Errorf("%s: row %d, column %q: %w", c.file, c.row, c.header[p], err)
+			}
+			feat[i] = v
+		}
+		for i, p := range c.catIdx {
+			b.Codes[i][r] = c.dicts[i].code(rec[p])
+		}
+		b.Rows++
+	}
+	b.trim(&c.spec)
+	return b.Rows > 0, nil
+}
+
+// parseFloat32 parses a numeric cell without allocating on success. The
+// error copies the text, so it stays valid after the buffer is reused.
+func parseFloat32(b []byte) (float32, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return 0, errors.New("empty value where a number is required")
+	}
+	v, err := strconv.ParseFloat(unsafe.String(&b[0], len(b)), 32)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("value %q is not a finite number", string(b))
+	}
+	return float32(v), nil
+}
+
+// record returns the fields of the next record; they alias internal
+// buffers until the next call.
+func (c *CSV) record() ([][]byte, error) {
+	line, err := c.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		c.line = append(c.line[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = c.br.ReadSlice('\n')
+			c.line = append(c.line, line...)
+		}
+		line = c.line
+	}
+	if err == io.EOF {
+		if len(line) == 0 {
+			return nil, io.EOF
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("%s: read: %w", c.file, err)
+	}
+	if bytes.IndexByte(line, '"') >= 0 {
+		return c.quotedRecord(line)
+	}
+	line = trimEOL(line)
+	c.fields = c.fields[:0]
+	for {
+		i := bytes.IndexByte(line, ',')
+		if i < 0 {
+			c.fields = append(c.fields, line)
+			break
+		}
+		c.fields = append(c.fields, line[:i])
+		line = line[i+1:]
+	}
+	return c.fields, nil
+}
+
+func trimEOL(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+	}
+	return line
+}
+
+// quotedRecord parses a record containing quotes, reading more lines while
+// a quoted field is open.
+func (c *CSV) quotedRecord(first []byte) ([][]byte, error) {
+	if &first[0] != unsafe.SliceData(c.line) {
+		c.line = append(c.line[:0], first...)
+	}
+	c.quoted = c.quoted[:0]
+	type span struct{ a, b int }
+	var spans []span
+	i := 0
+	for {
+		start := len(c.quoted)
+		if i < len(c.line) && c.line[i] == '"' {
+			i++
+			for {
+				if i >= len(c.line) {
+					more, err := c.br.ReadBytes('\n')
+					if len(more) == 0 && err != nil {
+						return nil, fmt.Errorf("%s: after row %d: unterminated quoted field", c.file, c.row)
+					}
+					c.line = append(c.line, more...)
+					continue
+				}
+				ch := c.line[i]
+				if ch == '"' {
+					if i+1 < len(c.line) && c.line[i+1] == '"' {
+						c.quoted = append(c.quoted, '"')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				c.quoted = append(c.quoted, ch)
+				i++
+			}
+			// Skip to the separator or end of line.
+			for i < len(c.line) && c.line[i] != ',' && c.line[i] != '\n' && c.line[i] != '\r' {
+				c.quoted = append(c.quoted, c.line[i])
+				i++
+			}
+		} else {
+			for i < len(c.line) && c.line[i] != ',' && c.line[i] != '\n' {
+				c.quoted = append(c.quoted, c.line[i])
+				i++
+			}
+			if n := len(c.quoted); n > start && c.quoted[n-1] == '\r' && (i >= len(c.line) || c.line[i] == '\n') {
+				c.quoted = c.quoted[:n-1]
+			}
+		}
+		spans = append(spans, span{start, len(c.quoted)})
+		if i < len(c.line) && c.line[i] == ',' {
+			i++
+			continue
+		}
+		break
+	}
+	c.fields = c.fields[:0]
+	for _, s := range spans {
+		c.fields = append(c.fields, c.quoted[s.a:s.b])
+	}
+	return c.fields, nil
+}

@@ -1,0 +1,198 @@
+// Package dataset streams tabular evaluation data (CSV or Parquet) in
+// batches: numeric feature columns become a row-major float32 matrix ready
+// for batched inference, and categorical columns (label, sensitive
+// attributes, a predictions column) become small integer codes into a
+// per-column dictionary of the values seen so far.
+//
+// Readers hold at most one batch in memory, so memory stays flat however
+// large the file is, and after warm-up they allocate only when a new
+// categorical value appears. Errors name the file, the column and the
+// 1-based data row (the header is not counted).
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Spec says which columns to read and how.
+type Spec struct {
+	// Numeric columns, in the order they are laid out in each row of
+	// Batch.Features (the model's input order).
+	Numeric []string
+	// Categorical columns: each value is coded to an int32 per column.
+	Categorical []string
+}
+
+// Batch is a block of consecutive rows. Its slices are reused by the next
+// call to Next; copy what must be kept.
+type Batch struct {
+	// Rows is the number of rows in the batch.
+	Rows int
+	// FirstRow is the 1-based data row number of the batch's first row.
+	FirstRow int64
+	// Features holds Rows × len(Spec.Numeric) values, row-major.
+	Features []float32
+	// Codes holds, per categorical column, Rows codes into Dict(column).
+	Codes [][]int32
+}
+
+// Reader streams batches.
+type Reader interface {
+	// Next fills b with up to maxRows rows and returns false at the end
+	// of the data (b.Rows is then 0).
+	Next(b *Batch, maxRows int) (bool, error)
+	// Dict returns the values of categorical column i (index into
+	// Spec.Categorical) by code, as far as read.
+	Dict(i int) []string
+	// Columns lists every column of the file in file order.
+	Columns() []string
+	Close() error
+}
+
+// ErrColumn is wrapped by errors about a missing or malformed column.
+var ErrColumn = errors.New("bad column")
+
+// Open opens path by its extension: .parquet (or .pq) as Parquet, anything
+// else as CSV with a header row.
+func Open(path string, spec Spec) (Reader, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".parquet", ".pq":
+		return OpenParquet(path, spec)
+	default:
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("open data: %w", err)
+		}
+		r, err := NewCSV(f, path, spec)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		r.closer = f
+		return r, nil
+	}
+}
+
+// Columns returns the column names of a data file without reading its rows.
+func Columns(path string) ([]string, error) {
+	r, err := Open(path, Spec{})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return r.Columns(), nil
+}
+
+// dict codes the values of one categorical column.
+type dict struct {
+	codes  map[string]int32
+	values []string
+}
+
+func newDict() *dict { return &dict{codes: map[string]int32{}} }
+
+// code returns the code of v; the lookup with string(b) does not allocate,
+// only a new value does.
+func (d *dict) code(b []byte) int32 {
+	if c, ok := d.codes[string(b)]; ok {
+		return c
+	}
+	s := string(b)
+	c := int32(len(d.values))
+	d.codes[s] = c
+	d.values = append(d.values, s)
+	return c
+}
+
+func (d *dict) codeString(s string) int32 {
+	if c, ok := d.codes[s]; ok {
+		return c
+	}
+	c := int32(len(d.values))
+	d.codes[s] = c
+	d.values = append(d.values, s)
+	return c
+}
+
+// resolve maps each name in want to its index in header, naming every
+// missing column at once.
+func resolve(file string, header, want []string) ([]int, error) {
+	pos := make(map[string]int, len(header))
+	for i, h := range header {
+		if _, dup := pos[h]; !dup {
+			pos[h] = i
+		}
+	}
+	idx := make([]int, len(want))
+	var missing []string
+	for i, w := range want {
+		p, ok := pos[w]
+		if !ok {
+			missing = append(missing, strconv.Quote(w))
+			continue
+		}
+		idx[i] = p
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s: %w: column %s not found (columns: %s)", file, ErrColumn, strings.Join(missing, ", "), strings.Join(header, ", "))
+	}
+	return idx, nil
+}
+
+func (b *Batch) reset(spec *Spec, maxRows int) {
+	need := maxRows * len(spec.Numeric)
+	if cap(b.Features) < need {
+		b.Features = make([]float32, need)
+	}
+	b.Features = b.Features[:need]
+	if len(b.Codes) != len(spec.Categorical) {
+		b.Codes = make([][]int32, len(spec.Categorical))
+	}
+	for i := range b.Codes {
+		if cap(b.Codes[i]) < maxRows {
+			b.Codes[i] = make([]int32, maxRows)
+		}
+		b.Codes[i] = b.Codes[i][:maxRows]
+	}
+	b.Rows = 0
+}
+
+func (b *Batch) trim(spec *Spec) {
+	b.Features = b.Features[:b.Rows*len(spec.Numeric)]
+	for i := range b.Codes {
+		b.Codes[i] = b.Codes[i][:b.Rows]
+	}
+}
+
+// ReadAll reads every row of r into one batch (for tests and small
+// inputs such as membership-inference samples).
+func ReadAll(r Reader, nNumeric int) (*Batch, error) {
+	all := &Batch{FirstRow: 1}
+	var b Batch
+	for {
+		ok, err := r.Next(&b, 8192)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break
+		}
+		all.Features = append(all.Features, b.Features[:b.Rows*nNumeric]...)
+		if all.Codes == nil {
+			all.Codes = make([][]int32, len(b.Codes))
+		}
+		for i := range b.Codes {
+			all.Codes[i] = append(all.Codes[i], b.Codes[i][:b.Rows]...)
+		}
+		all.Rows += b.Rows
+	}
+	return all, nil
+}
+
+var _ io.Closer = Reader(nil)

@@ -1,0 +1,162 @@
+package fairness
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/responsible-ai/rmodel-operator/internal/evaluation/stats"
+)
+
+// MaxSensitive bounds the number of sensitive columns (their value codes
+// form a fixed-size map key, so grouping a row never allocates).
+const MaxSensitive = 8
+
+// Grouper assigns a dense group index to each combination of sensitive
+// value codes, in order of first appearance. It is not safe for concurrent
+// use: the reading goroutine groups rows, the workers only count.
+type Grouper struct {
+	n     int
+	index map[[MaxSensitive]int32]int32
+	keys  [][MaxSensitive]int32
+}
+
+// NewGrouper groups by n sensitive columns.
+func NewGrouper(n int) (*Grouper, error) {
+	if n < 1 || n > MaxSensitive {
+		return nil, fmt.Errorf("%d sensitive columns: want 1 to %d", n, MaxSensitive)
+	}
+	return &Grouper{n: n, index: map[[MaxSensitive]int32]int32{}}, nil
+}
+
+// Assign writes the group of each of rows rows to out, reading codes[c][r]
+// for sensitive column c.
+func (g *Grouper) Assign(codes [][]int32, rows int, out []int32) {
+	var key [MaxSensitive]int32
+	for r := 0; r < rows; r++ {
+		for c := 0; c < g.n; c++ {
+			key[c] = codes[c][r]
+		}
+		id, ok := g.index[key]
+		if !ok {
+			id = int32(len(g.keys))
+			g.index[key] = id
+			g.keys = append(g.keys, key)
+		}
+		out[r] = id
+	}
+}
+
+// Groups is the number of groups seen.
+func (g *Grouper) Groups() int { return len(g.keys) }
+
+// Table builds the table from per-group cell counts (as a Tally holds
+// them), decoding each group's values with dicts[c] for sensitive column c.
+func (g *Grouper) Table(columns []string, dicts [][]string, cells []int64) Table {
+	t := Table{Columns: columns}
+	for id, key := range g.keys {
+		grp := Group{Values: make([]string, g.n)}
+		for c := 0; c < g.n; c++ {
+			grp.Values[c] = dicts[c][key[c]]
+		}
+		if 4*id+3 < len(cells) {
+			grp.Counts = Counts{TP: cells[4*id+3], FN: cells[4*id+2], FP: cells[4*id+1], TN: cells[4*id]}
+		}
+		t.Groups = append(t.Groups, grp)
+	}
+	t.Normalize()
+	return t
+}
+
+// Tally counts (group, label, prediction) cells: cell 4·group + 2·label +
+// prediction, label and prediction 1 when favorable. One per worker; merge
+// with Add.
+type Tally struct {
+	Cells []int64
+}
+
+// Count adds one row.
+func (t *Tally) Count(group int32, label, pred bool) {
+	i := int(group) * 4
+	if i+3 >= len(t.Cells) {
+		t.grow(i + 4)
+	}
+	if label {
+		i += 2
+	}
+	if pred {
+		i++
+	}
+	t.Cells[i]++
+}
+
+func (t *Tally) grow(n int) {
+	c := make([]int64, max(n, 2*len(t.Cells)))
+	copy(c, t.Cells)
+	t.Cells = c
+}
+
+// Add merges o into t.
+func (t *Tally) Add(o *Tally) {
+	if len(o.Cells) > len(t.Cells) {
+		t.grow(len(o.Cells))
+	}
+	for i, v := range o.Cells {
+		t.Cells[i] += v
+	}
+}
+
+// Interval is a bootstrap confidence interval; Lower/Upper are NaN when
+// too few replicates were defined.
+type Interval struct {
+	Lower, Upper float64
+	Level        float64
+	// Defined is how many replicates gave a defined value.
+	Defined int
+}
+
+// Bootstrap returns percentile intervals at level for each headline metric
+// from replicates row resamples, drawn as multinomial resamples of the
+// table's confusion cells (the same distribution as resampling rows, at a
+// cost independent of the row count). A group absent from a resample is
+// left out of it, as it would be from a resampled dataset. An interval
+// needs at least half of the replicates defined; otherwise it is NaN.
+func Bootstrap(t *Table, priv Privileged, replicates int, seed uint64, level float64) map[string]Interval {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed_fa1e))
+	counts := make([]int64, 4*len(t.Groups))
+	for i, g := range t.Groups {
+		counts[4*i], counts[4*i+1], counts[4*i+2], counts[4*i+3] = g.TP, g.FP, g.TN, g.FN
+	}
+	draw := make([]int64, len(counts))
+	samples := map[string][]float64{}
+	rt := Table{Columns: t.Columns, Groups: make([]Group, 0, len(t.Groups))}
+	for range replicates {
+		stats.Multinomial(rng, counts, draw)
+		rt.Groups = rt.Groups[:0]
+		for i, g := range t.Groups {
+			c := Counts{TP: draw[4*i], FP: draw[4*i+1], TN: draw[4*i+2], FN: draw[4*i+3]}
+			if c.N() > 0 {
+				rt.Groups = append(rt.Groups, Group{Values: g.Values, Counts: c})
+			}
+		}
+		m := Metrics(&rt, priv)
+		for _, name := range Headline {
+			if v := m[name].V; !math.IsNaN(v) {
+				samples[name] = append(samples[name], v)
+			}
+		}
+	}
+	out := map[string]Interval{}
+	a := (1 - level) / 2
+	for _, name := range Headline {
+		s := samples[name]
+		iv := Interval{Lower: math.NaN(), Upper: math.NaN(), Level: level, Defined: len(s)}
+		if len(s) > 0 && 2*len(s) >= replicates {
+			sort.Float64s(s)
+			iv.Lower, iv.Upper = stats.Percentile(s, a), stats.Percentile(s, 1-a)
+		}
+		out[name] = iv
+	}
+	return out
+}
