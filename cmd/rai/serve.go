@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/responsible-ai/rmodel-operator/internal/onnx"
+	"github.com/responsible-ai/rmodel-operator/serving"
+)
+
+func init() {
+	var cfg serving.Config
+	var port int
+	var device string
+	cmd := &cobra.Command{
+		Use:   "serve --model-uri URI --sha256 HEX",
+		Short: "Serve an ONNX model over the Open Inference Protocol v2 (KServe V2) REST API",
+		Long: `Serve one ONNX model over the Open Inference Protocol v2 REST API:
+/v2, /v2/health/live, /v2/health/ready, /v2/models/NAME[/versions/V][/ready|/infer], and
+Prometheus metrics at /metrics.
+
+The model is read from file:// or http(s):// and refused unless its sha256 matches. The server
+listens at once (live) and reports ready after the model loaded and answered a warm-up inference.
+Concurrent requests are merged into batches of up to --max-batch-size rows (1 turns batching off).
+Each prediction is appended to the hash-chained audit log when --audit-log is set (verify it with
+'rai audit verify'). SIGTERM or SIGINT drains the requests in flight, then exits.
+
+onnxruntime comes from --onnxruntime-lib, $` + onnx.LibraryEnv + `, bin/onnxruntime (make onnxruntime)
+or beside the rai executable.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Device = onnx.Device(device)
+			cfg.ServerVersion = version
+			cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+			srv, err := serving.New(cfg)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
+			if err != nil {
+				return fmt.Errorf("listen on port %d: %w", port, err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			cfg.Logger.Info("listening", "address", ln.Addr().String(), "model_uri", cfg.ModelURI)
+			return srv.Run(ctx, ln)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.ModelURI, "model-uri", "", "model location: file:///path, http://... or https://... (required)")
+	f.StringVar(&cfg.SHA256, "sha256", "", "expected sha256 of the model file, hex (required)")
+	f.StringVar(&cfg.Name, "name", "model", "model name in the API paths")
+	f.IntVar(&port, "port", 8080, "HTTP port")
+	f.StringVar(&device, "device", "cpu", "execution provider: cpu or cuda (cuda fails at start when unavailable)")
+	f.StringVar(&cfg.AuditLogPath, "audit-log", "", "append-only hash-chained JSON-lines audit log (off when empty)")
+	f.IntVar(&cfg.MaxBatchSize, "max-batch-size", 64, "most rows in one dynamic batch; 1 turns dynamic batching off")
+	f.DurationVar(&cfg.MaxBatchDelay, "max-batch-delay", 2*time.Millisecond, "longest a batch waits for requests already arriving")
+	f.StringVar(&cfg.LibraryPath, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (default: $"+onnx.LibraryEnv+", bin/onnxruntime, or beside the executable)")
+	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 16<<20, "largest request body accepted (larger gets 413)")
+	f.StringVar(&cfg.ModelVersion, "model-version", "", "model version reported (default: the ONNX model_version, else 1)")
+	f.BoolVar(&cfg.AuditRawInputs, "audit-raw-inputs", false, "also write raw inputs to the audit log (they may be personal data)")
+	f.IntVar(&cfg.IntraOpThreads, "intra-op-threads", 1, "onnxruntime threads per run")
+	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", 30*time.Second, "longest the graceful shutdown waits for requests in flight")
+	cmd.MarkFlagRequired("model-uri")
+	cmd.MarkFlagRequired("sha256")
+	rootCmd.AddCommand(cmd)
+}
