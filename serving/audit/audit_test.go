@@ -37,7 +37,9 @@ func writeLog(t *testing.T, n int) (string, [][]byte) {
 	return path, bytes.SplitAfter(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
 }
 
-func verifyLines(lines [][]byte) (Result, error) { return Verify(bytes.NewReader(bytes.Join(lines, nil))) }
+func verifyLines(lines [][]byte) (Result, error) {
+	return Verify(bytes.NewReader(bytes.Join(lines, nil)))
+}
 
 func TestVerifyAcceptsAnIntactLogAndItsContinuation(t *testing.T) {
 	path, lines := writeLog(t, 5)
