@@ -1,0 +1,73 @@
+package v1alpha1
+
+// Condition types of a ResponsibleModel.
+const (
+	// ConditionReady is True when the stable version serves and the
+	// candidate, if any, is not stuck. It summarizes the others.
+	ConditionReady = "Ready"
+	// ConditionEvaluated is True when every requested evaluation of the
+	// candidate has a valid report.
+	ConditionEvaluated = "Evaluated"
+	// ConditionPolicyAllowed is True when the policy allowed the candidate.
+	ConditionPolicyAllowed = "PolicyAllowed"
+	// ConditionPromoted is True when the candidate became stable.
+	ConditionPromoted = "Promoted"
+	// ConditionCompliant is False when the stable version no longer passes
+	// the current policy. The operator does not tear it down.
+	ConditionCompliant = "Compliant"
+	// ConditionDegraded is True when serving is impaired (unschedulable
+	// pods, rollback).
+	ConditionDegraded = "Degraded"
+)
+
+// Condition types of a PrivacyBudget.
+const (
+	// ConditionExhausted is True when nothing remains of the budget.
+	ConditionExhausted = "Exhausted"
+)
+
+// Condition reasons.
+const (
+	ReasonReconciling          = "Reconciling"
+	ReasonSuspended            = "Suspended"
+	ReasonEvaluationsPending   = "EvaluationsPending"
+	ReasonEvaluationsRunning   = "EvaluationsRunning"
+	ReasonEvaluationsSucceeded = "EvaluationsSucceeded"
+	ReasonEvaluationFailed     = "EvaluationFailed"
+	ReasonNoEvaluations        = "NoEvaluations"
+	ReasonPolicyAllowed        = "PolicyAllowed"
+	ReasonPolicyDenied         = "PolicyDenied"
+	ReasonPolicyError          = "PolicyError"
+	ReasonPolicyWarned         = "PolicyWarned"
+	ReasonDryRun               = "DryRun"
+	ReasonBudgetExhausted      = "BudgetExhausted"
+	ReasonBudgetNotFound       = "BudgetNotFound"
+	ReasonAwaitingDecision     = "AwaitingDecision"
+	ReasonRollingOut           = "RollingOut"
+	ReasonPromoted             = "Promoted"
+	ReasonServing              = "Serving"
+	ReasonNotServing           = "NotServing"
+	ReasonGPUUnschedulable     = "GPUUnschedulable"
+	ReasonProgressDeadline     = "ProgressDeadlineExceeded"
+	ReasonRolledBack           = "RolledBack"
+	ReasonCompliant            = "Compliant"
+	ReasonNonCompliant         = "NonCompliant"
+	ReasonInvalidSpec          = "InvalidSpec"
+	ReasonWithinBudget         = "WithinBudget"
+)
+
+// Annotations understood by the operator.
+const (
+	// AnnotationRetryEvaluations, set to any new value, deletes the
+	// candidate's failed evaluation Jobs and runs them again.
+	AnnotationRetryEvaluations = "rai.responsible-ai.dev/retry-evaluations"
+)
+
+// Labels the operator puts on what it creates.
+const (
+	LabelModel          = "rai.responsible-ai.dev/model"
+	LabelVersion        = "rai.responsible-ai.dev/version"
+	LabelEvaluationKind = "rai.responsible-ai.dev/evaluation"
+	LabelComponent      = "app.kubernetes.io/component"
+	LabelManagedBy      = "app.kubernetes.io/managed-by"
+)

@@ -1,0 +1,252 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// MaxHistory bounds status.history; older entries are dropped first.
+const MaxHistory = 20
+
+// ResponsibleModelStatus is what the operator observed and decided.
+type ResponsibleModelStatus struct {
+	// ObservedGeneration is the generation of the spec that the status
+	// describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Conditions: Ready, Evaluated, PolicyAllowed, Promoted, Compliant and
+	// Degraded. Each carries a CamelCase reason and a message for humans.
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// StableVersion is the version that serves traffic.
+	// +optional
+	StableVersion string `json:"stableVersion,omitempty"`
+
+	// StableModelSHA256 is the model digest of the stable version.
+	// +optional
+	StableModelSHA256 string `json:"stableModelSHA256,omitempty"`
+
+	// CandidateVersion is the version under evaluation or rollout; empty
+	// when spec.version is the stable version.
+	// +optional
+	CandidateVersion string `json:"candidateVersion,omitempty"`
+
+	// PreviousVersion is the version that served before the stable one;
+	// a failed rollout returns to it.
+	// +optional
+	PreviousVersion string `json:"previousVersion,omitempty"`
+
+	// Evaluations summarize the candidate's (or, when there is none, the
+	// stable version's) evaluations. The full reports live in the ConfigMap
+	// each entry references.
+	// +listType=map
+	// +listMapKey=kind
+	// +optional
+	Evaluations []EvaluationStatus `json:"evaluations,omitempty"`
+
+	// LastDecision is the policy's most recent decision on the candidate.
+	// +optional
+	LastDecision *DecisionStatus `json:"lastDecision,omitempty"`
+
+	// Serving describes the serving Deployment.
+	// +optional
+	Serving *ServingStatus `json:"serving,omitempty"`
+
+	// ModelCardRef names the ConfigMap holding the stable version's model
+	// card (Markdown, key model-card.md).
+	// +optional
+	ModelCardRef *LocalObjectReference `json:"modelCardRef,omitempty"`
+
+	// History records promotions, denials and rollbacks, newest last, at
+	// most 20 entries.
+	// +kubebuilder:validation:MaxItems=20
+	// +listType=atomic
+	// +optional
+	History []HistoryEntry `json:"history,omitempty"`
+}
+
+// EvaluationState is the state of one evaluation.
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Error
+type EvaluationState string
+
+const (
+	EvaluationPending   EvaluationState = "Pending"
+	EvaluationRunning   EvaluationState = "Running"
+	EvaluationSucceeded EvaluationState = "Succeeded"
+	// EvaluationError means no valid evidence: the Job failed, ran past its
+	// deadline, was deleted, or finished without a valid report. It never
+	// counts as a pass.
+	EvaluationError EvaluationState = "Error"
+)
+
+// EvaluationStatus summarizes one evaluation of one version.
+type EvaluationStatus struct {
+	// Kind of evaluation: fairness, privacy, robustness or explain.
+	Kind string `json:"kind"`
+
+	// Version evaluated.
+	Version string `json:"version"`
+
+	// Job that runs the evaluation.
+	// +optional
+	Job string `json:"job,omitempty"`
+
+	// State of the evaluation.
+	State EvaluationState `json:"state"`
+
+	// Reason is a CamelCase reason for an Error state, for example JobFailed,
+	// DeadlineExceeded, JobDeleted or ReportInvalid.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+
+	// Message explains the state.
+	// +optional
+	Message string `json:"message,omitempty"`
+
+	// Metrics are the report's headline numbers as strings ("null" where
+	// undefined).
+	// +optional
+	Metrics map[string]string `json:"metrics,omitempty"`
+
+	// ReportRef names the ConfigMap that holds the full report, under the
+	// key <kind>.json.
+	// +optional
+	ReportRef *LocalObjectReference `json:"reportRef,omitempty"`
+
+	// CompletionTime is when the report was read.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+}
+
+// Violation is one reason a policy denied a version.
+type Violation struct {
+	// Code is a CamelCase identifier, for example FairnessDemographicParity.
+	Code string `json:"code"`
+	// Message explains the violation with the measured value and threshold.
+	Message string `json:"message"`
+}
+
+// DecisionStatus records one policy decision.
+type DecisionStatus struct {
+	// ID identifies the decision; the same policy and input give the same ID.
+	ID string `json:"id"`
+
+	// Version judged.
+	Version string `json:"version"`
+
+	// Allowed is the policy's verdict, before enforcement.
+	Allowed bool `json:"allowed"`
+
+	// Enforcement in force when the decision was made.
+	Enforcement EnforcementMode `json:"enforcement"`
+
+	// PolicyDigest is the sha256 of the policy bundle that decided.
+	PolicyDigest string `json:"policyDigest"`
+
+	// Violations lists why the policy denied, in a stable order.
+	// +listType=atomic
+	// +optional
+	Violations []Violation `json:"violations,omitempty"`
+
+	// Time of the decision.
+	Time metav1.Time `json:"time"`
+}
+
+// ServingStatus describes the serving workload.
+type ServingStatus struct {
+	// Deployment serving the stable version.
+	// +optional
+	Deployment string `json:"deployment,omitempty"`
+
+	// Service in front of the Deployment.
+	// +optional
+	Service string `json:"service,omitempty"`
+
+	// URL of the inference endpoint inside the cluster.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// Replicas desired.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// ReadyReplicas that pass their readiness probe.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// Version the Deployment's pod template runs.
+	// +optional
+	Version string `json:"version,omitempty"`
+}
+
+// HistoryAction names what happened to a version.
+// +kubebuilder:validation:Enum=Promoted;Denied;RolledBack;Failed
+type HistoryAction string
+
+const (
+	HistoryPromoted   HistoryAction = "Promoted"
+	HistoryDenied     HistoryAction = "Denied"
+	HistoryRolledBack HistoryAction = "RolledBack"
+	HistoryFailed     HistoryAction = "Failed"
+)
+
+// HistoryEntry is one event in a model's life: who, what, why.
+type HistoryEntry struct {
+	// Version concerned.
+	Version string `json:"version"`
+	// Action taken.
+	Action HistoryAction `json:"action"`
+	// DecisionID of the policy decision behind the action, if any.
+	// +optional
+	DecisionID string `json:"decisionID,omitempty"`
+	// Reason is a CamelCase reason.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message explains the action.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Time of the action.
+	Time metav1.Time `json:"time"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rmodel;rmodels,categories=rai
+// +kubebuilder:printcolumn:name="Stable",type=string,JSONPath=`.status.stableVersion`
+// +kubebuilder:printcolumn:name="Candidate",type=string,JSONPath=`.status.candidateVersion`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.status.conditions[?(@.type=="PolicyAllowed")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// ResponsibleModel deploys a model version only after its evaluations and
+// the promotion policy allow it.
+type ResponsibleModel struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired model version and how it is judged and served.
+	Spec ResponsibleModelSpec `json:"spec"`
+
+	// Status is what the operator observed and decided.
+	// +optional
+	Status ResponsibleModelStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ResponsibleModelList is a list of ResponsibleModels.
+type ResponsibleModelList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ResponsibleModel `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ResponsibleModel{}, &ResponsibleModelList{})
+}

@@ -1,0 +1,467 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ResponsibleModelSpec is what a platform team asks for: a model version,
+// the evidence it must produce, the policy that judges the evidence, and how
+// to serve the version once it is promoted.
+// +kubebuilder:validation:XValidation:rule="!has(self.evaluations) || !(has(self.evaluations.fairness) || has(self.evaluations.robustness) || has(self.evaluations.explanations)) || has(self.evaluations.dataset)",message="evaluations.dataset is required for fairness, robustness and explanations evaluations"
+type ResponsibleModelSpec struct {
+	// Version names the model version to run, for example "v3" or
+	// "2026-11-28.1". Changing it (together with model) makes the new version
+	// the candidate: it is evaluated and judged while the stable version keeps
+	// serving.
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9]([a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?$`
+	Version string `json:"version"`
+
+	// Model is the artifact of this version.
+	Model ModelArtifact `json:"model"`
+
+	// IntendedUse describes what the model is for and what it must not be
+	// used for. It is copied into the model card.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	IntendedUse string `json:"intendedUse,omitempty"`
+
+	// Evaluations lists the evidence each candidate version must produce.
+	// Each evaluation runs as a Kubernetes Job.
+	// +optional
+	Evaluations EvaluationsSpec `json:"evaluations,omitempty"`
+
+	// Policy selects the OPA policy that decides whether the evidence is good
+	// enough, and how its decision is enforced.
+	// +optional
+	Policy PolicySpec `json:"policy,omitempty"`
+
+	// Serving configures the Deployment that serves the promoted version
+	// over the Open Inference Protocol v2.
+	// +optional
+	Serving ServingSpec `json:"serving,omitempty"`
+
+	// Suspend stops reconciliation: no Jobs are created and nothing is
+	// promoted or rolled back until it is set back to false. What already
+	// serves keeps serving.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// ModelFormat is the serialization format of a model artifact.
+// +kubebuilder:validation:Enum=onnx
+type ModelFormat string
+
+// ModelFormatONNX is an ONNX model, served through onnxruntime.
+const ModelFormatONNX ModelFormat = "onnx"
+
+// ModelArtifact locates a model file and pins its content.
+type ModelArtifact struct {
+	// URI of the model file: file://, http:// or https://.
+	URI ArtifactURI `json:"uri"`
+
+	// SHA256 is the hex SHA-256 digest of the model file. The evaluation
+	// Jobs and the serving pods refuse a file whose digest differs.
+	SHA256 SHA256 `json:"sha256"`
+
+	// Format of the model file. Only "onnx" is supported.
+	// +kubebuilder:default=onnx
+	// +optional
+	Format ModelFormat `json:"format,omitempty"`
+
+	// InputName is the model input that takes the feature matrix
+	// (float32, shape [batch, features]). Empty means the model's only input.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	InputName string `json:"inputName,omitempty"`
+
+	// OutputName is the model output holding the probability of the
+	// favorable class. Empty means the model's first output.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	OutputName string `json:"outputName,omitempty"`
+}
+
+// EvaluationsSpec lists the evaluations to run for every candidate version.
+// An evaluation that is not listed is not run and not required.
+type EvaluationsSpec struct {
+	// Dataset is the labelled evaluation data (CSV or Parquet) shared by the
+	// fairness, robustness and explanations evaluations.
+	// +optional
+	Dataset *DatasetSpec `json:"dataset,omitempty"`
+
+	// Fairness measures group fairness of the model's decisions
+	// (Fairlearn's and AIF360's metrics).
+	// +optional
+	Fairness *FairnessEvaluation `json:"fairness,omitempty"`
+
+	// Privacy computes the differential-privacy guarantee (epsilon at delta)
+	// of the model's DP-SGD training and charges it to a PrivacyBudget on
+	// promotion.
+	// +optional
+	Privacy *PrivacyEvaluation `json:"privacy,omitempty"`
+
+	// Robustness certifies robustness to L2 perturbations with randomized
+	// smoothing.
+	// +optional
+	Robustness *RobustnessEvaluation `json:"robustness,omitempty"`
+
+	// Explanations computes permutation feature importance and sampled
+	// Shapley values; the top features appear in the model card.
+	// +optional
+	Explanations *ExplanationEvaluation `json:"explanations,omitempty"`
+
+	// Job sets the limits of every evaluation Job.
+	// +optional
+	Job EvaluationJobSpec `json:"job,omitempty"`
+}
+
+// DataFormat is the file format of a dataset.
+// +kubebuilder:validation:Enum=csv;parquet
+type DataFormat string
+
+const (
+	DataFormatCSV     DataFormat = "csv"
+	DataFormatParquet DataFormat = "parquet"
+)
+
+// DatasetSpec locates labelled evaluation data and pins its content.
+type DatasetSpec struct {
+	// URI of the data file: file://, http:// or https://.
+	URI ArtifactURI `json:"uri"`
+
+	// SHA256 is the hex SHA-256 digest of the data file.
+	SHA256 SHA256 `json:"sha256"`
+
+	// Format of the data file.
+	// +kubebuilder:default=csv
+	// +optional
+	Format DataFormat `json:"format,omitempty"`
+
+	// LabelColumn is the column holding the true label.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	LabelColumn string `json:"labelColumn"`
+
+	// FavorableLabel is the label value that benefits the subject, for
+	// example "1" for "loan approved".
+	// +kubebuilder:default="1"
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	FavorableLabel string `json:"favorableLabel,omitempty"`
+}
+
+// PrivilegedGroup names the value of a sensitive column that marks the
+// privileged group, for the signed privileged-versus-rest metrics.
+type PrivilegedGroup struct {
+	// Column is a sensitive column.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Column string `json:"column"`
+
+	// Value marks the privileged group in that column.
+	// +kubebuilder:validation:MaxLength=256
+	Value string `json:"value"`
+}
+
+// FairnessEvaluation configures the fairness evaluation.
+// +kubebuilder:validation:XValidation:rule="!has(self.privileged) || self.privileged.all(p, p.column in self.sensitiveColumns)",message="every privileged column must be listed in sensitiveColumns"
+type FairnessEvaluation struct {
+	// SensitiveColumns are the dataset columns that define groups. Several
+	// columns define intersectional groups (their cross product).
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=256
+	// +listType=set
+	SensitiveColumns []string `json:"sensitiveColumns"`
+
+	// Privileged names the privileged group for statistical parity
+	// difference and disparate impact ratio. Without it those two metrics are
+	// not computed.
+	// +kubebuilder:validation:MaxItems=8
+	// +listType=map
+	// +listMapKey=column
+	// +optional
+	Privileged []PrivilegedGroup `json:"privileged,omitempty"`
+
+	// PredictionThreshold turns the model's probability of the favorable
+	// class into a decision: favorable when probability >= threshold.
+	// +kubebuilder:default="0.5"
+	// +optional
+	PredictionThreshold Ratio `json:"predictionThreshold,omitempty"`
+}
+
+// DPParametersSource says where the DP-SGD training parameters come from.
+// +kubebuilder:validation:Enum=ModelMetadata;Spec
+type DPParametersSource string
+
+const (
+	// DPParametersFromModelMetadata reads rai.dp.* from the ONNX model's
+	// metadata_props (see docs/models.md).
+	DPParametersFromModelMetadata DPParametersSource = "ModelMetadata"
+	// DPParametersFromSpec takes them from spec.evaluations.privacy.dpSGD.
+	DPParametersFromSpec DPParametersSource = "Spec"
+)
+
+// DPSGDParameters are the parameters of a DP-SGD training run.
+type DPSGDParameters struct {
+	// NoiseMultiplier is the ratio of the Gaussian noise's standard
+	// deviation to the clipping norm.
+	NoiseMultiplier Decimal `json:"noiseMultiplier"`
+
+	// SampleRate is the Poisson sampling rate of each step (batch size
+	// divided by dataset size).
+	SampleRate Ratio `json:"sampleRate"`
+
+	// Steps is the number of noisy gradient steps.
+	// +kubebuilder:validation:Minimum=1
+	Steps int64 `json:"steps"`
+}
+
+// PrivacyEvaluation configures the differential-privacy evaluation.
+// +kubebuilder:validation:XValidation:rule="self.parametersFrom != 'Spec' || has(self.dpSGD)",message="dpSGD is required when parametersFrom is Spec"
+type PrivacyEvaluation struct {
+	// ParametersFrom says where the DP-SGD parameters come from: the model's
+	// metadata (default) or dpSGD below.
+	// +kubebuilder:default=ModelMetadata
+	// +optional
+	ParametersFrom DPParametersSource `json:"parametersFrom,omitempty"`
+
+	// DPSGD are the training parameters when parametersFrom is Spec.
+	// +optional
+	DPSGD *DPSGDParameters `json:"dpSGD,omitempty"`
+
+	// Delta is the delta at which epsilon is reported, for example "1e-5".
+	// It should be below 1/N for a training set of N records.
+	Delta OpenRatio `json:"delta"`
+
+	// MaxEpsilon is the largest epsilon this version may have at delta.
+	// +optional
+	MaxEpsilon *Decimal `json:"maxEpsilon,omitempty"`
+
+	// BudgetRef names the PrivacyBudget (same namespace) that the version's
+	// epsilon is charged to when it is promoted. A version that would
+	// overspend the budget is denied.
+	// +optional
+	BudgetRef *LocalObjectReference `json:"budgetRef,omitempty"`
+
+	// MembershipAudit runs an empirical membership-inference audit on
+	// training members and held-out non-members: an empirical lower bound
+	// on epsilon above the claimed epsilon contradicts the claim.
+	// +optional
+	MembershipAudit *MembershipAudit `json:"membershipAudit,omitempty"`
+}
+
+// MembershipAudit locates member and non-member samples for the audit.
+type MembershipAudit struct {
+	// Members are records that were in the training set.
+	Members DataFile `json:"members"`
+	// NonMembers are records from the same distribution that were not.
+	NonMembers DataFile `json:"nonMembers"`
+}
+
+// DataFile locates a data file in the dataset's format and pins its content.
+type DataFile struct {
+	// URI of the file: file://, http:// or https://.
+	URI ArtifactURI `json:"uri"`
+	// SHA256 is the hex SHA-256 digest of the file.
+	SHA256 SHA256 `json:"sha256"`
+}
+
+// RobustnessEvaluation configures randomized-smoothing certification
+// (Cohen, Rosenfeld & Kolter 2019).
+// +kubebuilder:validation:XValidation:rule="!has(self.n0) || !has(self.n) || self.n0 <= self.n",message="n0 must not exceed n"
+type RobustnessEvaluation struct {
+	// Sigma is the standard deviation of the Gaussian smoothing noise, in
+	// feature units.
+	Sigma Decimal `json:"sigma"`
+
+	// N0 is the number of noise samples used to pick the top class.
+	// +kubebuilder:default=100
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000000
+	// +optional
+	N0 *int32 `json:"n0,omitempty"`
+
+	// N is the number of noise samples used to bound the top class's
+	// probability.
+	// +kubebuilder:default=10000
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10000000
+	// +optional
+	N *int32 `json:"n,omitempty"`
+
+	// Alpha is the failure probability of the certificate.
+	// +kubebuilder:default="0.001"
+	// +optional
+	Alpha OpenRatio `json:"alpha,omitempty"`
+
+	// Radii are the L2 radii at which certified accuracy is reported.
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Radii []Decimal `json:"radii,omitempty"`
+}
+
+// ExplanationEvaluation configures the explanations evaluation. Listing it
+// turns it on.
+type ExplanationEvaluation struct {
+	// Samples is the number of rows explained with sampled Shapley values.
+	// +kubebuilder:default=200
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	// +optional
+	Samples *int32 `json:"samples,omitempty"`
+}
+
+// EvaluationJobSpec sets the limits of evaluation Jobs.
+type EvaluationJobSpec struct {
+	// ActiveDeadlineSeconds bounds how long one evaluation may run.
+	// +kubebuilder:default=900
+	// +kubebuilder:validation:Minimum=1
+	// +optional
+	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
+
+	// BackoffLimit is the number of retries of a failed evaluation pod.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10
+	// +optional
+	BackoffLimit *int32 `json:"backoffLimit,omitempty"`
+
+	// Resources of the evaluation container.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// Shards splits the fairness and robustness evaluations into an Indexed
+	// Job of this many pods whose partial reports are merged.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	// +optional
+	Shards *int32 `json:"shards,omitempty"`
+}
+
+// EnforcementMode says what a policy denial does.
+// +kubebuilder:validation:Enum=Enforce;Warn;DryRun
+type EnforcementMode string
+
+const (
+	// EnforcementEnforce blocks a denied version (the default).
+	EnforcementEnforce EnforcementMode = "Enforce"
+	// EnforcementWarn promotes a denied version with a Warning event.
+	EnforcementWarn EnforcementMode = "Warn"
+	// EnforcementDryRun promotes every version and only records decisions.
+	EnforcementDryRun EnforcementMode = "DryRun"
+)
+
+// PolicySpec selects the promotion policy.
+type PolicySpec struct {
+	// ConfigMapRef names a ConfigMap (same namespace) holding Rego modules
+	// (keys ending in .rego) and optional data (keys ending in .json) that
+	// extend the default policy. See docs/policies.md.
+	// +optional
+	ConfigMapRef *LocalObjectReference `json:"configMapRef,omitempty"`
+
+	// Enforcement says what a denial does: Enforce blocks the version, Warn
+	// promotes it with a Warning event, DryRun only records the decision.
+	// +kubebuilder:default=Enforce
+	// +optional
+	Enforcement EnforcementMode `json:"enforcement,omitempty"`
+
+	// Thresholds override the policy's thresholds by name, for example
+	// demographic_parity_ratio_min: "0.9". They take precedence over policy
+	// data. See docs/policies.md for the names.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z][a-z0-9_]*$'))",message="threshold names are lowercase snake_case"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].matches('^-?[0-9]+(\\\\.[0-9]+)?([eE][-+]?[0-9]+)?$'))",message="threshold values must be decimal numbers"
+	// +optional
+	Thresholds map[string]string `json:"thresholds,omitempty"`
+}
+
+// ServingSpec configures the serving Deployment of the promoted version.
+type ServingSpec struct {
+	// Replicas of the serving Deployment.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Resources of the serving container. GPU limits come from gpu.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// GPU schedules the serving pods on NVIDIA GPUs. Without it the model is
+	// served on CPU.
+	// +optional
+	GPU *GPUSpec `json:"gpu,omitempty"`
+
+	// Port the inference server listens on.
+	// +kubebuilder:default=8080
+	// +kubebuilder:validation:Minimum=1024
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	Port int32 `json:"port,omitempty"`
+
+	// MaxBatchSize is the largest batch the server's dynamic batcher forms
+	// from concurrent requests. 1 turns batching off.
+	// +kubebuilder:default=32
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4096
+	// +optional
+	MaxBatchSize int32 `json:"maxBatchSize,omitempty"`
+
+	// MaxBatchDelay is how long the batcher waits to fill a batch.
+	// +kubebuilder:default="2ms"
+	// +optional
+	MaxBatchDelay *metav1.Duration `json:"maxBatchDelay,omitempty"`
+
+	// ProgressDeadlineSeconds is how long a rollout may take before the
+	// operator rolls back to the previous stable version.
+	// +kubebuilder:default=600
+	// +kubebuilder:validation:Minimum=10
+	// +optional
+	ProgressDeadlineSeconds *int32 `json:"progressDeadlineSeconds,omitempty"`
+
+	// NodeSelector is added to the serving pods' node selector.
+	// +optional
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+
+	// Tolerations are added to the serving pods' tolerations (the
+	// nvidia.com/gpu taint is tolerated automatically when gpu is set).
+	// +optional
+	Tolerations []corev1.Toleration `json:"tolerations,omitempty"`
+}
+
+// GPUSpec asks for NVIDIA GPUs: either whole GPUs (count) or one MIG slice
+// (migProfile), optionally of a given product and memory size as GPU Feature
+// Discovery labels them.
+// +kubebuilder:validation:XValidation:rule="!(has(self.count) && has(self.migProfile))",message="set either count or migProfile, not both"
+// +kubebuilder:validation:XValidation:rule="has(self.count) || has(self.migProfile)",message="set count or migProfile"
+type GPUSpec struct {
+	// Count of whole GPUs per pod (resource nvidia.com/gpu).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=16
+	// +optional
+	Count *int32 `json:"count,omitempty"`
+
+	// MIGProfile asks for one MIG slice per pod, for example "1g.10gb"
+	// (resource nvidia.com/mig-1g.10gb, mixed MIG strategy).
+	// +kubebuilder:validation:Pattern=`^[1-7]g\.[0-9]+gb(\+me)?$`
+	// +optional
+	MIGProfile string `json:"migProfile,omitempty"`
+
+	// Product restricts scheduling to nodes whose nvidia.com/gpu.product
+	// label equals it, for example "NVIDIA-H100-80GB-HBM3".
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	// +optional
+	Product string `json:"product,omitempty"`
+
+	// MinMemory restricts scheduling to nodes whose nvidia.com/gpu.memory
+	// label (MiB per GPU) is at least this much, for example "40Gi".
+	// +optional
+	MinMemory *resource.Quantity `json:"minMemory,omitempty"`
+}
