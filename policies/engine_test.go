@@ -294,6 +294,18 @@ allow if limit == 1
 			fragments: []string{"evaluate policy", "eval_conflict_error"},
 		},
 		{
+			name:      "data cannot shadow allow",
+			bundle:    mustMerge(t, Default(), Bundle{Data: map[string]any{"rai": map[string]any{"promotion": map[string]any{"allow": true}}}}),
+			code:      CodePolicyError,
+			fragments: []string{"conflicting rule for data path rai/promotion/allow"},
+		},
+		{
+			name:      "a custom module cannot replace violations",
+			bundle:    mustMerge(t, Default(), policyOf("custom.rego", "package rai.promotion\n\nviolations := set()\n")),
+			code:      CodePolicyError,
+			fragments: []string{"conflicting rules data.rai.promotion.violations"},
+		},
+		{
 			name:      "missing allow",
 			bundle:    policyOf("noallow.rego", "package rai.promotion\n\nviolations := set()\n"),
 			code:      CodePolicyUndefined,
@@ -349,6 +361,12 @@ func TestDecideViolationsAlwaysDeny(t *testing.T) {
 	// A module that tries to allow a version despite violations.
 	permissive := mustMerge(t, Default(), policyOf("permissive.rego", "package rai.promotion\n\nallow if true\n"))
 	d := decide(t, e, permissive, withFairness(goodInput(), "demographic_parity_ratio", 0.5))
+	if d.Allow || !slices.Equal(codesOf(d), []string{CodeFairnessDemographicParity}) {
+		t.Fatalf("got %+v, want a denial: violations always deny", d)
+	}
+	// Nor can a complete allow := true.
+	complete := mustMerge(t, Default(), policyOf("complete.rego", "package rai.promotion\n\nallow := true\n"))
+	d = decide(t, e, complete, withFairness(goodInput(), "demographic_parity_ratio", 0.5))
 	if d.Allow || !slices.Equal(codesOf(d), []string{CodeFairnessDemographicParity}) {
 		t.Fatalf("got %+v, want a denial: violations always deny", d)
 	}
@@ -457,6 +475,17 @@ func TestDecideRejectsNonJSONInput(t *testing.T) {
 	d, err := NewEngine().Decide(context.Background(), Default(), in)
 	if err == nil || !strings.Contains(err.Error(), "encode policy input") {
 		t.Fatalf("err = %v, want an encode policy input error", err)
+	}
+	if d.Allow || d.Error == "" {
+		t.Errorf("decision %+v, want a fail-closed denial alongside the error", d)
+	}
+}
+
+func TestDecideRejectsNonJSONData(t *testing.T) {
+	bad := mustMerge(t, Default(), Bundle{Data: map[string]any{"c": make(chan int)}})
+	d, err := NewEngine().Decide(context.Background(), bad, goodInput())
+	if err == nil || !strings.Contains(err.Error(), "data is not JSON") {
+		t.Fatalf("err = %v, want a data error", err)
 	}
 	if d.Allow || d.Error == "" {
 		t.Errorf("decision %+v, want a fail-closed denial alongside the error", d)

@@ -34,17 +34,45 @@ func runRegoTests(t *testing.T, modules map[string]string, data map[string]any) 
 	if data == nil {
 		data = map[string]any{}
 	}
+	results, err := regoTestResults(parsed, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		t.Run(strings.TrimPrefix(r.Package, "data.")+"."+r.Name, func(t *testing.T) {
+			if msg := regoFailure(r); msg != "" {
+				t.Error(msg)
+			}
+		})
+	}
+	return len(results)
+}
+
+// regoFailure describes a failed or erroring Rego test, or returns "".
+func regoFailure(r *tester.Result) string {
+	switch {
+	case r.Error != nil:
+		return fmt.Sprintf("%s: %s: error: %v\n%s", r.Location, r.Name, r.Error, r.Output)
+	case r.Fail:
+		return fmt.Sprintf("%s: %s: FAIL\n%s", r.Location, r.Name, r.Output)
+	}
+	return ""
+}
+
+// regoTestResults runs the test_* rules of modules with OPA's test runner
+// and returns the results sorted by package and name.
+func regoTestResults(modules map[string]*ast.Module, data map[string]any) ([]*tester.Result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ch, err := tester.NewRunner().
 		SetStore(inmem.NewFromObject(data)).
-		SetModules(parsed).
+		SetModules(modules).
 		SetTimeout(10*time.Second).
 		SetParallel(2).
 		RaiseBuiltinErrors(false).
 		RunTests(ctx, nil)
 	if err != nil {
-		t.Fatalf("compile Rego tests: %v", err)
+		return nil, fmt.Errorf("compile Rego tests: %w", err)
 	}
 	var results []*tester.Result
 	for r := range ch {
@@ -53,19 +81,40 @@ func runRegoTests(t *testing.T, modules map[string]string, data map[string]any) 
 	slices.SortFunc(results, func(a, b *tester.Result) int {
 		return strings.Compare(a.Package+"."+a.Name, b.Package+"."+b.Name)
 	})
-	for _, r := range results {
-		t.Run(strings.TrimPrefix(r.Package, "data.")+"."+r.Name, func(t *testing.T) {
-			switch {
-			case r.Error != nil:
-				t.Errorf("%s: error: %v\n%s", r.Location, r.Error, r.Output)
-			case r.Fail:
-				t.Errorf("%s: FAIL (failed at %v)\n%s", r.Location, r.FailedAt, r.Output)
-			case r.Skip:
-				t.Skipf("%s: skipped (todo_ prefix)", r.Location)
-			}
-		})
+	return results, nil
+}
+
+// TestRegoRunnerReportsFailures checks the plumbing above: a failing and an
+// erroring Rego test are reported with their names, a passing one is not.
+func TestRegoRunnerReportsFailures(t *testing.T) {
+	m, err := ast.ParseModuleWithOpts("x_test.rego", `package x_test
+
+test_passes if 1 == 1
+
+test_fails if 1 == 2
+
+f(x) := 1 if x > 0
+
+f(x) := 2 if x > 0
+
+test_errors if f(1) == 1
+`, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return len(results)
+	results, err := regoTestResults(map[string]*ast.Module{"x_test.rego": m}, map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range results {
+		got[r.Name] = regoFailure(r)
+	}
+	if len(got) != 3 || got["test_passes"] != "" ||
+		!strings.Contains(got["test_fails"], "test_fails: FAIL") ||
+		!strings.Contains(got["test_errors"], "test_errors: error") {
+		t.Fatalf("failures by test: %q", got)
+	}
 }
 
 // TestDefaultPolicyRego runs the default policy's Rego unit tests.
