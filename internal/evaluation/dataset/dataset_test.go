@@ -246,4 +246,3 @@ func TestParquetErrors(t *testing.T) {
 		t.Fatalf("string as numeric: %v", err)
 	}
 }
-

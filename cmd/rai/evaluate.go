@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/responsible-ai/rmodel-operator/internal/evaluation/runner"
+	"github.com/responsible-ai/rmodel-operator/internal/report"
+)
+
+// evaluateCmd groups the evaluation Jobs' commands. Each writes a JSON
+// report (--report) and its compact form to --termination-log; on bad input
+// it still writes an Error report when it can, and exits non-zero.
+var evaluateCmd = &cobra.Command{
+	Use:   "evaluate",
+	Short: "Evaluate a model: fairness, privacy, robustness, explain; merge shard reports",
+}
+
+// commonFlags are the flags every `rai evaluate <kind>` takes.
+type commonFlags struct {
+	runner.Common
+	report         string
+	terminationLog string
+	shard          string
+	flags          *pflag.FlagSet
+}
+
+func (c *commonFlags) register(f *pflag.FlagSet, withData bool) {
+	c.flags = f
+	f.StringVar(&c.ModelPath, "model", "", "ONNX model file")
+	f.StringVar(&c.ModelSHA256, "sha256", "", "expected sha256 of the model file; a mismatch is an error")
+	f.StringVar(&c.ModelName, "model-name", "", "model name recorded in the report")
+	f.StringVar(&c.ModelVersion, "model-version", "", "model version recorded in the report")
+	if withData {
+		f.StringVar(&c.DataPath, "data", "", "evaluation data: CSV with a header row, or Parquet (.parquet)")
+		f.StringVar(&c.DataSHA256, "data-sha256", "", "expected sha256 of the data file; a mismatch is an error")
+		f.StringVar(&c.shard, "shard", "", "evaluate shard i/N only (blocks of 4096 rows, block k to shard k mod N) and write a partial report for `rai evaluate merge`")
+	}
+	f.StringVar(&c.report, "report", "", "write the JSON report here")
+	f.StringVar(&c.terminationLog, "termination-log", runner.DefaultTerminationLog, "write the compact report (≤ 4 KiB) here; the default is used only when it exists")
+}
+
+// prepare parses the shared flags that need parsing.
+func (c *commonFlags) prepare() error {
+	s, err := runner.ParseShard(c.shard)
+	if err != nil {
+		return err
+	}
+	c.Shard = s
+	runner.EvaluatorVersion = version
+	return nil
+}
+
+func (c *commonFlags) terminationLogPath() string {
+	return runner.TerminationLogPath(c.terminationLog, c.flags.Changed("termination-log"))
+}
+
+// finish writes rep (a Succeeded or an Error report) and returns evalErr, or
+// the write error when evaluation succeeded but the report could not be
+// written. A report that does not validate is also an error.
+func (c *commonFlags) finish(rep *report.Report, evalErr error) error {
+	werr := runner.Write(rep, c.report, c.terminationLogPath())
+	if evalErr != nil {
+		if werr != nil {
+			fmt.Fprintln(os.Stderr, "rai: also failed to write the error report:", werr)
+		}
+		return evalErr
+	}
+	if werr != nil {
+		return werr
+	}
+	if c.report == "" {
+		b, err := rep.Compact()
+		if err != nil {
+			return err
+		}
+		fmt.Println(string(b))
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func newEvaluateFairnessCmd() *cobra.Command {
+	var (
+		c         commonFlags
+		cfg       runner.FairnessConfig
+		sensitive string
+	)
+	cmd := &cobra.Command{
+		Use:   "fairness --model M.onnx --data D.csv --label COL --sensitive COL[,COL...] --report OUT.json",
+		Short: "Group fairness: Fairlearn disparities, AIF360 signed metrics, per-group rates, bootstrap intervals",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := c.prepare(); err != nil {
+				return err
+			}
+			cfg.Common = c.Common
+			cfg.Sensitive = splitList(sensitive)
+			rep, err := runner.EvaluateFairness(cmd.Context(), cfg)
+			return c.finish(rep, err)
+		},
+	}
+	f := cmd.Flags()
+	c.register(f, true)
+	f.StringVar(&cfg.Label, "label", "", "label column")
+	f.StringVar(&sensitive, "sensitive", "", "sensitive column(s), comma-separated; several give intersectional groups")
+	f.StringVar(&cfg.Privileged, "privileged", "", "privileged group for the signed metrics, COL=VALUE[,COL=VALUE...] on sensitive columns")
+	f.StringVar(&cfg.Favorable, "favorable", "1", "the favorable label value")
+	f.Float64Var(&cfg.Threshold, "threshold", 0.5, "a row is predicted favorable when P(favorable) ≥ threshold")
+	f.StringVar(&cfg.Output, "output", "", "model output holding P(favorable) (default: the first output)")
+	f.StringVar(&cfg.Predictions, "predictions", "", "evaluate this column of predicted labels instead of running a model")
+	f.IntVar(&cfg.Bootstrap, "bootstrap", 1000, "bootstrap replicates for the 95% intervals (0: none)")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "bootstrap seed")
+	_ = cmd.MarkFlagRequired("data")
+	_ = cmd.MarkFlagRequired("label")
+	_ = cmd.MarkFlagRequired("sensitive")
+	return cmd
+}
+
+func newEvaluateMergeCmd() *cobra.Command {
+	var (
+		out, terminationLog string
+		bootstrap           int
+		seed                uint64
+	)
+	cmd := &cobra.Command{
+		Use:   "merge --report OUT.json PART.json...",
+		Short: "Combine the partial reports of `--shard i/N` runs into the one-pass report",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, parts []string) error {
+			runner.EvaluatorVersion = version
+			rep, err := runner.MergeFiles(parts, runner.MergeOptions{Bootstrap: bootstrap, Seed: seed, BootstrapSet: cmd.Flags().Changed("bootstrap"), SeedSet: cmd.Flags().Changed("seed")})
+			c := commonFlags{report: out, terminationLog: terminationLog, flags: cmd.Flags()}
+			if rep == nil {
+				return err
+			}
+			return c.finish(rep, err)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "report", "", "write the merged JSON report here")
+	f.StringVar(&terminationLog, "termination-log", runner.DefaultTerminationLog, "write the compact merged report here; the default is used only when it exists")
+	f.IntVar(&bootstrap, "bootstrap", 0, "fairness bootstrap replicates (default: as the parts were run)")
+	f.Uint64Var(&seed, "seed", 0, "fairness bootstrap seed (default: as the parts were run)")
+	return cmd
+}
+
+func init() {
+	evaluateCmd.AddCommand(newEvaluateFairnessCmd(), newEvaluateMergeCmd())
+	rootCmd.AddCommand(evaluateCmd)
+}
+
+var _ = context.Background
