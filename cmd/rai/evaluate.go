@@ -159,8 +159,42 @@ func newEvaluateMergeCmd() *cobra.Command {
 	return cmd
 }
 
+func newEvaluatePrivacyCmd() *cobra.Command {
+	var (
+		c   commonFlags
+		cfg runner.PrivacyConfig
+	)
+	cmd := &cobra.Command{
+		Use:   "privacy [--model M.onnx] [--noise-multiplier S --sample-rate Q --steps T] --delta D [--members A.csv --non-members B.csv --label COL] --report OUT.json",
+		Short: "DP-SGD privacy budget (Opacus RDP accountant) and a membership-inference audit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := c.prepare(); err != nil {
+				return err
+			}
+			cfg.Common = c.Common
+			f := cmd.Flags()
+			cfg.NoiseSet, cfg.RateSet, cfg.StepsSet, cfg.DeltaSet = f.Changed("noise-multiplier"), f.Changed("sample-rate"), f.Changed("steps"), f.Changed("delta")
+			rep, err := runner.EvaluatePrivacy(cmd.Context(), cfg)
+			return c.finish(rep, err)
+		},
+	}
+	f := cmd.Flags()
+	c.register(f, false)
+	f.Float64Var(&cfg.NoiseMultiplier, "noise-multiplier", 0, "DP-SGD noise multiplier σ (default: the model's rai.dp.noise_multiplier)")
+	f.Float64Var(&cfg.SampleRate, "sample-rate", 0, "Poisson sample rate q (default: the model's rai.dp.sample_rate)")
+	f.IntVar(&cfg.Steps, "steps", 0, "optimizer steps T (default: the model's rai.dp.steps)")
+	f.Float64Var(&cfg.Delta, "delta", 0, "target δ (default: the model's rai.dp.delta)")
+	f.StringVar(&cfg.Members, "members", "", "training (member) samples for the membership-inference audit, CSV or Parquet")
+	f.StringVar(&cfg.NonMembers, "non-members", "", "held-out (non-member) samples of the same distribution")
+	f.StringVar(&cfg.Label, "label", "", "label column of the audit samples")
+	f.StringVar(&cfg.Favorable, "favorable", "1", "the favorable label value")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the audit's selection/evaluation split")
+	return cmd
+}
+
 func init() {
-	evaluateCmd.AddCommand(newEvaluateFairnessCmd(), newEvaluateMergeCmd())
+	evaluateCmd.AddCommand(newEvaluateFairnessCmd(), newEvaluatePrivacyCmd(), newEvaluateMergeCmd())
 	rootCmd.AddCommand(evaluateCmd)
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
 	"github.com/responsible-ai/rmodel-operator/internal/onnx"
 )
 
@@ -186,8 +187,18 @@ func (s *onnxScorer) Score(features []float32, rows int, out []float32) error {
 // model's rai.features metadata when present; otherwise every column except
 // the excluded ones (label, sensitive attributes, predictions), in file
 // order. Sensitive columns are therefore not model inputs unless the model
-// says so in rai.features. It checks the count against the model.
+// says so in rai.features. The excluded columns must exist, and the count
+// must match the model's input.
 func FeatureColumns(m Model, columns []string, exclude ...string) ([]string, error) {
+	have := map[string]bool{}
+	for _, c := range columns {
+		have[c] = true
+	}
+	for _, e := range exclude {
+		if e != "" && !have[e] {
+			return nil, fmt.Errorf("%w: column %q not found (columns: %s)", dataset.ErrColumn, e, strings.Join(columns, ", "))
+		}
+	}
 	if meta := m.Metadata()[MetaFeatures]; meta != "" {
 		var fs []string
 		for _, f := range strings.Split(meta, ",") {
