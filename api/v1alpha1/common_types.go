@@ -39,3 +39,9 @@ type LocalObjectReference struct {
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
 }
+
+// Threshold is a policy threshold: a decimal number, possibly negative,
+// written as a string, for example "0.8" or "-0.1".
+// +kubebuilder:validation:Pattern=`^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$`
+// +kubebuilder:validation:MaxLength=32
+type Threshold string

@@ -272,26 +272,28 @@ type DataFile struct {
 
 // RobustnessEvaluation configures randomized-smoothing certification
 // (Cohen, Rosenfeld & Kolter 2019).
-// +kubebuilder:validation:XValidation:rule="!has(self.n0) || !has(self.n) || self.n0 <= self.n",message="n0 must not exceed n"
+// +kubebuilder:validation:XValidation:rule="!has(self.selectionSamples) || !has(self.certificationSamples) || self.selectionSamples <= self.certificationSamples",message="selectionSamples must not exceed certificationSamples"
 type RobustnessEvaluation struct {
 	// Sigma is the standard deviation of the Gaussian smoothing noise, in
 	// feature units.
 	Sigma Decimal `json:"sigma"`
 
-	// N0 is the number of noise samples used to pick the top class.
+	// SelectionSamples (the paper's n0) is the number of noise samples used
+	// to pick the top class.
 	// +kubebuilder:default=100
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000000
 	// +optional
-	N0 *int32 `json:"n0,omitempty"`
+	SelectionSamples *int32 `json:"selectionSamples,omitempty"`
 
-	// N is the number of noise samples used to bound the top class's
-	// probability.
+	// CertificationSamples (the paper's n) is the number of fresh noise
+	// samples used to bound the top class's probability. (Not named "n":
+	// YAML 1.1 reads a bare n as false.)
 	// +kubebuilder:default=10000
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=10000000
 	// +optional
-	N *int32 `json:"n,omitempty"`
+	CertificationSamples *int32 `json:"certificationSamples,omitempty"`
 
 	// Alpha is the failure probability of the certificate.
 	// +kubebuilder:default="0.001"
@@ -375,9 +377,8 @@ type PolicySpec struct {
 	// data. See docs/policies.md for the names.
 	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z][a-z0-9_]*$'))",message="threshold names are lowercase snake_case"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].matches('^-?[0-9]+(\\\\.[0-9]+)?([eE][-+]?[0-9]+)?$'))",message="threshold values must be decimal numbers"
 	// +optional
-	Thresholds map[string]string `json:"thresholds,omitempty"`
+	Thresholds map[string]Threshold `json:"thresholds,omitempty"`
 }
 
 // ServingSpec configures the serving Deployment of the promoted version.
