@@ -69,13 +69,14 @@ func (b *batcher) leave()  { b.arriving.Add(-1) }
 
 func (b *batcher) infer(data []float32, rows int) ([][]float32, error) {
 	j := &job{data: data, rows: rows, done: make(chan struct{})}
+	// Leave before enqueueing: the worker may take the job the moment it is sent, and must not
+	// count it as still on its way (it would wait for it).
+	b.leave()
 	select {
 	case b.queue <- j:
 	case <-b.stopped:
-		b.leave()
 		return nil, errors.New("server is shutting down")
 	}
-	b.leave()
 	<-j.done
 	return j.outs, j.err
 }

@@ -1,0 +1,372 @@
+// Command bench measures `rai serve` (make bench-serving): the per-request overhead of serving
+// over a bare in-process Runner.Run of the same input, and throughput at several concurrencies
+// with and without dynamic batching, for a small tabular model (an MLP written by onnxwriter).
+//
+// The server runs as a child process (this binary re-executed) so that its peak resident memory
+// is its own; the load generator runs here, over loopback HTTP with keep-alive connections, and
+// shares the machine's cores with the server: figures are for the whole machine.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/responsible-ai/rmodel-operator/internal/onnx"
+	"github.com/responsible-ai/rmodel-operator/internal/onnxwriter"
+	"github.com/responsible-ai/rmodel-operator/serving"
+)
+
+func main() {
+	if os.Getenv("RAI_BENCH_SERVER") == "1" {
+		if err := serveChild(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	device := flag.String("device", "cpu", "cpu or cuda")
+	features := flag.Int("features", 20, "input features")
+	hidden := flag.String("hidden", "64,64 2048,2048", "hidden layer widths per model, models separated by spaces")
+	duration := flag.Duration("duration", 3*time.Second, "length of each throughput measurement")
+	latencyN := flag.Int("latency-requests", 3000, "requests for the overhead measurement")
+	batch := flag.Int("max-batch-size", 64, "max batch size of the batched server")
+	delay := flag.Duration("max-batch-delay", 2*time.Millisecond, "max batch delay of the batched server")
+	flag.Parse()
+	for i, h := range strings.Fields(*hidden) {
+		if i > 0 {
+			fmt.Println()
+		}
+		if err := run(*device, *features, h, *duration, *latencyN, *batch, *delay); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func run(device string, features int, hiddenSpec string, duration time.Duration, latencyN, maxBatch int, maxDelay time.Duration) error {
+	var hidden []int
+	for _, h := range strings.Split(hiddenSpec, ",") {
+		n, err := strconv.Atoi(h)
+		if err != nil {
+			return fmt.Errorf("--hidden %q: %w", hiddenSpec, err)
+		}
+		hidden = append(hidden, n)
+	}
+	rng := rand.New(rand.NewPCG(42, 42))
+	mlp := onnxwriter.RandomMLP(rng.Float64, features, hidden...)
+	data, err := mlp.Marshal(onnxwriter.ModelInfo{})
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "rai-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	modelPath := filepath.Join(dir, "model.onnx")
+	if err := os.WriteFile(modelPath, data, 0o644); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(data)
+	digest := hex.EncodeToString(sum[:])
+
+	row := make([]float32, features)
+	for i := range row {
+		row[i] = float32(rng.NormFloat64())
+	}
+	body, _ := json.Marshal(map[string]any{"id": "bench", "inputs": []any{map[string]any{
+		"name": onnxwriter.InputName, "shape": []int{1, features}, "datatype": "FP32", "data": row}}})
+
+	// The baseline: a bare in-process Run of the same row on the same device and thread count.
+	sess, err := onnx.Load(data, onnx.Options{Device: onnx.Device(device), IntraOpThreads: 1})
+	if err != nil {
+		return err
+	}
+	runner, err := sess.NewRunner(1)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	defer runner.Close()
+	bareRun := func() (time.Duration, error) {
+		t0 := time.Now()
+		_, err := runner.Run(row, 1)
+		return time.Since(t0), err
+	}
+
+	fmt.Printf("## rai serve benchmark: MLP %d→%s→1 (%s), device %s, %d CPUs (load generator on the same machine), %s each throughput run, load average %s\n\n",
+		features, hiddenSpec, humanBytes(len(data)), device, runtime.NumCPU(), duration, loadAverage())
+
+	type modeResult struct {
+		name       string
+		latency    []time.Duration // HTTP request latency
+		bare       []time.Duration // bare Run latency, measured just before each request
+		overhead   []time.Duration // latency[i] - bare[i]
+		throughput map[int]float64
+		peakRSS    int64
+	}
+	modes := []struct {
+		name  string
+		batch int
+		delay time.Duration
+	}{
+		{"unbatched (--max-batch-size 1)", 1, 0},
+		{fmt.Sprintf("batched (--max-batch-size %d --max-batch-delay %s)", maxBatch, maxDelay), maxBatch, maxDelay},
+	}
+	concurrencies := []int{1, 8, 64}
+	var results []modeResult
+	for _, m := range modes {
+		srv, err := startChild(modelPath, digest, device, m.batch, m.delay)
+		if err != nil {
+			return err
+		}
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
+		url := srv.url + "/v2/models/model/infer"
+		res := modeResult{name: m.name, throughput: map[int]float64{}}
+		if res.latency, res.bare, res.overhead, err = latencies(client, url, body, latencyN, bareRun); err != nil {
+			srv.stop()
+			return err
+		}
+		for _, c := range concurrencies {
+			if res.throughput[c], err = throughput(client, url, body, c, duration); err != nil {
+				srv.stop()
+				return err
+			}
+		}
+		res.peakRSS = srv.peakRSS()
+		srv.stop()
+		results = append(results, res)
+	}
+
+	fmt.Printf("Per-request latency at concurrency 1 (1 row). Each HTTP request is paired with a bare in-process Runner.Run of the same row just before it; overhead is the per-pair difference.\n\n")
+	fmt.Println("| server | bare Run p50 | bare Run p99 | HTTP p50 | HTTP p99 | overhead p50 | overhead p99 |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, r := range results {
+		fmt.Printf("| %s | %s | %s | %s | %s | %s | %s |\n", r.name, us(percentile(r.bare, 50)), us(percentile(r.bare, 99)),
+			us(percentile(r.latency, 50)), us(percentile(r.latency, 99)), us(percentile(r.overhead, 50)), us(percentile(r.overhead, 99)))
+	}
+	fmt.Printf("\nThroughput (requests/s, 1 row each)\n\n")
+	fmt.Print("| server |")
+	for _, c := range concurrencies {
+		fmt.Printf(" concurrency %d |", c)
+	}
+	fmt.Println(" peak RSS |")
+	fmt.Println("|---|---|---|---|---|")
+	for _, r := range results {
+		fmt.Printf("| %s |", r.name)
+		for _, c := range concurrencies {
+			fmt.Printf(" %.0f |", r.throughput[c])
+		}
+		fmt.Printf(" %s |\n", humanBytes(int(r.peakRSS)))
+	}
+	last := concurrencies[len(concurrencies)-1]
+	fmt.Printf("\nBatching at concurrency %d: %.2f× the unbatched throughput (load average after: %s)\n", last, results[1].throughput[last]/results[0].throughput[last], loadAverage())
+	return nil
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
+
+func humanBytes(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+func percentile(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[(len(s)-1)*p/100]
+}
+
+func post(client *http.Client, url string, body []byte) error {
+	resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("infer: HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func latencies(client *http.Client, url string, body []byte, n int, bareRun func() (time.Duration, error)) (lat, bare, overhead []time.Duration, err error) {
+	lat, bare, overhead = make([]time.Duration, n), make([]time.Duration, n), make([]time.Duration, n)
+	for i := -200; i < n; i++ { // 200 warm-up pairs
+		b, err := bareRun()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		t0 := time.Now()
+		if err := post(client, url, body); err != nil {
+			return nil, nil, nil, err
+		}
+		if i >= 0 {
+			lat[i], bare[i] = time.Since(t0), b
+			overhead[i] = lat[i] - b
+		}
+	}
+	return lat, bare, overhead, nil
+}
+
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(data))[:3], " ")
+}
+
+func throughput(client *http.Client, url string, body []byte, concurrency int, d time.Duration) (float64, error) {
+	var done atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := post(client, url, body); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	time.Sleep(d / 5) // ramp-up, not counted
+	start, n0 := time.Now(), done.Load()
+	time.Sleep(d)
+	n1, elapsed := done.Load(), time.Since(start)
+	close(stop)
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return 0, err
+	}
+	return float64(n1-n0) / elapsed.Seconds(), nil
+}
+
+// child is the server process.
+type child struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func startChild(modelPath, digest, device string, batch int, delay time.Duration) (*child, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "-model", modelPath, "-sha256", digest, "-device", device,
+		"-max-batch-size", strconv.Itoa(batch), "-max-batch-delay", delay.String())
+	cmd.Env = append(os.Environ(), "RAI_BENCH_SERVER=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("bench server did not start: %w", err)
+	}
+	return &child{cmd: cmd, url: "http://" + strings.TrimSpace(line)}, nil
+}
+
+// peakRSS is the child's VmHWM (peak resident set size) in bytes.
+func (c *child) peakRSS() int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func (c *child) stop() {
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	c.cmd.Wait()
+}
+
+// serveChild runs the server and prints its address once ready.
+func serveChild() error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	model := fs.String("model", "", "")
+	digest := fs.String("sha256", "", "")
+	device := fs.String("device", "cpu", "")
+	batch := fs.Int("max-batch-size", 1, "")
+	delay := fs.Duration("max-batch-delay", 0, "")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	srv, err := serving.New(serving.Config{
+		ModelURI: "file://" + *model, SHA256: *digest, Device: onnx.Device(*device),
+		MaxBatchSize: *batch, MaxBatchDelay: *delay, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Run(ctx, ln) }()
+	for !srv.Ready() {
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	fmt.Println(ln.Addr().String())
+	return <-errc
+}
