@@ -1,0 +1,175 @@
+// Package robustness measures a binary classifier's robustness to L2
+// perturbations of its input: randomized-smoothing certification (Cohen,
+// Rosenfeld & Kolter 2019), a lower bound on the radius within which the
+// smoothed classifier's prediction cannot change, and a decision-based
+// attack that finds actual adversarial examples using only predictions, an
+// empirical upper bound.
+package robustness
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/responsible-ai/rmodel-operator/internal/evaluation/stats"
+)
+
+// Scorer returns P(class 1) for each of rows rows of features.
+type Scorer interface {
+	Score(features []float32, rows int, out []float32) error
+}
+
+// Certificate is CERTIFY's answer for one input.
+type Certificate struct {
+	// Class is the smoothed classifier's prediction (0 or 1); -1 abstains.
+	Class int
+	// PLower is the one-sided Clopper–Pearson lower bound on the top
+	// class's probability under noise.
+	PLower float64
+	// Radius is σ·Φ⁻¹(PLower) when not abstaining, else 0.
+	Radius float64
+}
+
+// Certify applies Cohen et al.'s CERTIFY to a binary classifier's counts:
+// ones0 of n0 selection samples fell in class 1, which picks the class ĉA
+// (ties to class 1); onesN of n estimation samples fell in class 1, so ĉA
+// got nA of them. pA = the α lower Clopper–Pearson bound on nA/n; abstain
+// when pA < ½, else certify radius σ·Φ⁻¹(pA). The guarantee: with
+// probability at least 1 − α the smoothed classifier's prediction is ĉA on
+// the whole L2 ball of that radius.
+func Certify(ones0, n0, onesN, n int64, alpha, sigma float64) Certificate {
+	cA := 0
+	if 2*ones0 >= n0 {
+		cA = 1
+	}
+	nA := onesN
+	if cA == 0 {
+		nA = n - onesN
+	}
+	p := stats.ClopperPearsonLower(nA, n, alpha)
+	if p < 0.5 {
+		return Certificate{Class: -1, PLower: p}
+	}
+	return Certificate{Class: cA, PLower: p, Radius: sigma * stats.NormalQuantile(p)}
+}
+
+// Counts are the noisy-sample tallies of one row.
+type Counts struct {
+	Ones0, OnesN int64 // class-1 predictions among the n0 and the n samples
+}
+
+// Smoother draws Gaussian-noise copies of rows and counts the classifier's
+// predictions, packing the samples of consecutive rows into full batches so
+// that small n still runs at full batch size. Noise for row id comes from a
+// PCG seeded with (Seed, id): the counts of a row do not depend on which
+// goroutine handles it or what else shares its batches. Not safe for
+// concurrent use; make one per worker.
+type Smoother struct {
+	Scorer    Scorer
+	Features  int
+	Batch     int
+	Sigma     float32
+	Threshold float32
+	Seed      uint64
+
+	in    []float32
+	out   []float32
+	slot  []int32 // per batch slot: 2·(row index in the call) + phase (0 selection, 1 estimation)
+	pcg   *rand.PCG
+	rng   *rand.Rand
+	noise []float64
+}
+
+func (s *Smoother) init() {
+	if s.in == nil {
+		s.in = make([]float32, s.Batch*s.Features)
+		s.out = make([]float32, s.Batch)
+		s.slot = make([]int32, s.Batch)
+		s.pcg = rand.NewPCG(0, 0)
+		s.rng = rand.New(s.pcg)
+	}
+}
+
+// Count draws n0 + n noisy samples of each row of xs (row-major, Features
+// values per row), whose stable ids are ids, and writes the tallies to out.
+func (s *Smoother) Count(xs []float32, ids []int64, n0, n int, out []Counts) error {
+	s.init()
+	f := s.Features
+	if len(xs) != len(ids)*f || len(out) < len(ids) {
+		return fmt.Errorf("smoother: %d values for %d rows of %d features", len(xs), len(ids), f)
+	}
+	for i := range out[:len(ids)] {
+		out[i] = Counts{}
+	}
+	fill := 0
+	flush := func() error {
+		if fill == 0 {
+			return nil
+		}
+		if err := s.Scorer.Score(s.in[:fill*f], fill, s.out[:fill]); err != nil {
+			return err
+		}
+		for k := 0; k < fill; k++ {
+			if s.out[k] >= s.Threshold {
+				sl := s.slot[k]
+				if sl&1 == 0 {
+					out[sl>>1].Ones0++
+				} else {
+					out[sl>>1].OnesN++
+				}
+			}
+		}
+		fill = 0
+		return nil
+	}
+	total := n0 + n
+	for r, id := range ids {
+		s.pcg.Seed(s.Seed, uint64(id))
+		x := xs[r*f : (r+1)*f]
+		for k := 0; k < total; k++ {
+			dst := s.in[fill*f : (fill+1)*f]
+			for j, v := range x {
+				dst[j] = v + s.Sigma*float32(s.rng.NormFloat64())
+			}
+			phase := int32(0)
+			if k >= n0 {
+				phase = 1
+			}
+			s.slot[fill] = int32(r)<<1 | phase
+			fill++
+			if fill == s.Batch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+// NoiseOnly fills buf with Gaussian noise the way Count does, without
+// inference: the benchmark's measure of the sampling cost alone.
+func (s *Smoother) NoiseOnly(x []float32, id int64, samples int) {
+	s.init()
+	s.pcg.Seed(s.Seed, uint64(id))
+	f := s.Features
+	for k := 0; k < samples; k++ {
+		dst := s.in[(k%s.Batch)*f : (k%s.Batch+1)*f]
+		for j, v := range x {
+			dst[j] = v + s.Sigma*float32(s.rng.NormFloat64())
+		}
+	}
+}
+
+// ExactLinearRadius is the distance from x to the hyperplane w·x + b = 0:
+// |w·x + b| / ‖w‖. For a linear classifier under Gaussian noise the smoothed
+// classifier equals the base classifier and this is its exact certified
+// radius: σ·Φ⁻¹(Φ(|w·x+b|/(σ‖w‖))).
+func ExactLinearRadius(w []float32, b float32, x []float32) float64 {
+	var dot, norm float64
+	for i := range w {
+		dot += float64(w[i]) * float64(x[i])
+		norm += float64(w[i]) * float64(w[i])
+	}
+	return math.Abs(dot+float64(b)) / math.Sqrt(norm)
+}
