@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -20,7 +21,10 @@ import (
 )
 
 // One API server for the whole package: starting one costs seconds.
-var k8s client.Client
+var (
+	k8s     client.Client
+	restCfg *rest.Config
+)
 
 func TestMain(m *testing.M) {
 	env, err := testenv.New()
@@ -31,6 +35,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
+	restCfg = cfg
 	k8s, err = client.New(cfg, client.Options{Scheme: testenv.Scheme()})
 	if err != nil {
 		panic(err)

@@ -1,0 +1,97 @@
+package controllers
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/responsible-ai/rmodel-operator/internal/testenv"
+)
+
+// The envtest suite shares one API server; each test starts its own manager
+// (so a test can restart it) and works in its own namespace.
+var (
+	restCfg *rest.Config
+	k8s     client.Client
+)
+
+func TestMain(m *testing.M) {
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	env, err := testenv.New()
+	if err != nil {
+		panic(err)
+	}
+	restCfg, err = env.Start()
+	if err != nil {
+		panic(err)
+	}
+	k8s, err = client.New(restCfg, client.Options{Scheme: testenv.Scheme()})
+	if err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	_ = env.Stop()
+	os.Exit(code)
+}
+
+// startManager runs a manager with the reconciler until the test ends (or
+// the returned stop function is called).
+func startManager(t *testing.T, configure func(r *ResponsibleModelReconciler)) (stop func()) {
+	t.Helper()
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                 testenv.Scheme(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &ResponsibleModelReconciler{
+		Client:   mgr.GetClient(),
+		Scheme:   mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("rmodel-operator"),
+	}
+	if configure != nil {
+		configure(r)
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	}()
+	var once bool
+	stop = func() {
+		if once {
+			return
+		}
+		once = true
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Errorf("manager did not stop within 30s")
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func zapLevel() zapcoreLevel {
+	if os.Getenv("TEST_VERBOSE") != "" {
+		return -1
+	}
+	return 2 // errors only
+}

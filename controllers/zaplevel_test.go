@@ -1,0 +1,5 @@
+package controllers
+
+import "go.uber.org/zap/zapcore"
+
+type zapcoreLevel = zapcore.Level
