@@ -61,7 +61,7 @@ func TestFinalizerConditionsAndDeletion(t *testing.T) {
 	g.Expect(k8s.Delete(ctx, m)).To(Succeed())
 	g.Eventually(func() bool {
 		return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(m), &raiv1.ResponsibleModel{}))
-	}).WithTimeout(20 * time.Second).Should(BeTrue(), "the deleted model is let go")
+	}).WithTimeout(20*time.Second).Should(BeTrue(), "the deleted model is let go")
 }
 
 // sha returns a valid, distinct sha256 hex digest for test fixtures.
