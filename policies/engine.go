@@ -206,7 +206,9 @@ func (e *RegoEngine) Decide(ctx context.Context, bundle Bundle, input map[string
 		return failClosed(d, CodePolicyError, err.Error()), err
 	}
 	if c.err != nil {
-		return failClosed(d, CodePolicyError, "compile policy: "+c.err.Error()), nil
+		// "bundle activation failed" is OPA's wrapping, not news to a reader.
+		msg := strings.TrimPrefix(c.err.Error(), "bundle activation failed: ")
+		return failClosed(d, CodePolicyError, "compile policy: "+msg), nil
 	}
 
 	var parsed any

@@ -144,7 +144,7 @@ func TestDecideDefaultPolicy(t *testing.T) {
 		t.Fatalf("good input: got %+v, want allow without violations", d)
 	}
 	d = decide(t, e, Default(), withFairness(goodInput(), "demographic_parity_ratio", 0.62))
-	want := []Violation{{Code: CodeFairnessDemographicParity, Message: "fairness: demographic_parity_ratio 0.62 is below the minimum 0.8 (built-in default; the four-fifths rule)"}}
+	want := []Violation{{Code: CodeFairnessDemographicParity, Message: "fairness: demographic_parity_ratio 0.62 is below the minimum 0.8 (policy default; the four-fifths rule)"}}
 	if d.Allow || !reflect.DeepEqual(d.Violations, want) || d.Error != "" {
 		t.Fatalf("low parity: got %+v, want deny with %+v", d, want)
 	}
@@ -394,7 +394,7 @@ violations contains {"code": "OwnerMissing", "message": "the model needs an owne
 	policy := mustMerge(t, Default(), cm)
 	d := decide(t, e, policy, withFairness(goodInput(), "equalized_odds_difference", 0.2))
 	want := []Violation{
-		{Code: CodeFairnessEqualizedOdds, Message: "fairness: equalized_odds_difference 0.2 exceeds the maximum 0.1 (built-in default)"},
+		{Code: CodeFairnessEqualizedOdds, Message: "fairness: equalized_odds_difference 0.2 exceeds the maximum 0.1 (policy default)"},
 		{Code: "OwnerMissing", Message: "the model needs an owner label"},
 	}
 	if d.Allow || !reflect.DeepEqual(d.Violations, want) {

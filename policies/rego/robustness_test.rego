@@ -9,13 +9,13 @@ test_robustness_certified_accuracy_allows_at_minimum if {
 test_robustness_certified_accuracy_denies_below_minimum if {
 	inp := with_radii([{"radius": 0, "certified_accuracy": 0.9}, {"radius": 0.25, "certified_accuracy": 0.55}])
 	codes(inp) == {"RobustnessCertifiedAccuracy"}
-	messages(inp, "RobustnessCertifiedAccuracy") == {"robustness: certified_accuracy 0.55 at radius 0.25 is below the minimum 0.6 (built-in default)"}
+	messages(inp, "RobustnessCertifiedAccuracy") == {"robustness: certified_accuracy 0.55 at radius 0.25 is below the minimum 0.6 (policy default)"}
 }
 
 test_robustness_uses_next_larger_radius_as_lower_bound if {
 	allowed(with_radii([{"radius": 0.1, "certified_accuracy": 0.5}, {"radius": 0.3, "certified_accuracy": 0.65}, {"radius": 1, "certified_accuracy": 0.1}]))
 	inp := with_radii([{"radius": 0.1, "certified_accuracy": 0.9}, {"radius": 0.3, "certified_accuracy": 0.5}])
-	messages(inp, "RobustnessCertifiedAccuracy") == {"robustness: certified_accuracy 0.5 at radius 0.3 is below the minimum 0.6 (built-in default); measured at the smallest reported radius above 0.25"}
+	messages(inp, "RobustnessCertifiedAccuracy") == {"robustness: certified_accuracy 0.5 at radius 0.3 is below the minimum 0.6 (policy default); measured at the smallest reported radius above 0.25"}
 }
 
 test_robustness_configured_radius if {
@@ -49,5 +49,5 @@ test_robustness_abstain_rate_allows_at_maximum if {
 test_robustness_abstain_rate_denies_above_maximum if {
 	inp := with_metric("robustness", "abstain_rate", 0.35)
 	codes(inp) == {"RobustnessAbstainRate"}
-	messages(inp, "RobustnessAbstainRate") == {"robustness: abstain_rate 0.35 exceeds the maximum 0.2 (built-in default)"}
+	messages(inp, "RobustnessAbstainRate") == {"robustness: abstain_rate 0.35 exceeds the maximum 0.2 (policy default)"}
 }

@@ -35,7 +35,7 @@ threshold_source(key) := sprintf("spec.policy.thresholds.%s", [key]) if {
 	_ = input.thresholds[key]
 } else := sprintf("policy data rai.thresholds.%s", [key]) if {
 	_ = data.rai.thresholds[key]
-} else := "built-in default" if {
+} else := "policy default" if {
 	_ = threshold_defaults[key]
 }
 

@@ -6,7 +6,7 @@ low_dpr := with_metric("fairness", "demographic_parity_ratio", 0.62)
 
 test_threshold_defaults if {
 	promotion.threshold("demographic_parity_ratio_min") == 0.8
-	promotion.threshold_source("demographic_parity_ratio_min") == "built-in default"
+	promotion.threshold_source("demographic_parity_ratio_min") == "policy default"
 	promotion.threshold("abstain_rate_max") == 0.2
 }
 

@@ -43,13 +43,13 @@ test_credit_model_with_enough_rows_allows if {
 test_credit_evaluation_rows_denies if {
 	inp := json.patch(credit, [{"op": "replace", "path": "/evaluations/fairness/dataset/rows", "value": 4999}])
 	codes(inp) == {"CreditEvaluationRows"}
-	messages(inp, "CreditEvaluationRows") == {"credit: the fairness evaluation used 4999 rows; credit models need at least 5000 (built-in default)"}
+	messages(inp, "CreditEvaluationRows") == {"credit: the fairness evaluation used 4999 rows; credit models need at least 5000 (policy default)"}
 }
 
 test_credit_group_rows_denies if {
 	inp := json.patch(credit, [{"op": "replace", "path": "/evaluations/fairness/details/groups/2/count", "value": 99}])
 	codes(inp) == {"CreditGroupRows"}
-	messages(inp, "CreditGroupRows") == {"credit: sensitive group sex=other has 99 rows; every group needs at least 100 (built-in default)"}
+	messages(inp, "CreditGroupRows") == {"credit: sensitive group sex=other has 99 rows; every group needs at least 100 (policy default)"}
 }
 
 test_credit_unlisted_small_group_denies if {
@@ -57,7 +57,7 @@ test_credit_unlisted_small_group_denies if {
 		{"op": "replace", "path": "/evaluations/fairness/details/min_group_count", "value": 40},
 		{"op": "add", "path": "/evaluations/fairness/truncated", "value": true},
 	])
-	messages(inp, "CreditGroupRows") == {"credit: the smallest sensitive group has 40 rows; every group needs at least 100 (built-in default)"}
+	messages(inp, "CreditGroupRows") == {"credit: the smallest sensitive group has 40 rows; every group needs at least 100 (policy default)"}
 }
 
 test_credit_fairness_required if {
