@@ -1,9 +1,9 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -193,9 +193,53 @@ func newEvaluatePrivacyCmd() *cobra.Command {
 	return cmd
 }
 
-func init() {
-	evaluateCmd.AddCommand(newEvaluateFairnessCmd(), newEvaluatePrivacyCmd(), newEvaluateMergeCmd())
-	rootCmd.AddCommand(evaluateCmd)
+func newEvaluateRobustnessCmd() *cobra.Command {
+	var (
+		c     commonFlags
+		cfg   runner.RobustnessConfig
+		radii string
+	)
+	cmd := &cobra.Command{
+		Use:   "robustness --model M.onnx --data D.csv --label COL --sigma S --report OUT.json",
+		Short: "Randomized-smoothing certification (Cohen et al. 2019) and a decision-based attack",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := c.prepare(); err != nil {
+				return err
+			}
+			cfg.Common = c.Common
+			for _, r := range splitList(radii) {
+				v, err := strconv.ParseFloat(r, 64)
+				if err != nil {
+					return fmt.Errorf("--radii: %q is not a number", r)
+				}
+				cfg.Radii = append(cfg.Radii, v)
+			}
+			rep, err := runner.EvaluateRobustness(cmd.Context(), cfg)
+			return c.finish(rep, err)
+		},
+	}
+	f := cmd.Flags()
+	c.register(f, true)
+	f.StringVar(&cfg.Label, "label", "", "label column")
+	f.StringVar(&cfg.Favorable, "favorable", "1", "the favorable label value (class 1)")
+	f.Float64Var(&cfg.Threshold, "threshold", 0.5, "the base classifier predicts class 1 when P(favorable) ≥ threshold")
+	f.Float64Var(&cfg.Sigma, "sigma", 0, "standard deviation of the smoothing noise, in feature units")
+	f.IntVar(&cfg.N0, "n0", 100, "noise samples per row to select the class")
+	f.IntVar(&cfg.N, "n", 100000, "noise samples per row to bound the class probability")
+	f.Float64Var(&cfg.Alpha, "alpha", 0.001, "failure probability of each certificate")
+	f.StringVar(&radii, "radii", "0.1,0.25,0.5", "L2 radii at which to report certified accuracy and attack success")
+	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the noise and the attack")
+	f.IntVar(&cfg.AttackRows, "attack-rows", 100, "attack the first N rows of the data (0: no attack)")
+	f.IntVar(&cfg.AttackQueries, "attack-queries", 2000, "model queries per attacked row")
+	_ = cmd.MarkFlagRequired("model")
+	_ = cmd.MarkFlagRequired("data")
+	_ = cmd.MarkFlagRequired("label")
+	_ = cmd.MarkFlagRequired("sigma")
+	return cmd
 }
 
-var _ = context.Background
+func init() {
+	evaluateCmd.AddCommand(newEvaluateFairnessCmd(), newEvaluatePrivacyCmd(), newEvaluateRobustnessCmd(), newEvaluateMergeCmd())
+	rootCmd.AddCommand(evaluateCmd)
+}
