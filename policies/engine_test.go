@@ -491,3 +491,20 @@ func TestDecideRejectsNonJSONData(t *testing.T) {
 		t.Errorf("decision %+v, want a fail-closed denial alongside the error", d)
 	}
 }
+
+// BenchmarkDecide measures one decision of the default policy on a cached
+// compilation: the per-reconcile cost of the gate.
+func BenchmarkDecide(b *testing.B) {
+	e := NewEngine()
+	policy := Default()
+	in := goodInput()
+	ctx := context.Background()
+	if d, err := e.Decide(ctx, policy, in); err != nil || !d.Allow {
+		b.Fatalf("warm-up: %+v, %v", d, err)
+	}
+	for b.Loop() {
+		if _, err := e.Decide(ctx, policy, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

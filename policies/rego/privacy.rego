@@ -69,6 +69,19 @@ violations contains v if {
 	}
 }
 
+# Epsilon means little without the delta it holds at: when a delta limit is
+# set, the report must say which delta it used.
+violations contains v if {
+	metric("privacy", "epsilon")
+	not metric("privacy", "delta")
+	some path in [["privacy", "delta"], ["budget", "deltaTotal"]]
+	object.get(input, path, null) != null
+	v := {
+		"code": "MetricMissing",
+		"message": sprintf("privacy: the report gives no numeric delta, so epsilon cannot be checked against %s.%s", path),
+	}
+}
+
 violations contains v if {
 	epsilon := metric("privacy", "epsilon")
 	remaining := number(input.budget.epsilonRemaining)

@@ -119,3 +119,21 @@ test_privacy_input_invalid_denies if {
 	codes(inp) == {"InputInvalid"}
 	messages(inp, "InputInvalid") == {`budget.epsilonRemaining is "lots": not a number`}
 }
+
+test_privacy_delta_missing_denies_when_limited if {
+	inp := patched([{"op": "remove", "path": "/evaluations/privacy/metrics/delta"}])
+	codes(inp) == {"MetricMissing"}
+	messages(inp, "MetricMissing") == {
+		"privacy: the report gives no numeric delta, so epsilon cannot be checked against privacy.delta",
+		"privacy: the report gives no numeric delta, so epsilon cannot be checked against budget.deltaTotal",
+	}
+}
+
+test_privacy_delta_missing_allows_without_limits if {
+	inp := patched([
+		{"op": "remove", "path": "/evaluations/privacy/metrics/delta"},
+		{"op": "remove", "path": "/privacy/delta"},
+		{"op": "remove", "path": "/budget/deltaTotal"},
+	])
+	allowed(inp)
+}
