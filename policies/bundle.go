@@ -192,28 +192,25 @@ func canonicalJSON(v any) ([]byte, error) {
 }
 
 // Digest returns "sha256:<hex>" over the bundle's modules (sorted by
-// filename) and its canonical data. Equal policies have equal digests
-// whatever the order they were built in; any change to a module's name or
-// source, or to the data, changes it.
+// filename, each name and source length-prefixed so that no text can move
+// between them unnoticed) and its canonical data JSON. Equal policies have
+// equal digests whatever the order they were built in; any change to a
+// module's name or source, or to the data, changes it.
 func (b Bundle) Digest() (string, error) {
-	type module struct {
-		Name   string `json:"name"`
-		Source string `json:"source"`
-	}
-	doc := struct {
-		Modules []module `json:"modules"`
-		Data    any      `json:"data"`
-	}{Data: b.Data}
+	var data any = b.Data
 	if len(b.Data) == 0 {
-		doc.Data = map[string]any{} // nil and empty data are the same policy
+		data = map[string]any{} // nil and empty data are the same policy
 	}
-	for _, name := range slices.Sorted(maps.Keys(b.Modules)) {
-		doc.Modules = append(doc.Modules, module{Name: name, Source: b.Modules[name]})
-	}
-	raw, err := canonicalJSON(doc)
+	raw, err := canonicalJSON(data)
 	if err != nil {
 		return "", fmt.Errorf("digest policy bundle: data is not JSON: %w", err)
 	}
-	sum := sha256.Sum256(raw)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	h := sha256.New()
+	fmt.Fprintf(h, "rai.policy/v1\n%d modules\n", len(b.Modules))
+	for _, name := range slices.Sorted(maps.Keys(b.Modules)) {
+		src := b.Modules[name]
+		fmt.Fprintf(h, "%d:%s\n%d:%s\n", len(name), name, len(src), src)
+	}
+	fmt.Fprintf(h, "data %d:%s\n", len(raw), raw)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
