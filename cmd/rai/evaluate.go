@@ -239,7 +239,41 @@ func newEvaluateRobustnessCmd() *cobra.Command {
 	return cmd
 }
 
+func newEvaluateExplainCmd() *cobra.Command {
+	var (
+		c   commonFlags
+		cfg runner.ExplainConfig
+	)
+	cmd := &cobra.Command{
+		Use:   "explain --model M.onnx --data D.csv --label COL [--samples N] --report OUT.json",
+		Short: "Rank features: permutation importance and sampled Shapley values",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := c.prepare(); err != nil {
+				return err
+			}
+			cfg.Common = c.Common
+			rep, err := runner.EvaluateExplain(cmd.Context(), cfg)
+			return c.finish(rep, err)
+		},
+	}
+	f := cmd.Flags()
+	c.register(f, true)
+	f.StringVar(&cfg.Label, "label", "", "label column")
+	f.StringVar(&cfg.Favorable, "favorable", "1", "the favorable label value")
+	f.Float64Var(&cfg.Threshold, "threshold", 0.5, "a row is predicted favorable when P(favorable) ≥ threshold")
+	f.IntVar(&cfg.Samples, "samples", 1000, "rows sampled uniformly from the data (the Shapley background too)")
+	f.IntVar(&cfg.Repeats, "repeats", 5, "shuffles per feature for permutation importance")
+	f.IntVar(&cfg.Permutations, "permutations", 64, "feature orders sampled per row for Shapley values")
+	f.IntVar(&cfg.ShapleyRows, "shapley-rows", 200, "sampled rows that get Shapley values")
+	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the sample, the shuffles and the orders")
+	_ = cmd.MarkFlagRequired("model")
+	_ = cmd.MarkFlagRequired("data")
+	_ = cmd.MarkFlagRequired("label")
+	return cmd
+}
+
 func init() {
-	evaluateCmd.AddCommand(newEvaluateFairnessCmd(), newEvaluatePrivacyCmd(), newEvaluateRobustnessCmd(), newEvaluateMergeCmd())
+	evaluateCmd.AddCommand(newEvaluateFairnessCmd(), newEvaluatePrivacyCmd(), newEvaluateRobustnessCmd(), newEvaluateExplainCmd(), newEvaluateMergeCmd())
 	rootCmd.AddCommand(evaluateCmd)
 }
