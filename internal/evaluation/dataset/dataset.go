@@ -196,3 +196,52 @@ func ReadAll(r Reader, nNumeric int) (*Batch, error) {
 }
 
 var _ io.Closer = Reader(nil)
+
+// Memory serves rows already in memory as a Reader (benchmarks, tests and
+// callers that hold their data): Features is row-major with nf values per
+// row, Codes[i] and Dicts[i] one categorical column each.
+type Memory struct {
+	Features []float32
+	NF       int
+	Codes    [][]int32
+	Dicts    [][]string
+	Names    []string
+	pos      int
+	spec     *Spec
+}
+
+// Next implements Reader; it copies into b like the file readers do.
+func (m *Memory) Next(b *Batch, maxRows int) (bool, error) {
+	rows := len(m.Features) / max(m.NF, 1)
+	if m.NF == 0 && len(m.Codes) > 0 {
+		rows = len(m.Codes[0])
+	}
+	n := min(maxRows, rows-m.pos)
+	if m.spec == nil {
+		m.spec = &Spec{Numeric: make([]string, m.NF), Categorical: make([]string, len(m.Codes))}
+	}
+	spec := m.spec
+	b.reset(spec, maxRows)
+	b.FirstRow = int64(m.pos) + 1
+	if n <= 0 {
+		b.trim(spec)
+		return false, nil
+	}
+	copy(b.Features, m.Features[m.pos*m.NF:(m.pos+n)*m.NF])
+	for i := range m.Codes {
+		copy(b.Codes[i], m.Codes[i][m.pos:m.pos+n])
+	}
+	b.Rows = n
+	m.pos += n
+	b.trim(spec)
+	return true, nil
+}
+
+// Dict implements Reader.
+func (m *Memory) Dict(i int) []string { return m.Dicts[i] }
+
+// Columns implements Reader.
+func (m *Memory) Columns() []string { return m.Names }
+
+// Close implements Reader.
+func (m *Memory) Close() error { return nil }

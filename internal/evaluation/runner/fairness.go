@@ -146,11 +146,48 @@ func evaluateFairness(ctx context.Context, cfg FairnessConfig, rep *report.Repor
 		return err
 	}
 	defer r.Close()
-	grouper, err := fairness.NewGrouper(len(cfg.Sensitive))
+	table, rows, err := TallyFairness(ctx, r, model, TallyOptions{
+		Sensitive: cfg.Sensitive, Favorable: cfg.Favorable, Threshold: cfg.Threshold,
+		Predictions: cfg.Predictions != "", Workers: cfg.Workers, Shard: cfg.Shard,
+	})
 	if err != nil {
 		return err
 	}
-	workers := cfg.Workers
+	if rows == 0 && cfg.Shard.Count <= 1 {
+		return fmt.Errorf("%s: no data rows", cfg.DataPath)
+	}
+	rep.Dataset = &report.Dataset{SHA256: dataDigest, Rows: rows}
+	if priv != nil && cfg.Shard.Count <= 1 {
+		if err := checkPrivileged(&table, priv, cfg.Privileged); err != nil {
+			return err
+		}
+	}
+	return FinishFairness(rep, table, priv, cfg.Bootstrap, cfg.Seed)
+}
+
+// TallyOptions configure TallyFairness.
+type TallyOptions struct {
+	Sensitive   []string
+	Favorable   string
+	Threshold   float64
+	Predictions bool // the reader's last categorical column holds predicted labels
+	Workers     int
+	Shard       Shard
+}
+
+// TallyFairness streams r through the model (one Scorer per worker) and
+// counts each group's confusion matrix. r's categorical columns must be the
+// label, then the sensitive columns, then (with opts.Predictions) the
+// predictions column; its numeric columns are the model's features. The
+// reading goroutine codes labels and groups; the workers score and count
+// into their own tallies, merged at the end, so the hot path allocates
+// nothing and takes no lock.
+func TallyFairness(ctx context.Context, r dataset.Reader, model Model, opts TallyOptions) (fairness.Table, int64, error) {
+	grouper, err := fairness.NewGrouper(len(opts.Sensitive))
+	if err != nil {
+		return fairness.Table{}, 0, err
+	}
+	workers := opts.Workers
 	if workers <= 0 {
 		workers = Workers()
 	}
@@ -158,15 +195,19 @@ func evaluateFairness(ctx context.Context, cfg FairnessConfig, rep *report.Repor
 	var labelFav, predFav []bool // per dictionary code
 	favorable := func(cache []bool, dict []string, code int32) ([]bool, bool) {
 		for len(cache) < len(dict) {
-			cache = append(cache, IsFavorable(dict[len(cache)], cfg.Favorable))
+			cache = append(cache, IsFavorable(dict[len(cache)], opts.Favorable))
 		}
 		return cache, cache[code]
 	}
-	sensCodes := make([][]int32, len(cfg.Sensitive))
-	threshold := float32(cfg.Threshold)
-	rows, err := Stream(ctx, r, model, workers, cfg.Shard,
+	ns := len(opts.Sensitive)
+	sensCodes := make([][]int32, ns)
+	threshold := float32(opts.Threshold)
+	if opts.Predictions {
+		model = nil
+	}
+	rows, err := Stream(ctx, r, model, workers, opts.Shard,
 		func(w *Work) error {
-			for i := range cfg.Sensitive {
+			for i := range ns {
 				sensCodes[i] = w.Codes[1+i]
 			}
 			grouper.Assign(sensCodes, w.Rows, w.Groups)
@@ -174,9 +215,9 @@ func evaluateFairness(ctx context.Context, cfg FairnessConfig, rep *report.Repor
 			for i, c := range w.Codes[0] {
 				labelFav, w.Labels[i] = favorable(labelFav, ld, c)
 			}
-			if cfg.Predictions != "" {
-				pd := r.Dict(len(categorical) - 1)
-				for i, c := range w.Codes[len(categorical)-1] {
+			if opts.Predictions {
+				pd := r.Dict(1 + ns)
+				for i, c := range w.Codes[1+ns] {
 					predFav, w.Preds[i] = favorable(predFav, pd, c)
 				}
 			}
@@ -184,7 +225,7 @@ func evaluateFairness(ctx context.Context, cfg FairnessConfig, rep *report.Repor
 		},
 		func(worker int, w *Work) error {
 			t := &tallies[worker]
-			if cfg.Predictions == "" {
+			if !opts.Predictions {
 				for i := range w.Rows {
 					t.Count(w.Groups[i], w.Labels[i], w.Scores[i] >= threshold)
 				}
@@ -196,27 +237,17 @@ func evaluateFairness(ctx context.Context, cfg FairnessConfig, rep *report.Repor
 			return nil
 		})
 	if err != nil {
-		return err
-	}
-	if rows == 0 && cfg.Shard.Count <= 1 {
-		return fmt.Errorf("%s: no data rows", cfg.DataPath)
+		return fairness.Table{}, rows, err
 	}
 	var total fairness.Tally
 	for i := range tallies {
 		total.Add(&tallies[i])
 	}
-	dicts := make([][]string, len(cfg.Sensitive))
-	for i := range cfg.Sensitive {
+	dicts := make([][]string, ns)
+	for i := range ns {
 		dicts[i] = r.Dict(1 + i)
 	}
-	table := grouper.Table(cfg.Sensitive, dicts, total.Cells)
-	rep.Dataset = &report.Dataset{SHA256: dataDigest, Rows: rows}
-	if priv != nil && cfg.Shard.Count <= 1 {
-		if err := checkPrivileged(&table, priv, cfg.Privileged); err != nil {
-			return err
-		}
-	}
-	return FinishFairness(rep, table, priv, cfg.Bootstrap, cfg.Seed)
+	return grouper.Table(opts.Sensitive, dicts, total.Cells), rows, nil
 }
 
 // checkPrivileged refuses a privileged group that is empty or is every row:
