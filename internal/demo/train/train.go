@@ -54,6 +54,9 @@ type Recipe struct {
 	ReweighingAttribute string `json:"reweighing_attribute,omitempty"`
 	// DP enables DP-SGD; nil trains without a privacy guarantee.
 	DP *DP `json:"dp,omitempty"`
+	// Construction describes a hand-made change applied after training (the demo's brittle
+	// model); empty for a model exactly as trained. Train ignores it.
+	Construction string `json:"construction,omitempty"`
 }
 
 // Steps is the number of optimizer steps, whatever the data size: round(Epochs / SampleRate),
@@ -162,15 +165,13 @@ func Train(r Recipe, t *dataset.Table) (*Model, Stats, error) {
 	sampler := rand.New(rand.NewPCG(r.Seed, streamSample))
 	noise := rand.New(rand.NewPCG(r.Seed, streamNoise))
 	n := t.Len()
+	poisson := newPoissonSampler(sampler, r.SampleRate)
 	denom := r.SampleRate * float64(n)
 	stats.Steps = r.Steps()
 	var batchTotal, clipped int
 	for range stats.Steps {
 		clear(grad)
-		for i := range n {
-			if sampler.Float64() >= r.SampleRate {
-				continue
-			}
+		for i := poisson.next(-1); i < n; i = poisson.next(i) {
 			batchTotal++
 			if r.DP == nil {
 				ws.gradient(m, t.X[i], t.Y[i], weights[i], exGrad)
@@ -367,4 +368,31 @@ func (ws *workspace) gradient(m *Model, x []float64, y int, w float64, g []float
 		copy(g[off:off+layer.Out], d)
 		off += layer.Out
 	}
+}
+
+// poissonSampler walks the examples of one Poisson-sampled batch: each index is included
+// independently with probability q. It draws the gap to the next included index from the
+// geometric distribution, P(gap = k) = (1−q)^k·q, so a step costs O(q·N) draws instead of N.
+type poissonSampler struct {
+	rng     *rand.Rand
+	q       float64
+	logSkip float64 // log(1 − q)
+}
+
+func newPoissonSampler(rng *rand.Rand, q float64) *poissonSampler {
+	return &poissonSampler{rng: rng, q: q, logSkip: math.Log1p(-q)}
+}
+
+// next returns the next included index after i (pass −1 to start a batch); the batch ends when
+// the result reaches the number of examples.
+func (p *poissonSampler) next(i int) int {
+	if p.q >= 1 {
+		return i + 1
+	}
+	// 1 − Float64() is in (0, 1], so the log is finite.
+	gap := math.Floor(math.Log(1-p.rng.Float64()) / p.logSkip)
+	if gap > math.MaxInt32 {
+		return math.MaxInt
+	}
+	return i + 1 + int(gap)
 }
