@@ -54,7 +54,7 @@ func TestDefaultDataSetIsPinned(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(csvBytes(t, s.Train))
-	const want = "8fbf6b62cee76134e5602a588784d74444168a85ec73fbc8e6bc97801422d1ce"
+	const want = "1487f16a23727b4472a04826f06a8423b6e24200bd1e50b4c3f319961035be32"
 	if got := hex.EncodeToString(sum[:]); got != want {
 		t.Errorf("sha256 of the default train.csv = %s, pinned %s", got, want)
 	}
