@@ -56,6 +56,7 @@ func run() error {
 		memory        = flag.String("memory", "16Gi", "advertised memory capacity")
 		pods          = flag.String("pods", "32", "advertised pod capacity")
 		shutdownGrace = flag.Duration("shutdown-grace", 5*time.Second, "on exit, how long pods' processes get between SIGTERM and SIGKILL")
+		kubeletPort   = flag.Int("kubelet-port", 10250, "port on 127.0.0.1 for the kubelet API's log route (kubectl logs); 0 disables it")
 		verbose       = flag.Bool("v", false, "debug logging")
 		binaryMaps    listFlag
 		envs          listFlag
@@ -74,6 +75,9 @@ func run() error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	vklog.L = vkslog.FromSlog(logger)
 
+	if *kubeletPort < 0 || *kubeletPort > 65535 {
+		return fmt.Errorf("--kubelet-port %d: want 0 (off) or a TCP port", *kubeletPort)
+	}
 	if *kubeconfig == "" {
 		return errors.New("--kubeconfig (or KUBECONFIG) is required")
 	}
@@ -115,7 +119,7 @@ func run() error {
 		Binaries: binaries,
 		BaseEnv:  baseEnv,
 		Client:   client,
-	}, provider.NodeSpec(*nodeName, capacity, 0))
+	}, provider.NodeSpec(*nodeName, capacity, int32(*kubeletPort)))
 	if err != nil {
 		return err
 	}

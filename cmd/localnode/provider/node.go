@@ -1,14 +1,19 @@
 package provider
 
 import (
+	"crypto/tls"
 	"fmt"
+	"net"
+	"net/http"
 	"runtime"
+	"strconv"
 
 	"github.com/virtual-kubelet/virtual-kubelet/node"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	certutil "k8s.io/client-go/util/cert"
 )
 
 // The local execution node's contract with the rest of the dev cluster.
@@ -59,10 +64,9 @@ func NodeSpec(name string, capacity corev1.ResourceList, kubeletPort int32) core
 			Capacity:    capacity,
 			Allocatable: capacity,
 			Conditions:  conditions,
-			Addresses: []corev1.NodeAddress{
-				{Type: corev1.NodeInternalIP, Address: PodIP},
-				{Type: corev1.NodeHostName, Address: name},
-			},
+			// No Hostname address: the API server would prefer it for
+			// kubectl logs, and the node name does not resolve.
+			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: PodIP}},
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: kubeletPort}},
 			NodeInfo: corev1.NodeSystemInfo{
 				OperatingSystem: "linux",
@@ -90,6 +94,12 @@ func DefaultCapacity() corev1.ResourceList {
 // controller feeds the provider the pods bound to the node and writes back
 // the statuses it notifies. Run the returned node with Run; call the
 // provider's Shutdown afterwards so that no process outlives the agent.
+//
+// When nodeSpec advertises a kubelet port, the node also serves the kubelet
+// API's log route there, on 127.0.0.1 over TLS with a self-signed
+// certificate and no authentication, so that `kubectl logs` works: the dev
+// cluster's kube-apiserver neither verifies kubelet certificates nor sends
+// client certificates. Only processes on this machine can reach it.
 func NewNode(cfg Config, nodeSpec corev1.Node) (*nodeutil.Node, *Provider, error) {
 	if nodeSpec.Name != cfg.NodeName {
 		return nil, nil, fmt.Errorf("node spec name %q differs from provider node name %q", nodeSpec.Name, cfg.NodeName)
@@ -98,19 +108,46 @@ func NewNode(cfg Config, nodeSpec corev1.Node) (*nodeutil.Node, *Provider, error
 	if err != nil {
 		return nil, nil, err
 	}
+	opts := []nodeutil.NodeOpt{func(nc *nodeutil.NodeConfig) error {
+		nc.Client = cfg.Client
+		nc.NodeSpec = nodeSpec
+		nc.NumWorkers = 4
+		return nil
+	}}
+	if port := nodeSpec.Status.DaemonEndpoints.KubeletEndpoint.Port; port > 0 {
+		tlsConfig, err := selfSignedTLS(nodeSpec.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		mux := http.NewServeMux()
+		opts = append(opts, nodeutil.AttachProviderRoutes(mux), func(nc *nodeutil.NodeConfig) error {
+			nc.HTTPListenAddr = net.JoinHostPort(PodIP, strconv.Itoa(int(port)))
+			nc.TLSConfig = tlsConfig
+			nc.Handler = mux
+			return nil
+		})
+	}
 	n, err := nodeutil.NewNode(cfg.NodeName,
 		func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
 			return prov, nil, nil
 		},
-		func(nc *nodeutil.NodeConfig) error {
-			nc.Client = cfg.Client
-			nc.NodeSpec = nodeSpec
-			nc.NumWorkers = 4
-			return nil
-		},
+		opts...,
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create virtual-kubelet node: %w", err)
 	}
 	return n, prov, nil
+}
+
+// selfSignedTLS makes a server certificate for 127.0.0.1 and the node name.
+func selfSignedTLS(nodeName string) (*tls.Config, error) {
+	certPEM, keyPEM, err := certutil.GenerateSelfSignedCertKey(nodeName, []net.IP{net.ParseIP(PodIP)}, []string{nodeName})
+	if err != nil {
+		return nil, fmt.Errorf("generate kubelet API certificate: %w", err)
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("load kubelet API certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }

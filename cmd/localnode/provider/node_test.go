@@ -106,7 +106,7 @@ exit "$EXIT_CODE"
 		Client:            client,
 		RestartBackoff:    100 * time.Millisecond,
 		MaxRestartBackoff: 200 * time.Millisecond,
-	}, NodeSpec(DefaultNodeName, DefaultCapacity(), 0))
+	}, NodeSpec(DefaultNodeName, DefaultCapacity(), int32(freePort(t))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,11 +260,20 @@ func TestLocalNode(t *testing.T) {
 		if !tainted {
 			t.Errorf("taints = %v, want %s=true:NoSchedule", node.Spec.Taints, LocalExecTaintKey)
 		}
-		ready := false
-		for _, cond := range node.Status.Conditions {
-			ready = ready || (cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue)
-		}
-		if !ready {
+		// The node controller reports readiness shortly after WaitReady.
+		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			node, err = c.client.CoreV1().Nodes().Get(ctx, DefaultNodeName, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			for _, cond := range node.Status.Conditions {
+				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
 			t.Errorf("node not Ready: %v", node.Status.Conditions)
 		}
 		if _, err := c.client.CoordinationV1().Leases("kube-node-lease").Get(ctx, DefaultNodeName, metav1.GetOptions{}); err != nil {
@@ -297,6 +306,12 @@ func TestLocalNode(t *testing.T) {
 		logs, _ := os.ReadFile(logPath)
 		if !strings.Contains(string(logs), "done with 0") {
 			t.Errorf("log %s = %q, want the process output", logPath, logs)
+		}
+		// What kubectl logs does: the API server asks the node's kubelet API.
+		tail := int64(1)
+		apiLogs, err := c.client.CoreV1().Pods(c.ns).GetLogs("eval-ok", &corev1.PodLogOptions{Container: "evaluate", TailLines: &tail}).DoRaw(ctx)
+		if err != nil || string(apiLogs) != "done with 0\n" {
+			t.Errorf("logs through the API server = %q, %v; want the last line", apiLogs, err)
 		}
 	})
 
