@@ -207,33 +207,30 @@ type Memory struct {
 	Dicts    [][]string
 	Names    []string
 	pos      int
-	spec     *Spec
 }
 
-// Next implements Reader; it copies into b like the file readers do.
+// Next implements Reader without copying: b's slices alias the Memory's
+// (so a Batch used with a Memory must not be filled by another Reader).
 func (m *Memory) Next(b *Batch, maxRows int) (bool, error) {
 	rows := len(m.Features) / max(m.NF, 1)
 	if m.NF == 0 && len(m.Codes) > 0 {
 		rows = len(m.Codes[0])
 	}
 	n := min(maxRows, rows-m.pos)
-	if m.spec == nil {
-		m.spec = &Spec{Numeric: make([]string, m.NF), Categorical: make([]string, len(m.Codes))}
-	}
-	spec := m.spec
-	b.reset(spec, maxRows)
 	b.FirstRow = int64(m.pos) + 1
 	if n <= 0 {
-		b.trim(spec)
+		b.Rows = 0
 		return false, nil
 	}
-	copy(b.Features, m.Features[m.pos*m.NF:(m.pos+n)*m.NF])
+	b.Features = m.Features[m.pos*m.NF : (m.pos+n)*m.NF : (m.pos+n)*m.NF]
+	if len(b.Codes) != len(m.Codes) {
+		b.Codes = make([][]int32, len(m.Codes))
+	}
 	for i := range m.Codes {
-		copy(b.Codes[i], m.Codes[i][m.pos:m.pos+n])
+		b.Codes[i] = m.Codes[i][m.pos : m.pos+n : m.pos+n]
 	}
 	b.Rows = n
 	m.pos += n
-	b.trim(spec)
 	return true, nil
 }
 

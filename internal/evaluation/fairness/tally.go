@@ -9,17 +9,20 @@ import (
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/stats"
 )
 
-// MaxSensitive bounds the number of sensitive columns (their value codes
-// form a fixed-size map key, so grouping a row never allocates).
+// MaxSensitive bounds the number of sensitive columns.
 const MaxSensitive = 8
 
 // Grouper assigns a dense group index to each combination of sensitive
-// value codes, in order of first appearance. It is not safe for concurrent
-// use: the reading goroutine groups rows, the workers only count.
+// value codes, in order of first appearance. It resolves a row with one
+// slice lookup per column and no hashing: level k maps (id of the row's
+// first k columns, code of column k) to the id of its first k+1 columns;
+// the last level's ids are the groups. It is not safe for concurrent use:
+// the reading goroutine groups rows, the workers only count.
 type Grouper struct {
-	n     int
-	index map[[MaxSensitive]int32]int32
-	keys  [][MaxSensitive]int32
+	n      int
+	levels [][][]int32 // levels[k][prefix id][code] = next id, -1 unseen
+	counts []int32     // ids handed out per level
+	keys   [][MaxSensitive]int32
 }
 
 // NewGrouper groups by n sensitive columns.
@@ -27,25 +30,81 @@ func NewGrouper(n int) (*Grouper, error) {
 	if n < 1 || n > MaxSensitive {
 		return nil, fmt.Errorf("%d sensitive columns: want 1 to %d", n, MaxSensitive)
 	}
-	return &Grouper{n: n, index: map[[MaxSensitive]int32]int32{}}, nil
+	g := &Grouper{n: n, levels: make([][][]int32, n), counts: make([]int32, n)}
+	return g, nil
 }
 
 // Assign writes the group of each of rows rows to out, reading codes[c][r]
 // for sensitive column c.
 func (g *Grouper) Assign(codes [][]int32, rows int, out []int32) {
-	var key [MaxSensitive]int32
-	for r := 0; r < rows; r++ {
-		for c := 0; c < g.n; c++ {
-			key[c] = codes[c][r]
+	out = out[:rows]
+	if g.n == 1 {
+		// One column: the group of a code is one slice lookup.
+		col := codes[0][:rows]
+		for r, c := range col {
+			lv := g.levels[0]
+			if len(lv) > 0 && int(c) < len(lv[0]) {
+				if id := lv[0][c]; id >= 0 {
+					out[r] = id
+					continue
+				}
+			}
+			out[r] = g.slow(codes, r)
 		}
-		id, ok := g.index[key]
-		if !ok {
-			id = int32(len(g.keys))
-			g.index[key] = id
-			g.keys = append(g.keys, key)
+		return
+	}
+	for r := range out {
+		id := int32(0)
+		k := 0
+		for ; k < g.n; k++ {
+			lv := g.levels[k]
+			c := codes[k][r]
+			if int(id) >= len(lv) || int(c) >= len(lv[id]) || lv[id][c] < 0 {
+				break
+			}
+			id = lv[id][c]
+		}
+		if k < g.n {
+			id = g.slow(codes, r)
 		}
 		out[r] = id
 	}
+}
+
+// slow resolves row r, creating the ids it lacks.
+func (g *Grouper) slow(codes [][]int32, r int) int32 {
+	id := int32(0)
+	var key [MaxSensitive]int32
+	for k := 0; k < g.n; k++ {
+		c := codes[k][r]
+		key[k] = c
+		lv := g.levels[k]
+		if int(id) >= len(lv) {
+			lv = append(lv, make([][]int32, int(id)+1-len(lv))...)
+			g.levels[k] = lv
+		}
+		row := lv[id]
+		if int(c) >= len(row) {
+			grown := make([]int32, max(int(c)+1, 2*len(row)))
+			copy(grown, row)
+			for i := len(row); i < len(grown); i++ {
+				grown[i] = -1
+			}
+			row = grown
+			lv[id] = row
+		}
+		next := row[c]
+		if next < 0 {
+			next = g.counts[k]
+			g.counts[k]++
+			row[c] = next
+			if k == g.n-1 {
+				g.keys = append(g.keys, key)
+			}
+		}
+		id = next
+	}
+	return id
 }
 
 // Groups is the number of groups seen.
@@ -95,6 +154,32 @@ func (t *Tally) grow(n int) {
 	c := make([]int64, max(n, 2*len(t.Cells)))
 	copy(c, t.Cells)
 	t.Cells = c
+}
+
+// Reserve makes room for groups groups, so CountBatch needs no checks.
+func (t *Tally) Reserve(groups int) {
+	if 4*groups > len(t.Cells) {
+		t.grow(4 * groups)
+	}
+}
+
+// CountScores counts a batch whose predictions are scores ≥ threshold.
+// fav[code] says whether a label code is favorable. Call Reserve first for
+// the batch's groups.
+func (t *Tally) CountScores(groups, labels []int32, fav []bool, scores []float32, threshold float32) {
+	cells := t.Cells
+	labels = labels[:len(groups)]
+	scores = scores[:len(groups)]
+	for i, g := range groups {
+		k := int(g) << 2
+		if fav[labels[i]] {
+			k += 2
+		}
+		if scores[i] >= threshold {
+			k++
+		}
+		cells[k]++
+	}
 }
 
 // Add merges o into t.

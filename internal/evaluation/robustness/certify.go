@@ -9,7 +9,6 @@ package robustness
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/stats"
 )
@@ -61,7 +60,7 @@ type Counts struct {
 // Smoother draws Gaussian-noise copies of rows and counts the classifier's
 // predictions, packing the samples of consecutive rows into full batches so
 // that small n still runs at full batch size. Noise for row id comes from a
-// PCG seeded with (Seed, id): the counts of a row do not depend on which
+// Gauss seeded with (Seed, id): the counts of a row do not depend on which
 // goroutine handles it or what else shares its batches. Not safe for
 // concurrent use; make one per worker.
 type Smoother struct {
@@ -75,18 +74,25 @@ type Smoother struct {
 	in    []float32
 	out   []float32
 	slot  []int32 // per batch slot: 2·(row index in the call) + phase (0 selection, 1 estimation)
-	pcg   *rand.PCG
-	rng   *rand.Rand
-	noise []float64
+	gauss Gauss
+}
+
+// InputBuffer is implemented by scorers that let the caller fill their
+// input buffer directly (saving a copy per batch), such as the onnxruntime
+// scorer.
+type InputBuffer interface {
+	InputBuffer(rows int) []float32
 }
 
 func (s *Smoother) init() {
 	if s.in == nil {
-		s.in = make([]float32, s.Batch*s.Features)
+		if ib, ok := s.Scorer.(InputBuffer); ok {
+			s.in = ib.InputBuffer(s.Batch)
+		} else {
+			s.in = make([]float32, s.Batch*s.Features)
+		}
 		s.out = make([]float32, s.Batch)
 		s.slot = make([]int32, s.Batch)
-		s.pcg = rand.NewPCG(0, 0)
-		s.rng = rand.New(s.pcg)
 	}
 }
 
@@ -124,13 +130,10 @@ func (s *Smoother) Count(xs []float32, ids []int64, n0, n int, out []Counts) err
 	}
 	total := n0 + n
 	for r, id := range ids {
-		s.pcg.Seed(s.Seed, uint64(id))
+		s.gauss.Seed(s.Seed, uint64(id))
 		x := xs[r*f : (r+1)*f]
 		for k := 0; k < total; k++ {
-			dst := s.in[fill*f : (fill+1)*f]
-			for j, v := range x {
-				dst[j] = v + s.Sigma*float32(s.rng.NormFloat64())
-			}
+			s.gauss.AddNoise(s.in[fill*f:(fill+1)*f], x, s.Sigma)
 			phase := int32(0)
 			if k >= n0 {
 				phase = 1
@@ -151,13 +154,10 @@ func (s *Smoother) Count(xs []float32, ids []int64, n0, n int, out []Counts) err
 // inference: the benchmark's measure of the sampling cost alone.
 func (s *Smoother) NoiseOnly(x []float32, id int64, samples int) {
 	s.init()
-	s.pcg.Seed(s.Seed, uint64(id))
+	s.gauss.Seed(s.Seed, uint64(id))
 	f := s.Features
 	for k := 0; k < samples; k++ {
-		dst := s.in[(k%s.Batch)*f : (k%s.Batch+1)*f]
-		for j, v := range x {
-			dst[j] = v + s.Sigma*float32(s.rng.NormFloat64())
-		}
+		s.gauss.AddNoise(s.in[(k%s.Batch)*f:(k%s.Batch+1)*f], x, s.Sigma)
 	}
 }
 

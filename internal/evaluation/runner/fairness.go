@@ -183,71 +183,80 @@ type TallyOptions struct {
 // into their own tallies, merged at the end, so the hot path allocates
 // nothing and takes no lock.
 func TallyFairness(ctx context.Context, r dataset.Reader, model Model, opts TallyOptions) (fairness.Table, int64, error) {
-	grouper, err := fairness.NewGrouper(len(opts.Sensitive))
-	if err != nil {
-		return fairness.Table{}, 0, err
-	}
+	ns := len(opts.Sensitive)
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = Workers()
 	}
+	// Each worker groups and counts its own batches: the reading goroutine
+	// only extends the favorable-value tables, so it never becomes the
+	// bottleneck, and nothing is shared on the hot path.
 	tallies := make([]fairness.Tally, workers)
+	groupers := make([]*fairness.Grouper, workers)
+	sensCodes := make([][][]int32, workers)
+	for i := range groupers {
+		g, err := fairness.NewGrouper(ns)
+		if err != nil {
+			return fairness.Table{}, 0, err
+		}
+		groupers[i] = g
+		sensCodes[i] = make([][]int32, ns)
+	}
 	var labelFav, predFav []bool // per dictionary code
-	favorable := func(cache []bool, dict []string, code int32) ([]bool, bool) {
+	extend := func(cache []bool, dict []string) []bool {
 		for len(cache) < len(dict) {
 			cache = append(cache, IsFavorable(dict[len(cache)], opts.Favorable))
 		}
-		return cache, cache[code]
+		return cache
 	}
-	ns := len(opts.Sensitive)
-	sensCodes := make([][]int32, ns)
 	threshold := float32(opts.Threshold)
 	if opts.Predictions {
 		model = nil
 	}
 	rows, err := Stream(ctx, r, model, workers, opts.Shard,
 		func(w *Work) error {
-			for i := range ns {
-				sensCodes[i] = w.Codes[1+i]
-			}
-			grouper.Assign(sensCodes, w.Rows, w.Groups)
-			ld := r.Dict(0)
-			for i, c := range w.Codes[0] {
-				labelFav, w.Labels[i] = favorable(labelFav, ld, c)
-			}
+			labelFav = extend(labelFav, r.Dict(0))
+			w.LabelFavorable = labelFav
 			if opts.Predictions {
-				pd := r.Dict(1 + ns)
-				for i, c := range w.Codes[1+ns] {
-					predFav, w.Preds[i] = favorable(predFav, pd, c)
-				}
+				predFav = extend(predFav, r.Dict(1+ns))
+				w.PredFavorable = predFav
 			}
 			return nil
 		},
 		func(worker int, w *Work) error {
+			sc := sensCodes[worker]
+			for i := range ns {
+				sc[i] = w.Codes[1+i]
+			}
+			groupers[worker].Assign(sc, w.Rows, w.Groups)
 			t := &tallies[worker]
+			labels, fav := w.Codes[0][:w.Rows], w.LabelFavorable
+			groups := w.Groups[:w.Rows]
 			if !opts.Predictions {
-				for i := range w.Rows {
-					t.Count(w.Groups[i], w.Labels[i], w.Scores[i] >= threshold)
-				}
+				t.Reserve(groupers[worker].Groups())
+				t.CountScores(groups, labels, fav, w.Scores, threshold)
 				return nil
 			}
-			for i := range w.Rows {
-				t.Count(w.Groups[i], w.Labels[i], w.Preds[i])
+			preds, pfav := w.Codes[1+ns][:w.Rows], w.PredFavorable
+			for i, c := range labels {
+				t.Count(groups[i], fav[c], pfav[preds[i]])
 			}
 			return nil
 		})
 	if err != nil {
 		return fairness.Table{}, rows, err
 	}
-	var total fairness.Tally
-	for i := range tallies {
-		total.Add(&tallies[i])
-	}
 	dicts := make([][]string, ns)
 	for i := range ns {
 		dicts[i] = r.Dict(1 + i)
 	}
-	return grouper.Table(opts.Sensitive, dicts, total.Cells), rows, nil
+	table := fairness.Table{Columns: opts.Sensitive}
+	for i, g := range groupers {
+		if err := table.Merge(g.Table(opts.Sensitive, dicts, tallies[i].Cells)); err != nil {
+			return fairness.Table{}, rows, err
+		}
+	}
+	return table, rows, nil
 }
 
 // checkPrivileged refuses a privileged group that is empty or is every row:

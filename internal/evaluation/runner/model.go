@@ -242,5 +242,9 @@ func IsFavorable(value, favorable string) bool {
 	return errA == nil && errB == nil && a == b
 }
 
+// InputBuffer returns the onnxruntime runner's own input buffer for rows
+// rows: a caller that fills it and passes it to Score saves a copy.
+func (s *onnxScorer) InputBuffer(rows int) []float32 { return s.r.Input(rows) }
+
 // Close releases the scorer's onnxruntime tensors.
 func (s *onnxScorer) Close() error { return s.r.Close() }

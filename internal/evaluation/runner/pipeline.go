@@ -48,6 +48,10 @@ type Work struct {
 	Labels []bool
 	Preds  []bool
 	Scores []float32
+	// LabelFavorable and PredFavorable snapshot, at Prepare time, whether
+	// each dictionary code of the label (and predictions) column is the
+	// favorable value, so workers can decode without touching the reader.
+	LabelFavorable, PredFavorable []bool
 }
 
 func (w *Work) size(n int) {

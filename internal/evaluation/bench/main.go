@@ -1,0 +1,564 @@
+// Command bench measures the evaluation runtime against bare onnxruntime
+// inference in the same run (`make bench-evaluate`), for logistic
+// regression and a small MLP (two hidden layers of 64 units):
+//
+//	(a) fairness over rows held in memory vs bare batched inference over
+//	    the same rows, both on every core;
+//	(b) fairness end to end from CSV and from Parquet, with the share of
+//	    the time spent reading (parsing without scoring);
+//	(c) randomized-smoothing samples/s (noise included) vs bare inference
+//	    on as many rows;
+//	(d) peak RSS of `rai evaluate fairness` on 1M and on 10M CSV rows, each
+//	    in a fresh child process.
+//
+// Every figure is printed next to its baseline as a ratio: timings depend
+// on the machine and its load, ratios much less.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
+	"github.com/responsible-ai/rmodel-operator/internal/evaluation/robustness"
+	"github.com/responsible-ai/rmodel-operator/internal/evaluation/runner"
+	"github.com/responsible-ai/rmodel-operator/internal/onnx"
+	"github.com/responsible-ai/rmodel-operator/internal/onnxwriter"
+)
+
+const features = 16
+
+var (
+	rows       = flag.Int("rows", 1_000_000, "rows for (a), (b) and the small RSS run")
+	bigRows    = flag.Int("big-rows", 10_000_000, "rows for the large RSS run (0 skips it)")
+	smoothRows = flag.Int("smooth-rows", 100, "rows certified in (c)")
+	smoothN    = flag.Int("smooth-n", 10_000, "noise samples per row in (c) (plus n0 = 100)")
+	repeats    = flag.Int("repeats", 5, "timed repetitions; the median is reported")
+	dir        = flag.String("dir", "", "scratch directory (default: a temporary one, removed after)")
+	only       = flag.String("only", "abcd", "sections to run")
+	child      = flag.String("child", "", "internal: evaluate fairness on this CSV with this model (model.onnx,data.csv) and print peak RSS")
+)
+
+func main() {
+	flag.Parse()
+	if err := onnx.Init(""); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	if *child != "" {
+		os.Exit(runChild(*child))
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type model struct {
+	name string
+	path string
+}
+
+func run() error {
+	scratch := *dir
+	if scratch == "" {
+		d, err := os.MkdirTemp("", "rai-bench-evaluate-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		scratch = d
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var models []model
+	for _, m := range []struct {
+		name string
+		mlp  onnxwriter.MLP
+	}{
+		{"logistic regression", onnxwriter.LogisticRegression(randomWeights(rng, features), 0.1)},
+		{"MLP 16-64-64-1", onnxwriter.RandomMLP(rng.Float64, features, 64, 64)},
+	} {
+		b, err := m.mlp.Marshal(onnxwriter.ModelInfo{})
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(scratch, strings.Fields(m.name)[0]+".onnx")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return err
+		}
+		models = append(models, model{m.name, p})
+	}
+	fmt.Printf("rai evaluation benchmark: %d rows, %d features, %d workers (GOMAXPROCS), median of %d\n\n", *rows, features, runner.Workers(), *repeats)
+
+	mem := makeMemory(rng, *rows)
+	if strings.Contains(*only, "a") {
+		if err := sectionA(models, mem); err != nil {
+			return err
+		}
+	}
+	csvPath := filepath.Join(scratch, "data.csv")
+	if strings.Contains(*only, "b") || strings.Contains(*only, "d") {
+		if err := writeCSV(csvPath, *rows, 7); err != nil {
+			return err
+		}
+	}
+	if strings.Contains(*only, "b") {
+		if err := sectionB(models, mem, scratch, csvPath); err != nil {
+			return err
+		}
+	}
+	if strings.Contains(*only, "c") {
+		if err := sectionC(models, mem, rng); err != nil {
+			return err
+		}
+	}
+	if strings.Contains(*only, "d") {
+		if err := sectionD(models, scratch, csvPath); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sectionA(models []model, mem *dataset.Memory) error {
+	fmt.Println("(a) fairness over rows in memory vs bare batched onnxruntime inference")
+	fmt.Printf("%-22s %14s %14s %7s\n", "model", "bare rows/s", "fairness rows/s", "ratio")
+	for _, m := range models {
+		bare, fair, ratio, err := pair(
+			func() (float64, error) { return bareRowsPerSec(m.path, mem.Features, *rows) },
+			func() (float64, error) { return fairnessRowsPerSec(m.path, mem) })
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-22s %14.0f %14.0f %7.2f\n", m.name, bare, fair, ratio)
+	}
+	return nil
+}
+
+func sectionB(models []model, mem *dataset.Memory, scratch, csvPath string) error {
+	pqPath := filepath.Join(scratch, "data.parquet")
+	if err := writeParquet(pqPath, *rows, 7); err != nil {
+		return err
+	}
+	fmt.Println("\n(b) fairness end to end from files (bootstrap 1000 included) vs bare inference in memory")
+	fmt.Printf("%-22s %-8s %14s %7s %14s\n", "model", "format", "rows/s", "ratio", "reading share")
+	for _, m := range models {
+		bare, err := median(func() (float64, error) { return bareRowsPerSec(m.path, mem.Features, *rows) })
+		if err != nil {
+			return err
+		}
+		for _, f := range []struct{ name, path string }{{"CSV", csvPath}, {"Parquet", pqPath}} {
+			var readSec float64
+			e2e, err := median(func() (float64, error) {
+				start := time.Now()
+				cfg := runner.FairnessConfig{
+					Common: runner.Common{ModelPath: m.path, DataPath: f.path},
+					Label:  "label", Sensitive: []string{"sex", "race"}, Privileged: "sex=M", Favorable: "1",
+					Threshold: 0.5, Bootstrap: 1000, Seed: 1,
+				}
+				if _, err := runner.EvaluateFairness(context.Background(), cfg); err != nil {
+					return 0, err
+				}
+				return float64(*rows) / time.Since(start).Seconds(), nil
+			})
+			if err != nil {
+				return err
+			}
+			readSec, err = readSeconds(f.path)
+			if err != nil {
+				return err
+			}
+			share := readSec / (float64(*rows) / e2e)
+			fmt.Printf("%-22s %-8s %14.0f %7.2f %13.0f%%\n", m.name, f.name, e2e, e2e/bare, 100*share)
+		}
+	}
+	return nil
+}
+
+func sectionC(models []model, mem *dataset.Memory, rng *rand.Rand) error {
+	fmt.Printf("\n(c) randomized smoothing (n0 = 100, n = %d, %d rows; noise included) vs bare inference on as many rows\n", *smoothN, *smoothRows)
+	fmt.Printf("%-22s %14s %14s %7s %14s\n", "model", "bare rows/s", "samples/s", "ratio", "noise only/s")
+	samples := *smoothRows * (100 + *smoothN)
+	big := mem.Features
+	if samples > *rows {
+		big = makeMemory(rng, samples).Features
+	}
+	for _, m := range models {
+		bare, err := median(func() (float64, error) { return bareRowsPerSec(m.path, big[:samples*features], samples) })
+		if err != nil {
+			return err
+		}
+		sm, err := median(func() (float64, error) {
+			return smoothingSamplesPerSec(m.path, mem.Features[:*smoothRows*features], *smoothRows, 100, *smoothN)
+		})
+		if err != nil {
+			return err
+		}
+		noise := noiseSamplesPerSec(mem.Features[:features], samples)
+		fmt.Printf("%-22s %14.0f %14.0f %7.2f %14.0f\n", m.name, bare, sm, sm/bare, noise)
+	}
+	return nil
+}
+
+func sectionD(models []model, scratch, csvPath string) error {
+	fmt.Println("\n(d) peak RSS of rai evaluate fairness from CSV (logistic regression), fresh process each")
+	fmt.Printf("%12s %12s %12s\n", "rows", "file MiB", "peak RSS MiB")
+	var rss []float64
+	for _, n := range []int{*rows, *bigRows} {
+		if n == 0 {
+			continue
+		}
+		p := csvPath
+		if n != *rows {
+			p = filepath.Join(scratch, "big.csv")
+			if err := writeCSV(p, n, 7); err != nil {
+				return err
+			}
+		}
+		st, _ := os.Stat(p)
+		kb, err := childRSS(models[0].path, p)
+		if err != nil {
+			return err
+		}
+		rss = append(rss, kb/1024)
+		fmt.Printf("%12d %12.0f %12.1f\n", n, float64(st.Size())/(1<<20), kb/1024)
+		if p != csvPath {
+			os.Remove(p)
+		}
+	}
+	if len(rss) == 2 {
+		fmt.Printf("peak RSS ratio %d/%d rows: %.2f\n", *bigRows, *rows, rss[1]/rss[0])
+	}
+	return nil
+}
+
+func randomWeights(rng *rand.Rand, n int) []float32 {
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = float32(rng.NormFloat64() / 4)
+	}
+	return w
+}
+
+// makeMemory builds rows of features with a label and two sensitive
+// columns (sex: 2 values, race: 4 values).
+func makeMemory(rng *rand.Rand, n int) *dataset.Memory {
+	m := &dataset.Memory{Features: make([]float32, n*features), NF: features,
+		Codes: [][]int32{make([]int32, n), make([]int32, n), make([]int32, n)},
+		Dicts: [][]string{{"0", "1"}, {"F", "M"}, {"a", "b", "c", "d"}}}
+	for i := range m.Features {
+		m.Features[i] = float32(rng.NormFloat64())
+	}
+	for i := 0; i < n; i++ {
+		m.Codes[0][i] = int32(rng.IntN(2))
+		m.Codes[1][i] = int32(rng.IntN(2))
+		m.Codes[2][i] = int32(rng.IntN(4))
+	}
+	return m
+}
+
+// pair measures the baseline and the candidate alternately, repeats times,
+// and returns the median of each and the median of the per-pair ratios
+// candidate/baseline: alternating keeps a change in machine load from
+// landing on one side only.
+func pair(baseline, candidate func() (float64, error)) (base, cand, ratio float64, err error) {
+	var bs, cs, rs []float64
+	for range max(1, *repeats) {
+		b, err := baseline()
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		c, err := candidate()
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		bs, cs, rs = append(bs, b), append(cs, c), append(rs, c/b)
+	}
+	med := func(v []float64) float64 { sort.Float64s(v); return v[len(v)/2] }
+	return med(bs), med(cs), med(rs), nil
+}
+
+func median(f func() (float64, error)) (float64, error) {
+	var v []float64
+	for range max(1, *repeats) {
+		x, err := f()
+		if err != nil {
+			return 0, err
+		}
+		v = append(v, x)
+	}
+	sort.Float64s(v)
+	return v[len(v)/2], nil
+}
+
+// bareRowsPerSec runs n rows through onnxruntime in batches of
+// runner.BatchRows, one Runner per worker, with nothing else.
+func bareRowsPerSec(path string, x []float32, n int) (float64, error) {
+	sess, err := onnx.LoadFile(path, onnx.Options{IntraOpThreads: 1})
+	if err != nil {
+		return 0, err
+	}
+	defer sess.Close()
+	workers := runner.Workers()
+	runners := make([]*onnx.Runner, workers)
+	for i := range runners {
+		if runners[i], err = sess.NewRunner(runner.BatchRows); err != nil {
+			return 0, err
+		}
+		defer runners[i].Close()
+		if _, err := runners[i].Run(x[:runner.BatchRows*features], runner.BatchRows); err != nil { // warm up
+			return 0, err
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start := time.Now()
+	for _, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(runner.BatchRows)) - runner.BatchRows
+				if lo >= n {
+					return
+				}
+				hi := min(n, lo+runner.BatchRows)
+				if _, err := r.Run(x[lo*features:hi*features], hi-lo); err != nil {
+					firstErr.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if e := firstErr.Load(); e != nil {
+		return 0, e.(error)
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func fairnessRowsPerSec(path string, mem *dataset.Memory) (float64, error) {
+	m, err := runner.LoadONNX(path, "", "")
+	if err != nil {
+		return 0, err
+	}
+	defer m.Close()
+	r := *mem
+	start := time.Now()
+	_, n, err := runner.TallyFairness(context.Background(), &r, m, runner.TallyOptions{
+		Sensitive: []string{"sex", "race"}, Favorable: "1", Threshold: 0.5,
+	})
+	if err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// readSeconds is the time to stream the file into batches without scoring.
+func readSeconds(path string) (float64, error) {
+	start := time.Now()
+	r, err := dataset.Open(path, dataset.Spec{Numeric: featureNames(), Categorical: []string{"label", "sex", "race"}})
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	var b dataset.Batch
+	for {
+		ok, err := r.Next(&b, runner.BatchRows)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			break
+		}
+	}
+	return time.Since(start).Seconds(), nil
+}
+
+func smoothingSamplesPerSec(path string, x []float32, rows, n0, n int) (float64, error) {
+	m, err := runner.LoadONNX(path, "", "")
+	if err != nil {
+		return 0, err
+	}
+	defer m.Close()
+	workers := runner.Workers()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	scorers := make([]runner.Scorer, workers)
+	for i := range scorers {
+		if scorers[i], err = m.NewScorer(runner.BatchRows); err != nil {
+			return 0, err
+		}
+	}
+	start := time.Now()
+	for _, sc := range scorers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sm := &robustness.Smoother{Scorer: sc, Features: features, Batch: runner.BatchRows, Sigma: 0.25, Threshold: 0.5, Seed: 1}
+			ids := make([]int64, 1)
+			out := make([]robustness.Counts, 1)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= rows {
+					return
+				}
+				ids[0] = int64(i)
+				if err := sm.Count(x[i*features:(i+1)*features], ids, n0, n, out); err != nil {
+					firstErr.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if e := firstErr.Load(); e != nil {
+		return 0, e.(error)
+	}
+	return float64(rows*(n0+n)) / time.Since(start).Seconds(), nil
+}
+
+// noiseSamplesPerSec is the sampling cost alone, on one core.
+func noiseSamplesPerSec(x []float32, samples int) float64 {
+	sm := &robustness.Smoother{Features: features, Batch: runner.BatchRows, Sigma: 0.25, Seed: 1}
+	start := time.Now()
+	sm.NoiseOnly(x, 0, samples)
+	return float64(samples) / time.Since(start).Seconds()
+}
+
+func featureNames() []string {
+	n := make([]string, features)
+	for i := range n {
+		n[i] = "x" + strconv.Itoa(i)
+	}
+	return n
+}
+
+func writeCSV(path string, n int, seed uint64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString(strings.Join(featureNames(), ",") + ",label,sex,race\n")
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var buf []byte
+	for i := 0; i < n; i++ {
+		buf = buf[:0]
+		for j := 0; j < features; j++ {
+			buf = strconv.AppendFloat(buf, rng.NormFloat64(), 'f', 4, 32)
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendInt(buf, int64(rng.IntN(2)), 10)
+		buf = append(buf, ',')
+		buf = append(buf, "FM"[rng.IntN(2)])
+		buf = append(buf, ',')
+		buf = append(buf, "abcd"[rng.IntN(4)], '\n')
+		w.Write(buf)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func writeParquet(path string, n int, seed uint64) error {
+	fields := make([]arrow.Field, 0, features+3)
+	for _, name := range featureNames() {
+		fields = append(fields, arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Float32})
+	}
+	fields = append(fields,
+		arrow.Field{Name: "label", Type: arrow.PrimitiveTypes.Int64},
+		arrow.Field{Name: "sex", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "race", Type: arrow.BinaryTypes.String})
+	schema := arrow.NewSchema(fields, nil)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w, err := pqarrow.NewFileWriter(schema, f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(128*1024)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	const chunk = 64 * 1024
+	for done := 0; done < n; done += chunk {
+		k := min(chunk, n-done)
+		for i := 0; i < k; i++ {
+			for j := 0; j < features; j++ {
+				b.Field(j).(*array.Float32Builder).Append(float32(rng.NormFloat64()))
+			}
+			b.Field(features).(*array.Int64Builder).Append(int64(rng.IntN(2)))
+			b.Field(features + 1).(*array.StringBuilder).Append([]string{"F", "M"}[rng.IntN(2)])
+			b.Field(features + 2).(*array.StringBuilder).Append([]string{"a", "b", "c", "d"}[rng.IntN(4)])
+		}
+		rec := b.NewRecordBatch()
+		err := w.Write(rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// childRSS runs this program in child mode and returns its peak RSS in KiB.
+func childRSS(modelPath, dataPath string) (float64, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	out, err := exec.Command(exe, "-child", modelPath+","+dataPath).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("child: %v: %s", err, out)
+	}
+	return strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+}
+
+func runChild(arg string) int {
+	modelPath, dataPath, _ := strings.Cut(arg, ",")
+	cfg := runner.FairnessConfig{
+		Common: runner.Common{ModelPath: modelPath, DataPath: dataPath},
+		Label:  "label", Sensitive: []string{"sex", "race"}, Privileged: "sex=M", Favorable: "1",
+		Threshold: 0.5, Bootstrap: 1000, Seed: 1,
+	}
+	if _, err := runner.EvaluateFairness(context.Background(), cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			fmt.Println(strings.Fields(line)[1])
+			return 0
+		}
+	}
+	fmt.Fprintln(os.Stderr, "no VmHWM in /proc/self/status")
+	return 1
+}
