@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/responsible-ai/rmodel-operator/internal/demo/dataset"
@@ -151,11 +152,14 @@ type ModelEntry struct {
 	Metadata map[string]string `json:"metadata"`
 }
 
-// Dirs inside the output directory.
+// Paths inside the output directory.
 const (
 	DataDir      = "data"
 	ModelsDir    = "models"
 	ManifestFile = "models.json"
+	// RobustnessFile, in DataDir, holds the first RobustnessRows rows of the eval split.
+	RobustnessFile = "robustness.csv"
+	RobustnessRows = 1000
 )
 
 // Build generates the default data set and every model of Models into dir (created if needed),
@@ -187,10 +191,20 @@ func Build(dir, version string, logf func(format string, args ...any)) (*Manifes
 			"certified_accuracy_min":        MinCertifiedAccuracy,
 		},
 	}
+	// Randomized smoothing costs n model calls per row: the robustness sample keeps the
+	// evaluation Job short (1,000 rows × the default n = 100,000 is about 20 s on one core).
+	robustness := splits.Eval.Slice(0, min(RobustnessRows, splits.Eval.Len()))
+	var b strings.Builder
+	if err := robustness.WriteCSV(&b); err != nil {
+		return nil, fmt.Errorf("write robustness sample: %w", err)
+	}
+	if sums[RobustnessFile], err = dataset.WriteWithChecksum(filepath.Join(dir, DataDir, RobustnessFile), []byte(b.String())); err != nil {
+		return nil, err
+	}
 	for _, s := range []struct {
 		name string
 		t    *dataset.Table
-	}{{dataset.TrainFile, splits.Train}, {dataset.EvalFile, splits.Eval}, {dataset.MembersFile, splits.Members}, {dataset.NonMembersFile, splits.NonMembers}} {
+	}{{dataset.TrainFile, splits.Train}, {dataset.EvalFile, splits.Eval}, {dataset.MembersFile, splits.Members}, {dataset.NonMembersFile, splits.NonMembers}, {RobustnessFile, robustness}} {
 		man.DataSets = append(man.DataSets, DataSetEntry{Name: s.name[:len(s.name)-len(".csv")], File: filepath.Join(DataDir, s.name), SHA256: sums[s.name], Rows: s.t.Len()})
 	}
 	logf("data set: %d train, %d eval, %d members, %d non-members rows (bias %.2f)", splits.Train.Len(), splits.Eval.Len(), splits.Members.Len(), splits.NonMembers.Len(), cfg.Bias)

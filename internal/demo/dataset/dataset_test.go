@@ -54,7 +54,7 @@ func TestDefaultDataSetIsPinned(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(csvBytes(t, s.Train))
-	const want = "1487f16a23727b4472a04826f06a8423b6e24200bd1e50b4c3f319961035be32"
+	const want = "bcb51ab291ad9c09b5f863c9e06bc665b1d0e05a8c85c265c26c1daa0f48f8fa"
 	if got := hex.EncodeToString(sum[:]); got != want {
 		t.Errorf("sha256 of the default train.csv = %s, pinned %s", got, want)
 	}
