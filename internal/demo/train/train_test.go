@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -235,5 +236,65 @@ func TestRecipeValidate(t *testing.T) {
 	}
 	if err := logreg().Validate(); err != nil {
 		t.Errorf("valid recipe: %v", err)
+	}
+}
+
+// constantTable has n identical rows x with label y and alternating sex.
+func constantTable(n int, x []float64, y int) *dataset.Table {
+	t := &dataset.Table{FeatureNames: make([]string, len(x)), Sensitive: map[string][]string{"sex": make([]string, n)}}
+	for i := range n {
+		t.X = append(t.X, x)
+		t.Y = append(t.Y, y)
+		t.Sensitive["sex"][i] = []string{"female", "male"}[i%2]
+	}
+	for j := range x {
+		t.FeatureNames[j] = fmt.Sprintf("f%d", j)
+	}
+	return t
+}
+
+// With all-zero features every weight's gradient is exactly zero, so after one DP-SGD step the
+// weights are pure noise: −lr·N(0, σ²C²)/(q·N). Their spread must match.
+func TestDPSGDNoiseScale(t *testing.T) {
+	const f, n, q, sigma, c, lr = 400, 1000, 0.1, 2.0, 0.5, 1.0
+	tab := constantTable(n, make([]float64, f), 1)
+	r := Recipe{Model: LogisticRegression, Epochs: q, LearningRate: lr, SampleRate: q, Seed: 9,
+		DP: &DP{NoiseMultiplier: sigma, ClippingNorm: c, Delta: 1e-5}}
+	m, st, err := Train(r, tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Steps != 1 {
+		t.Fatalf("%d steps, want 1", st.Steps)
+	}
+	var ss float64
+	for _, w := range m.Layers[0].W {
+		ss += w * w
+	}
+	got, want := math.Sqrt(ss/f), lr*sigma*c/(q*n)
+	if math.Abs(got-want) > 0.15*want { // the sample sd of 400 normals is within 15% w.p. > 0.99
+		t.Errorf("noise sd %.5f, want %.5f", got, want)
+	}
+}
+
+// Identical examples whose gradient norm is far above C: after one step with negligible noise,
+// the weight moved by exactly lr·batch·C/(q·N) along the gradient.
+func TestDPSGDClipsEachExampleToC(t *testing.T) {
+	const n, q, c, lr = 1000, 0.2, 0.5, 1.0
+	tab := constantTable(n, []float64{100, 0}, 0) // gradient (0.5·100, 0) for the weights, 0.5 for the bias
+	r := Recipe{Model: LogisticRegression, Epochs: q, LearningRate: lr, SampleRate: q, Seed: 3,
+		DP: &DP{NoiseMultiplier: 1e-12, ClippingNorm: c, Delta: 1e-5}}
+	m, st, err := Train(r, tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ClippedFraction != 1 {
+		t.Errorf("clipped fraction %v, want 1", st.ClippedFraction)
+	}
+	// The clipped gradient is C·g/|g|, g = 0.5·(100, 0, 1) over (w1, w2, b).
+	norm := 0.5 * math.Sqrt(100*100+1)
+	want := -lr * st.MeanBatch * c * (0.5 * 100 / norm) / (q * n)
+	if got := m.Layers[0].W[0]; math.Abs(got-want) > 1e-9 {
+		t.Errorf("w1 = %v after one clipped step, want %v", got, want)
 	}
 }
