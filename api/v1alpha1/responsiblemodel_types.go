@@ -9,7 +9,7 @@ import (
 // ResponsibleModelSpec is what a platform team asks for: a model version,
 // the evidence it must produce, the policy that judges the evidence, and how
 // to serve the version once it is promoted.
-// +kubebuilder:validation:XValidation:rule="!has(self.evaluations) || !(has(self.evaluations.fairness) || has(self.evaluations.robustness) || has(self.evaluations.explanations)) || has(self.evaluations.dataset)",message="evaluations.dataset is required for fairness, robustness and explanations evaluations"
+// +kubebuilder:validation:XValidation:rule="!has(self.evaluations) || has(self.evaluations.dataset) || !(has(self.evaluations.fairness) || has(self.evaluations.explanations) || (has(self.evaluations.robustness) && !has(self.evaluations.robustness.dataset)))",message="evaluations.dataset is required for fairness, robustness (without its own dataset) and explanations evaluations"
 type ResponsibleModelSpec struct {
 	// Version names the model version to run, for example "v3" or
 	// "2026-11-28.1". Changing it (together with model) makes the new version
@@ -274,6 +274,12 @@ type DataFile struct {
 // (Cohen, Rosenfeld & Kolter 2019).
 // +kubebuilder:validation:XValidation:rule="!has(self.selectionSamples) || !has(self.certificationSamples) || self.selectionSamples <= self.certificationSamples",message="selectionSamples must not exceed certificationSamples"
 type RobustnessEvaluation struct {
+	// Dataset overrides evaluations.dataset for this evaluation: smoothing
+	// draws thousands of noisy samples per row, so a smaller, representative
+	// slice of the evaluation data is usual.
+	// +optional
+	Dataset *DatasetSpec `json:"dataset,omitempty"`
+
 	// Sigma is the standard deviation of the Gaussian smoothing noise, in
 	// feature units.
 	Sigma Decimal `json:"sigma"`
