@@ -126,8 +126,11 @@ type Manifest struct {
 	DataSet       dataset.Config `json:"dataSet"`
 	Budget        any            `json:"budget"`
 	Thresholds    map[string]any `json:"thresholds"`
-	DataSets      []DataSetEntry `json:"dataSets"`
-	Models        []ModelEntry   `json:"models"`
+	// Evaluations are the evaluator settings the intended verdicts were made for (the flags
+	// of rai evaluate <kind>); paths are relative to the output directory.
+	Evaluations map[string]map[string]any `json:"evaluations"`
+	DataSets    []DataSetEntry            `json:"dataSets"`
+	Models      []ModelEntry              `json:"models"`
 }
 
 // DataSetEntry is one written split.
@@ -193,6 +196,14 @@ func Build(dir, version string, logf func(format string, args ...any)) (*Manifes
 			"certified_radius":              CertifiedRadius,
 			"smoothing_sigma":               SmoothingSigma,
 			"certified_accuracy_min":        MinCertifiedAccuracy,
+		},
+		Evaluations: map[string]map[string]any{
+			"fairness": {"data": filepath.Join(DataDir, dataset.EvalFile), "label": dataset.LabelColumn,
+				"sensitive": dataset.SexColumn, "privileged": dataset.SexColumn + "=" + dataset.Male, "favorable": "1"},
+			"privacy": {"members": filepath.Join(DataDir, dataset.MembersFile), "nonMembers": filepath.Join(DataDir, dataset.NonMembersFile),
+				"label": dataset.LabelColumn, "delta": Budget.Delta},
+			"robustness": {"data": filepath.Join(DataDir, RobustnessFile), "label": dataset.LabelColumn,
+				"sigma": SmoothingSigma, "radii": []float64{CertifiedRadius}, "n0": 100, "n": 100000, "alpha": 0.001},
 		},
 	}
 	// Randomized smoothing costs n model calls per row: the robustness sample keeps the
