@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/responsible-ai/rmodel-operator/internal/onnxwriter"
+)
+
+// runRai runs the rai command line in-process and returns its output and error.
+func runRai(ctx context.Context, args ...string) (string, error) {
+	var out bytes.Buffer
+	rootCmd.SetOut(&out)
+	rootCmd.SetErr(&out)
+	rootCmd.SetArgs(args)
+	// Cobra hands the context to a subcommand only when it has none yet: reset it so that each
+	// in-process run gets its own.
+	for _, c := range rootCmd.Commands() {
+		c.SetContext(ctx)
+	}
+	err := rootCmd.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestServeAndAuditVerify drives `rai serve` and `rai audit verify` as a user would: a wrong
+// sha256 refuses to start, a right one serves correct predictions, and the audit log it wrote
+// verifies until a line is changed.
+func TestServeAndAuditVerify(t *testing.T) {
+	dir := t.TempDir()
+	m := onnxwriter.LogisticRegression([]float32{0.5, -0.25}, 0.1)
+	data, err := m.Marshal(onnxwriter.ModelInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	modelPath := filepath.Join(dir, "lr.onnx")
+	if err := os.WriteFile(modelPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	digest := hex.EncodeToString(sum[:])
+	auditPath := filepath.Join(dir, "audit.jsonl")
+
+	_, err = runRai(context.Background(), "serve", "--model-uri", "file://"+modelPath, "--sha256", strings.Repeat("0", 64), "--port", fmt.Sprint(freePort(t)))
+	if err == nil || !strings.Contains(err.Error(), "refusing to load it") {
+		t.Fatalf("serve with a wrong sha256: %v", err)
+	}
+
+	port := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := runRai(ctx, "serve", "--model-uri", "file://"+modelPath, "--sha256", digest, "--name", "lr",
+			"--port", fmt.Sprint(port), "--audit-log", auditPath, "--max-batch-size", "8", "--max-batch-delay", "1ms")
+		done <- err
+	}()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + "/v2/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rai serve not ready: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	resp, err := http.Post(base+"/v2/models/lr/infer", "application/json",
+		strings.NewReader(`{"id":"one","inputs":[{"name":"features","shape":[1,2],"datatype":"FP32","data":[2,4]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Outputs []struct{ Data []float64 } `json:"outputs"`
+	}
+	json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if want := m.Predict([]float32{2, 4}); len(out.Outputs) != 1 || len(out.Outputs[0].Data) != 1 || abs(out.Outputs[0].Data[0]-want) > 1e-6 {
+		t.Fatalf("prediction %+v, want %v", out, want)
+	}
+	cancel() // as SIGTERM does
+	if err := <-done; err != nil {
+		t.Fatalf("rai serve stopped with %v", err)
+	}
+
+	got, err := runRai(context.Background(), "audit", "verify", auditPath)
+	if err != nil || !strings.HasPrefix(got, "ok: 1 entries") {
+		t.Fatalf("audit verify: %q, %v", got, err)
+	}
+	log, _ := os.ReadFile(auditPath)
+	if err := os.WriteFile(auditPath, bytes.Replace(log, []byte(`"rows":1`), []byte(`"rows":2`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runRai(context.Background(), "audit", "verify", auditPath); err == nil || !strings.Contains(err.Error(), "line 1: entry changed") {
+		t.Fatalf("audit verify of a changed log: %v", err)
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
