@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# End-to-end test: runs the demo on a fresh dev cluster and asserts every
+# outcome it promises, then tears everything down (also on failure).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+trap '"$root/hack/demo/down.sh" >/dev/null 2>&1 || true' EXIT
+
+"$root/hack/demo/down.sh" >/dev/null 2>&1 || true
+"$root/hack/dev-cluster/up.sh" >/dev/null
+"$root/hack/demo/demo.sh"
+
+failures=0
+check() { # check DESCRIPTION ACTUAL PATTERN (extended regex)
+  if [[ "$2" =~ $3 ]]; then
+    printf '  ok    %s\n' "$1"
+  else
+    printf '  FAIL  %s: got %q, want /%s/\n' "$1" "$2" "$3"
+    failures=$((failures + 1))
+  fi
+}
+get() { "${kubectl[@]}" get "$1" -n "$demo_ns" -o jsonpath="$2"; }
+
+echo
+echo "== assertions"
+check "credit-fair: v1 is stable" "$(get rmodel/credit-fair '{.status.stableVersion}')" '^v1$'
+check "credit-fair: v2 was rolled back" "$(get rmodel/credit-fair '{range .status.history[*]}{.version}={.action} {end}')" 'v2=RolledBack'
+check "credit-fair: the rollback names the GPU shortage" "$(get rmodel/credit-fair '{range .status.history[*]}{.reason} {.message} {end}')" 'GPUUnschedulable|nvidia.com/gpu'
+check "credit-fair: serving on the H100 node" "$(get pods '{range .items[?(@.metadata.labels.rai\.responsible-ai\.dev/model=="credit-fair")]}{.metadata.labels.rai\.responsible-ai\.dev/version}@{.spec.nodeName}:{.status.phase} {end}')" 'v1@gpu-h100-0:Running'
+check "credit-fair: model card" "$(get rmodel/credit-fair '{.status.modelCardRef.name}')" '.+'
+check "credit-biased: denied" "$(get rmodel/credit-biased '{.status.conditions[?(@.type=="PolicyAllowed")].status}')" '^False$'
+check "credit-biased: the fairness violation is named" "$(get rmodel/credit-biased '{.status.lastDecision.violations[*].code}')" 'Fairness'
+check "credit-biased: nothing serves" "$(get rmodel/credit-biased '{.status.stableVersion}')" '^$'
+check "credit-overbudget: BudgetExhausted" "$(get rmodel/credit-overbudget '{.status.conditions[?(@.type=="PolicyAllowed")].reason} {.status.lastDecision.violations[*].code}')" 'BudgetExhausted'
+check "credit-brittle: denied on robustness" "$(get rmodel/credit-brittle '{.status.lastDecision.violations[*].code}')" 'Robustness'
+check "credit-local: v1 is stable" "$(get rmodel/credit-local '{.status.stableVersion}')" '^v1$'
+check "lending-data: credit-fair v1 charged once" "$(get pbudget/lending-data '{range .status.charges[*]}{.model}/{.version} {end}' | tr ' ' '\n' | grep -c '^credit-fair/v1$')" '^1$'
+out=$(curl -fsS -H 'Content-Type: application/json' \
+  -d '{"inputs":[{"name":"features","shape":[1,9],"datatype":"FP32","data":[0.61,0.52,-0.09,2,0.54,1,0,0,-0.74]}]}' \
+  "http://127.0.0.1:$local_serving_port/v2/models/credit-local/infer" || true)
+check "credit-local: a live inference answers" "$out" '"outputs"'
+code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]}' \
+  "http://127.0.0.1:$local_serving_port/v2/models/credit-local/infer" || true)
+check "credit-local: a bad request gets a 4xx" "$code" '^4[0-9][0-9]$'
+
+if [ "$failures" -gt 0 ]; then
+  echo "e2e: $failures assertion(s) failed; manager log tail:"
+  tail -40 "$manager_log" || true
+  exit 1
+fi
+echo "e2e: every outcome as promised"
