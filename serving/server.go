@@ -125,6 +125,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /v2/models/{name}/versions/{version}/ready", s.handleModelReady)
 	s.mux.HandleFunc("POST /v2/models/{name}/infer", s.handleInfer)
 	s.mux.HandleFunc("POST /v2/models/{name}/versions/{version}/infer", s.handleInfer)
+	for _, path := range []string{"/v2/models/{name}/infer", "/v2/models/{name}/versions/{version}/infer"} {
+		s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed: infer takes POST", r.Method))
+		})
+	}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
@@ -177,7 +183,7 @@ func (s *Server) Load(ctx context.Context) error {
 	s.metrics.ready.Set(1)
 	s.log.Info("model ready", "model", s.cfg.Name, "version", s.version, "sha256", s.modelSHA,
 		"device", sess.Device(), "input", s.spec.Name, "shape", s.spec.Shape, "max_batch_size", s.cfg.MaxBatchSize,
-		"max_batch_delay", s.cfg.MaxBatchDelay, "onnxruntime", onnx.LibraryPath())
+		"max_batch_delay", s.cfg.MaxBatchDelay.String(), "onnxruntime", onnx.LibraryPath())
 	return nil
 }
 

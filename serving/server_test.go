@@ -207,6 +207,14 @@ func TestServeAnswersPredictionsAndRejectsBadRequests(t *testing.T) {
 			if len(ts2body) < 4096 {
 				checkResponse(t, m, rows, post(t, infer, ts2body))
 			}
+			resp, err := http.Get(infer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "POST" {
+				t.Errorf("GET infer: %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+			}
 			// Without an id the server makes one.
 			if r := post(t, infer, `{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]}`); r.status != 200 || len(r.resp.ID) != 32 {
 				t.Errorf("generated id: %+v", r)

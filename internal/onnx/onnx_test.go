@@ -128,6 +128,13 @@ func TestSessionDescribesModel(t *testing.T) {
 	}
 }
 
+func TestModelWithoutVersionHasVersionZero(t *testing.T) {
+	s := loadMLP(t, onnxwriter.LogisticRegression([]float32{1}, 0), onnxwriter.ModelInfo{}, Options{})
+	if v := s.Metadata().Version; v != 0 {
+		t.Fatalf("version %d, want 0 for a model without model_version", v)
+	}
+}
+
 func TestRunnerMatchesReferenceAndReusesBuffers(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	m := onnxwriter.RandomMLP(rng.Float64, 20, 64, 64)

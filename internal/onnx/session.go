@@ -3,6 +3,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -120,7 +121,8 @@ type Metadata struct {
 	GraphName    string
 	Domain       string
 	Description  string
-	Version      int64
+	// Version is the ONNX model_version; 0 when the model has none.
+	Version int64
 	// Custom holds the model's metadata_props.
 	Custom map[string]string
 }
@@ -239,6 +241,9 @@ func readMetadata(s *ort.DynamicAdvancedSession) (Metadata, error) {
 	get(&m.Domain, md.GetDomain)
 	get(&m.Description, md.GetDescription)
 	v, err := md.GetVersion()
+	if v == math.MaxInt64 { // onnxruntime's answer for a model without model_version
+		v = 0
+	}
 	m.Version = v
 	errs = append(errs, err)
 	keys, err := md.GetCustomMetadataMapKeys()
