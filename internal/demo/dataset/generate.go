@@ -65,15 +65,17 @@ const Encoding = `{"standardized":["income","debt_to_income","credit_history","l
 // Config sets what Generate draws. The zero value is not valid; start from DefaultConfig.
 type Config struct {
 	// Seed seeds every random draw (math/rand/v2 PCG): the same Config gives the same rows.
-	Seed uint64
+	Seed uint64 `json:"seed"`
 	// Bias in [0, 1] is how strongly the label and the proxy feature region_score depend on
 	// sex. 0: neither does; 1: being female lowers the log-odds of a favorable label by
 	// LabelBiasLogOdds and region_score is 0.97-correlated with sex, nearly a copy of it.
-	Bias float64
+	Bias float64 `json:"bias"`
 	// TrainRows, EvalRows and AuditRows are the sizes of the training split, the evaluation
 	// split, and each of the two membership-audit samples (members are the first AuditRows
 	// training rows; non-members are drawn apart from every other split).
-	TrainRows, EvalRows, AuditRows int
+	TrainRows int `json:"trainRows"`
+	EvalRows  int `json:"evalRows"`
+	AuditRows int `json:"auditRows"`
 }
 
 // LabelBiasLogOdds is the drop in the log-odds of a favorable label for women at Bias = 1.
