@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -28,6 +30,8 @@ type commonFlags struct {
 	terminationLog string
 	shard          string
 	flags          *pflag.FlagSet
+	// tmpDir holds inputs fetched from URIs; finish removes it.
+	tmpDir string
 }
 
 func (c *commonFlags) register(f *pflag.FlagSet, withData bool) {
@@ -45,14 +49,21 @@ func (c *commonFlags) register(f *pflag.FlagSet, withData bool) {
 	f.StringVar(&c.terminationLog, "termination-log", runner.DefaultTerminationLog, "write the compact report (≤ 4 KiB) here; the default is used only when it exists")
 }
 
-// prepare parses the shared flags that need parsing.
-func (c *commonFlags) prepare() error {
+// prepare parses the shared flags that need parsing and fetches the inputs
+// named by URI (see fetchInputs). When an input cannot be fetched it writes
+// an Error report for kind, so the operator can show why, and returns the
+// error.
+func (c *commonFlags) prepare(ctx context.Context, kind report.Kind, extra ...input) error {
+	runner.EvaluatorVersion = version
 	s, err := runner.ParseShard(c.shard)
 	if err != nil {
 		return err
 	}
 	c.Shard = s
-	runner.EvaluatorVersion = version
+	inputs := append([]input{{"--model", "--sha256", &c.ModelPath, c.ModelSHA256}, {"--data", "--data-sha256", &c.DataPath, c.DataSHA256}}, extra...)
+	if err := c.fetchInputs(ctx, inputs); err != nil {
+		return c.finish(runner.Fail(runner.NewReport(kind, c.Common, time.Now()), err), err)
+	}
 	return nil
 }
 
@@ -64,6 +75,7 @@ func (c *commonFlags) terminationLogPath() string {
 // the write error when evaluation succeeded but the report could not be
 // written. A report that does not validate is also an error.
 func (c *commonFlags) finish(rep *report.Report, evalErr error) error {
+	c.cleanup()
 	werr := runner.Write(rep, c.report, c.terminationLogPath())
 	if evalErr != nil {
 		if werr != nil {
@@ -105,7 +117,7 @@ func newEvaluateFairnessCmd() *cobra.Command {
 		Short: "Group fairness: Fairlearn disparities, AIF360 signed metrics, per-group rates, bootstrap intervals",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := c.prepare(); err != nil {
+			if err := c.prepare(cmd.Context(), report.KindFairness); err != nil {
 				return err
 			}
 			cfg.Common = c.Common
@@ -161,15 +173,16 @@ func newEvaluateMergeCmd() *cobra.Command {
 
 func newEvaluatePrivacyCmd() *cobra.Command {
 	var (
-		c   commonFlags
-		cfg runner.PrivacyConfig
+		c                         commonFlags
+		cfg                       runner.PrivacyConfig
+		membersSHA, nonMembersSHA string
 	)
 	cmd := &cobra.Command{
 		Use:   "privacy [--model M.onnx] [--noise-multiplier S --sample-rate Q --steps T] --delta D [--members A.csv --non-members B.csv --label COL] --report OUT.json",
 		Short: "DP-SGD privacy budget (Opacus RDP accountant) and a membership-inference audit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := c.prepare(); err != nil {
+			if err := c.prepare(cmd.Context(), report.KindPrivacy, input{"--members", "--members-sha256", &cfg.Members, membersSHA}, input{"--non-members", "--non-members-sha256", &cfg.NonMembers, nonMembersSHA}); err != nil {
 				return err
 			}
 			cfg.Common = c.Common
@@ -187,6 +200,8 @@ func newEvaluatePrivacyCmd() *cobra.Command {
 	f.Float64Var(&cfg.Delta, "delta", 0, "target δ (default: the model's rai.dp.delta)")
 	f.StringVar(&cfg.Members, "members", "", "training (member) samples for the membership-inference audit, CSV or Parquet")
 	f.StringVar(&cfg.NonMembers, "non-members", "", "held-out (non-member) samples of the same distribution")
+	f.StringVar(&membersSHA, "members-sha256", "", "expected sha256 of the members file (required when --members is a URI)")
+	f.StringVar(&nonMembersSHA, "non-members-sha256", "", "expected sha256 of the non-members file (required when --non-members is a URI)")
 	f.StringVar(&cfg.Label, "label", "", "label column of the audit samples")
 	f.StringVar(&cfg.Favorable, "favorable", "1", "the favorable label value")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the audit's selection/evaluation split")
@@ -204,7 +219,7 @@ func newEvaluateRobustnessCmd() *cobra.Command {
 		Short: "Randomized-smoothing certification (Cohen et al. 2019) and a decision-based attack",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := c.prepare(); err != nil {
+			if err := c.prepare(cmd.Context(), report.KindRobustness); err != nil {
 				return err
 			}
 			cfg.Common = c.Common
@@ -249,7 +264,7 @@ func newEvaluateExplainCmd() *cobra.Command {
 		Short: "Rank features: permutation importance and sampled Shapley values",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := c.prepare(); err != nil {
+			if err := c.prepare(cmd.Context(), report.KindExplain); err != nil {
 				return err
 			}
 			cfg.Common = c.Common
