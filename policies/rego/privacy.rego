@@ -16,6 +16,7 @@ privacy_number_fields := [
 	["budget", "deltaTotal"],
 	["budget", "epsilonSpent"],
 	["budget", "epsilonRemaining"],
+	["budget", "epsilonCharge"],
 ]
 
 violations contains v if {
@@ -84,6 +85,7 @@ violations contains v if {
 
 violations contains v if {
 	epsilon := metric("privacy", "epsilon")
+	not input.budget.epsilonCharge
 	remaining := number(input.budget.epsilonRemaining)
 	epsilon > remaining
 	v := {
@@ -91,6 +93,24 @@ violations contains v if {
 		"message": sprintf("privacy: epsilon %v exceeds what remains of PrivacyBudget %s: %v of %v (%v spent)", [
 			epsilon, object.get(input.budget, "name", "(unnamed)"), input.budget.epsilonRemaining,
 			object.get(input.budget, "epsilonTotal", "?"), object.get(input.budget, "epsilonSpent", "?"),
+		]),
+	}
+}
+
+# With RDP composition the operator gives the version's marginal cost,
+# epsilonCharge: the budget's composed epsilon with this version's RDP curve
+# added, minus the composed epsilon without it. It is what the version
+# really spends, and can be less than its own epsilon.
+violations contains v if {
+	metric("privacy", "epsilon")
+	charge := number(input.budget.epsilonCharge)
+	remaining := number(input.budget.epsilonRemaining)
+	charge > remaining
+	v := {
+		"code": "BudgetExhausted",
+		"message": sprintf("privacy: this version would spend epsilon %v of PrivacyBudget %s (its epsilon %v composed with the earlier charges), but only %v of %v remains (%v spent)", [
+			charge, object.get(input.budget, "name", "(unnamed)"), metric("privacy", "epsilon"),
+			input.budget.epsilonRemaining, object.get(input.budget, "epsilonTotal", "?"), object.get(input.budget, "epsilonSpent", "?"),
 		]),
 	}
 }
