@@ -228,15 +228,14 @@ func TallyFairness(ctx context.Context, r dataset.Reader, model Model, opts Tall
 			for i := range ns {
 				sc[i] = w.Codes[1+i]
 			}
-			groupers[worker].Assign(sc, w.Rows, w.Groups)
 			t := &tallies[worker]
-			labels, fav := w.Codes[0][:w.Rows], w.LabelFavorable
-			groups := w.Groups[:w.Rows]
 			if !opts.Predictions {
-				t.Reserve(groupers[worker].Groups())
-				t.CountScores(groups, labels, fav, w.Scores, threshold)
+				groupers[worker].TallyScores(t, sc, w.Rows, w.Codes[0], w.LabelFavorable, w.Scores, threshold)
 				return nil
 			}
+			groupers[worker].Assign(sc, w.Rows, w.Groups)
+			labels, fav := w.Codes[0][:w.Rows], w.LabelFavorable
+			groups := w.Groups[:w.Rows]
 			preds, pfav := w.Codes[1+ns][:w.Rows], w.PredFavorable
 			for i, c := range labels {
 				t.Count(groups[i], fav[c], pfav[preds[i]])
