@@ -199,11 +199,11 @@ func Build(dir, version string, logf func(format string, args ...any)) (*Manifes
 		},
 		Evaluations: map[string]map[string]any{
 			"fairness": {"data": filepath.Join(DataDir, dataset.EvalFile), "label": dataset.LabelColumn,
-				"sensitive": dataset.SexColumn, "privileged": dataset.SexColumn + "=" + dataset.Male, "favorable": "1"},
+				"sensitive": []string{dataset.SexColumn, dataset.AgeGroupColumn}, "privileged": dataset.SexColumn + "=" + dataset.Male, "favorable": "1"},
 			"privacy": {"members": filepath.Join(DataDir, dataset.MembersFile), "nonMembers": filepath.Join(DataDir, dataset.NonMembersFile),
 				"label": dataset.LabelColumn, "delta": Budget.Delta},
 			"robustness": {"data": filepath.Join(DataDir, RobustnessFile), "label": dataset.LabelColumn,
-				"sigma": SmoothingSigma, "radii": []float64{CertifiedRadius}, "n0": 100, "n": 100000, "alpha": 0.001},
+				"sigma": SmoothingSigma, "radii": []float64{0.1, CertifiedRadius, 0.5}, "n0": 100, "n": 1000, "alpha": 0.001},
 		},
 	}
 	// Randomized smoothing costs n model calls per row: the robustness sample keeps the

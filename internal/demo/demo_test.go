@@ -126,36 +126,34 @@ func TestManifestDigests(t *testing.T) {
 	}
 }
 
-// evaluate runs the project's three evaluators on one demo model, as the operator's Jobs would,
-// with the demo's parameters: fairness by sex with men privileged (the verdicts are made for
-// sex; intersectional sex × age_group results are logged, not asserted); privacy from the model's rai.dp.* metadata plus the membership audit; robustness
-// on the robustness sample at σ = 0.25.
-func evaluate(t *testing.T, dir string, m demo.ModelEntry) map[string]any {
+// evaluate runs the project's three evaluators on one demo model, as the operator's Jobs would
+// with the demo's settings (hack/demo/render): fairness on eval.csv by sex × age_group
+// (intersectional) with men privileged, or by sex alone when bySexOnly; privacy from the model's
+// rai.dp.* metadata plus the membership audit; robustness on robustness.csv at σ = 0.25 with
+// n0 = 100, n = 1,000, α = 0.001 and radii 0.1, 0.25, 0.5.
+func evaluate(t *testing.T, dir string, m demo.ModelEntry, bySexOnly bool) map[string]any {
 	t.Helper()
 	ctx := context.Background()
 	data := func(name string) string { return filepath.Join(dir, demo.DataDir, name) }
 	common := func(dataFile string) runner.Common {
 		return runner.Common{ModelPath: filepath.Join(dir, m.File), ModelSHA256: m.SHA256, ModelName: m.Name, DataPath: dataFile, Workers: 1}
 	}
+	sensitive := []string{"sex", "age_group"}
+	if bySexOnly {
+		sensitive = sensitive[:1]
+	}
 	fair, err := runner.EvaluateFairness(ctx, runner.FairnessConfig{Common: common(data(dataset.EvalFile)), Label: "label",
-		Sensitive: []string{"sex"}, Privileged: "sex=male", Favorable: "1", Threshold: 0.5})
+		Sensitive: sensitive, Privileged: "sex=male", Favorable: "1", Threshold: 0.5})
 	if err != nil {
 		t.Fatalf("%s: fairness: %v", m.Name, err)
 	}
-	inter, err := runner.EvaluateFairness(ctx, runner.FairnessConfig{Common: common(data(dataset.EvalFile)), Label: "label",
-		Sensitive: []string{"sex", "age_group"}, Privileged: "sex=male", Favorable: "1", Threshold: 0.5})
-	if err != nil {
-		t.Fatalf("%s: intersectional fairness: %v", m.Name, err)
-	}
-	t.Logf("%s: intersectional sex × age_group: demographic_parity_ratio %.3f, equalized_odds_difference %.3f", m.Name,
-		*inter.Metrics["demographic_parity_ratio"], *inter.Metrics["equalized_odds_difference"])
 	priv, err := runner.EvaluatePrivacy(ctx, runner.PrivacyConfig{Common: common(""), Members: data(dataset.MembersFile),
 		NonMembers: data(dataset.NonMembersFile), Label: "label", Favorable: "1", Seed: 1})
 	if err != nil {
 		t.Fatalf("%s: privacy: %v", m.Name, err)
 	}
 	rob, err := runner.EvaluateRobustness(ctx, runner.RobustnessConfig{Common: common(data(demo.RobustnessFile)), Label: "label",
-		Favorable: "1", Threshold: 0.5, Sigma: demo.SmoothingSigma, N0: 100, N: 2000, Alpha: 0.001, Radii: []float64{demo.CertifiedRadius}, Seed: 1})
+		Favorable: "1", Threshold: 0.5, Sigma: demo.SmoothingSigma, N0: 100, N: 1000, Alpha: 0.001, Radii: []float64{0.1, demo.CertifiedRadius, 0.5}, Seed: 1})
 	if err != nil {
 		t.Fatalf("%s: robustness: %v", m.Name, err)
 	}
@@ -187,39 +185,45 @@ func verdictOf(d policies.Decision) map[string]string {
 
 // The done-when of the demo: every model, evaluated by the project's evaluators and judged by
 // the default policy with the demo's privacy limit (ε ≤ 3 at δ = 1e-5), gets exactly the verdict
-// it was made for.
+// it was made for — with fairness by sex × age_group as the demo configures it, and by sex alone.
 func TestEveryModelEarnsItsVerdict(t *testing.T) {
 	dir, man := build(t)
 	engine := policies.NewEngine()
 	for _, m := range man.Models {
-		t.Run(m.Name, func(t *testing.T) {
-			evals := evaluate(t, dir, m)
-			input := map[string]any{
-				"model":                map[string]any{"name": m.Name, "namespace": "demo", "labels": map[string]any{}, "annotations": map[string]any{}, "spec": map[string]any{}},
-				"version":              "v1",
-				"requestedEvaluations": []string{"fairness", "privacy", "robustness"},
-				"evaluations":          evals,
-				"privacy":              map[string]any{"maxEpsilon": fmt.Sprint(demo.Budget.MaxEpsilon), "delta": fmt.Sprint(demo.Budget.Delta)},
+		for _, bySexOnly := range []bool{false, true} {
+			name := m.Name + "/intersectional"
+			if bySexOnly {
+				name = m.Name + "/sex"
 			}
-			d, err := engine.Decide(context.Background(), policies.Default(), input)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := verdictOf(d)
-			for kind, want := range m.Intended {
-				if got[kind] != want {
-					t.Errorf("%s: %s verdict %s, made for %s; violations %+v", m.Name, kind, got[kind], want, d.Violations)
+			t.Run(name, func(t *testing.T) {
+				evals := evaluate(t, dir, m, bySexOnly)
+				input := map[string]any{
+					"model":                map[string]any{"name": m.Name, "namespace": "demo", "labels": map[string]any{}, "annotations": map[string]any{}, "spec": map[string]any{}},
+					"version":              "v1",
+					"requestedEvaluations": []string{"fairness", "privacy", "robustness"},
+					"evaluations":          evals,
+					"privacy":              map[string]any{"maxEpsilon": fmt.Sprint(demo.Budget.MaxEpsilon), "delta": fmt.Sprint(demo.Budget.Delta)},
 				}
-			}
-			if got["other"] != "" || d.Error != "" {
-				t.Errorf("%s: unexpected violation %s (error %q)", m.Name, got["other"], d.Error)
-			}
-			allPass := !slices.Contains([]string{m.Intended["fairness"], m.Intended["privacy"], m.Intended["robustness"]}, demo.Fail)
-			if d.Allow != allPass {
-				t.Errorf("%s: allow = %v, want %v; violations %+v", m.Name, d.Allow, allPass, d.Violations)
-			}
-			t.Logf("%s: %s", m.Name, headline(evals))
-		})
+				d, err := engine.Decide(context.Background(), policies.Default(), input)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := verdictOf(d)
+				for kind, want := range m.Intended {
+					if got[kind] != want {
+						t.Errorf("%s: %s verdict %s, made for %s; violations %+v", name, kind, got[kind], want, d.Violations)
+					}
+				}
+				if got["other"] != "" || d.Error != "" {
+					t.Errorf("%s: unexpected violation %s (error %q)", name, got["other"], d.Error)
+				}
+				allPass := !slices.Contains([]string{m.Intended["fairness"], m.Intended["privacy"], m.Intended["robustness"]}, demo.Fail)
+				if d.Allow != allPass {
+					t.Errorf("%s: allow = %v, want %v; violations %+v", name, d.Allow, allPass, d.Violations)
+				}
+				t.Logf("%s: %s", name, headline(evals))
+			})
+		}
 	}
 }
 
@@ -235,6 +239,6 @@ func headline(evals map[string]any) string {
 	return strings.Join([]string{
 		num("fairness", "accuracy"), num("fairness", "demographic_parity_ratio"), num("fairness", "equalized_odds_difference"),
 		num("fairness", "statistical_parity_difference"), num("privacy", "epsilon"), num("privacy", "mia_auc"),
-		num("robustness", "abstain_rate"), "robustness details " + string(rob.Details),
+		num("robustness", "abstain_rate"), "robustness " + string(rob.Details[:min(len(rob.Details), 200)]),
 	}, " ")
 }
