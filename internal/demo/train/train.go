@@ -125,8 +125,11 @@ const (
 )
 
 // Train fits a model to t with recipe r: Poisson-sampled mini-batch SGD on the (weighted) binary
-// cross-entropy. With r.DP, each example's gradient is clipped to L2 norm C before summing and
-// Gaussian noise N(0, σ²C²) is added to every coordinate of the sum, as in Opacus.
+// cross-entropy, each step's gradient sum divided by the expected batch size q·N. With r.DP, each
+// example's gradient is clipped to L2 norm C before summing and Gaussian noise N(0, σ²C²) is added
+// to every coordinate of the sum, as in Opacus. With DP and reweighing, an example's clipped
+// gradient is scaled by w / max w, so its contribution stays within C; the steps are then
+// smaller by a factor max w than without DP, which a larger learning rate offsets.
 //
 // Logistic regression starts from zero; MLP weights start He-uniform from the seed.
 func Train(r Recipe, t *dataset.Table) (*Model, Stats, error) {
