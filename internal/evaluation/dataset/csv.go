@@ -28,7 +28,11 @@ type CSV struct {
 	line   []byte // reassembly buffer for long or multi-line records
 	quoted []byte // unquoted field storage for the slow path
 	row    int64
+	defer_ bool
 }
+
+// DeferParse implements DeferParse.
+func (c *CSV) DeferParse(on bool) { c.defer_ = on }
 
 // NewCSV reads the header from r and checks that every column in spec is
 // there. name is used in error messages.
@@ -80,6 +84,11 @@ func (c *CSV) Next(b *Batch, maxRows int) (bool, error) {
 	b.reset(&c.spec, maxRows)
 	b.FirstRow = c.row + 1
 	nf := len(c.spec.Numeric)
+	b.deferred = c.defer_ && nf > 0
+	if b.deferred {
+		b.raw, b.rawEnd, b.rowNum = b.raw[:0], b.rawEnd[:0], b.rowNum[:0]
+		b.file, b.names = c.file, c.spec.Numeric
+	}
 	for b.Rows < maxRows {
 		rec, err := c.record()
 		if err == io.EOF {
@@ -97,6 +106,18 @@ func (c *CSV) Next(b *Batch, maxRows int) (bool, error) {
 			return false, fmt.Errorf("%s: row %d has %d fields, the header has %d", c.file, c.row, len(rec), len(c.header))
 		}
 		r := b.Rows
+		if b.deferred {
+			for _, p := range c.numIdx {
+				b.raw = append(b.raw, rec[p]...)
+				b.rawEnd = append(b.rawEnd, int32(len(b.raw)))
+			}
+			b.rowNum = append(b.rowNum, c.row)
+			for i, p := range c.catIdx {
+				b.Codes[i][r] = c.dicts[i].code(rec[p])
+			}
+			b.Rows++
+			continue
+		}
 		feat := b.Features[r*nf : (r+1)*nf]
 		for i, p := range c.numIdx {
 			v, err := parseFloat32(rec[p])

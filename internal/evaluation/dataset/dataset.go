@@ -40,6 +40,44 @@ type Batch struct {
 	Features []float32
 	// Codes holds, per categorical column, Rows codes into Dict(column).
 	Codes [][]int32
+
+	// Deferred numeric text (see DeferParse): the fields of the numeric
+	// columns, row-major, as raw[rawEnd[k-1]:rawEnd[k]].
+	deferred bool
+	raw      []byte
+	rawEnd   []int32
+	rowNum   []int64
+	file     string
+	names    []string
+}
+
+// DeferParse is implemented by readers that can leave the numeric columns
+// as text for Batch.Parse to convert later, outside whatever lock serialises
+// the reading: a CSV's float parsing is most of its reading cost, and this
+// lets every core parse.
+type DeferParse interface {
+	DeferParse(on bool)
+}
+
+// Parse converts the batch's deferred numeric text into Features. It is a
+// no-op for a batch whose numbers were parsed while reading. Errors name the
+// file, row and column like the reader's own.
+func (b *Batch) Parse() error {
+	if !b.deferred {
+		return nil
+	}
+	nf := len(b.names)
+	start := int32(0)
+	for k, end := range b.rawEnd[:b.Rows*nf] {
+		v, err := parseFloat32(b.raw[start:end])
+		if err != nil {
+			return fmt.Errorf("%s: row %d, column %q: %w", b.file, b.rowNum[k/nf], b.names[k%nf], err)
+		}
+		b.Features[k] = v
+		start = end
+	}
+	b.deferred = false
+	return nil
 }
 
 // Reader streams batches.

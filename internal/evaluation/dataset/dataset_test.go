@@ -246,3 +246,33 @@ func TestParquetErrors(t *testing.T) {
 		t.Fatalf("string as numeric: %v", err)
 	}
 }
+
+// Deferred parsing gives the same features as parsing while reading, and
+// the same error naming the row and column.
+func TestCSVDeferredParse(t *testing.T) {
+	p := writeFile(t, "d.csv", "a,g,b\n1.5,x,2\n\n-3,y,4e1\n7,x,oops\n")
+	spec := Spec{Numeric: []string{"b", "a"}, Categorical: []string{"g"}}
+	r, err := Open(p, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	r.(DeferParse).DeferParse(true)
+	var b Batch
+	if ok, err := r.Next(&b, 2); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if err := b.Parse(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []float32{2, 1.5, 40, -3}; len(b.Features) != 4 || b.Features[0] != want[0] || b.Features[1] != want[1] || b.Features[2] != want[2] || b.Features[3] != want[3] {
+		t.Fatalf("features %v", b.Features)
+	}
+	if ok, err := r.Next(&b, 2); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	err = b.Parse()
+	if err == nil || !strings.Contains(err.Error(), `row 3, column "b"`) || !strings.Contains(err.Error(), `"oops"`) {
+		t.Fatalf("deferred error %v", err)
+	}
+}

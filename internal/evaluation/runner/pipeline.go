@@ -68,8 +68,10 @@ func (w *Work) size(n int) {
 // and processes them on workers goroutines. Each worker owns one Work and
 // (when m is not nil) one Scorer, and loops: under the reader's lock, read
 // the next block and run prepare on it (prepare therefore runs one block at
-// a time, in file order: the place for dictionaries); then, outside the
-// lock, score the block and run process(worker, w). Reading is thus
+// a time, in file order: the place for dictionaries; it must not read
+// Features, which may still be text); then, outside the lock, parse the
+// block's numbers (readers that support DeferParse leave them as text, so
+// every worker parses in parallel), score it and run process(worker, w). Reading is thus
 // overlapped with the other workers' inference without a separate reading
 // goroutine and without any hand-off between goroutines per block, which
 // matters when inference is as cheap as a logistic regression. It returns
@@ -93,6 +95,10 @@ func Stream(ctx context.Context, r dataset.Reader, m Model, workers int, shard S
 		if c, ok := sc.(interface{ Close() error }); ok {
 			defer c.Close()
 		}
+	}
+	if d, ok := r.(dataset.DeferParse); ok && workers > 1 {
+		d.DeferParse(true)
+		defer d.DeferParse(false)
 	}
 	var (
 		mu    sync.Mutex
@@ -141,6 +147,10 @@ func Stream(ctx context.Context, r dataset.Reader, m Model, workers int, shard S
 					return
 				}
 				if !ok {
+					return
+				}
+				if err := w.Parse(); err != nil {
+					cancel(err)
 					return
 				}
 				if sc != nil {
