@@ -10,18 +10,25 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/report"
+	"github.com/responsible-ai/rmodel-operator/policies"
 )
 
 // Finalizer lets the operator record a model's end (events, metrics) before
@@ -34,17 +41,52 @@ const ControllerName = "responsiblemodel-controller"
 // ResponsibleModelReconciler reconciles a ResponsibleModel.
 type ResponsibleModelReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
-	Recorder recorder.EventRecorder
+	// APIReader reads from the API server, past the cache: to confirm that
+	// a Job is gone, to read pods (which are not cached) and to charge a
+	// budget.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  recorder.EventRecorder
+	// Engine decides promotions.
+	Engine policies.Engine
+	// ClusterPolicy names the cluster-wide policy ConfigMap, if any.
+	ClusterPolicy *types.NamespacedName
+	// EvaluationJobs configures evaluation pods; its Image also runs
+	// `rai serve`.
+	EvaluationJobs EvaluationJobOptions
+	// RolloutPollInterval is how often a rollout's pods are looked at
+	// (default 10s).
+	RolloutPollInterval time.Duration
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 }
 
+// scope is what one reconcile learned, shared by its steps (Cluster API's
+// scope): steps record facts here and on obj.Status; pure functions decide
+// conditions from them.
+type scope struct {
+	obj *raiv1.ResponsibleModel
+	now time.Time
+	// evaluationsDone: every requested evaluation of the candidate is
+	// Succeeded or Error.
+	evaluationsDone bool
+	// candidateReports are the reports the decision judged.
+	candidateReports map[string]*report.Report
+	// budget is the candidate's PrivacyBudget view, nil without one.
+	budget *budgetView
+	// promotable: the decision lets the candidate roll out.
+	promotable bool
+	// blocked: the candidate was rolled back and may not roll out again.
+	blocked bool
+	// promoted: the candidate became stable in this reconcile.
+	promoted bool
+}
+
 // subReconciler is one step of a reconcile. It records what it observed on
-// obj.Status (conditions included) and returns a result that asks for a
-// requeue, or an error. A step that returns a non-zero result or an error
-// stops the steps after it.
-type subReconciler func(ctx context.Context, obj *raiv1.ResponsibleModel) (ctrl.Result, error)
+// the scope and obj.Status (conditions included) and returns a result that
+// asks for a requeue, or an error. An error stops the steps after it; a
+// requeue does not (the shortest requeue wins).
+type subReconciler func(ctx context.Context, s *scope) (ctrl.Result, error)
 
 // errStalled marks an error the user must fix in the spec: retrying does not
 // help, so the reconcile ends without requeue.
@@ -56,6 +98,11 @@ var errStalled = errors.New("stalled")
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=privacybudgets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=privacybudgets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 
 // Reconcile brings one ResponsibleModel closer to its spec. It patches the
@@ -108,18 +155,99 @@ func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return ctrl.Result{}, nil
 	}
 
+	s := &scope{obj: obj, now: r.now()}
 	for _, step := range r.steps() {
-		res, err := step(ctx, obj)
-		if err != nil || !res.IsZero() {
-			return res, err
+		res, err := step(ctx, s)
+		if err != nil {
+			return ctrl.Result{}, err
 		}
+		result = shortest(result, res)
 	}
-	return ctrl.Result{}, nil
+	return result, nil
 }
 
 // steps lists the sub-reconcilers in the order a version's life needs them.
 func (r *ResponsibleModelReconciler) steps() []subReconciler {
-	return []subReconciler{}
+	return []subReconciler{
+		r.reconcileCandidate,
+		r.reconcileEvaluationsStep,
+		r.reconcileDecision,
+		r.reconcilePromotedBeforeRollout,
+		r.reconcileBudget,
+		r.reconcileServing,
+		r.reconcileCompliance,
+		r.reconcileModelCard,
+	}
+}
+
+// shortest keeps the earliest requeue of two results.
+func shortest(a, b ctrl.Result) ctrl.Result {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero():
+		return a
+	case b.RequeueAfter > 0 && b.RequeueAfter < a.RequeueAfter:
+		return b
+	}
+	return a
+}
+
+// reconcileCandidate decides which version is the candidate: spec.version,
+// unless it is the stable version with the same model digest.
+//
+// It resets the candidate's evaluations when the candidate changes, and
+// sets s.blocked when the candidate is a version that was rolled back. It
+// sets Promoted from what is known before the decision (True when there is
+// no candidate). It never stops the steps.
+func (r *ResponsibleModelReconciler) reconcileCandidate(ctx context.Context, s *scope) (ctrl.Result, error) {
+	obj := s.obj
+	st := &obj.Status
+	candidate := obj.Spec.Version
+	if candidate == st.StableVersion && string(obj.Spec.Model.SHA256) == st.StableModelSHA256 {
+		candidate = ""
+	}
+	if candidate != st.CandidateVersion {
+		st.CandidateVersion = candidate
+		st.CandidateSince = nil
+		if candidate != "" {
+			now := metav1.NewTime(s.now)
+			st.CandidateSince = &now
+			st.Evaluations = nil
+		}
+	}
+	if candidate != "" && st.FailedVersion == candidate && st.FailedModelSHA256 == string(obj.Spec.Model.SHA256) &&
+		obj.Annotations[raiv1.AnnotationRetryEvaluations] == st.ObservedRetry {
+		s.blocked = true
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileEvaluationsStep runs the candidate's evaluations (evaluations.go)
+// and records whether they are done.
+func (r *ResponsibleModelReconciler) reconcileEvaluationsStep(ctx context.Context, s *scope) (ctrl.Result, error) {
+	obj := s.obj
+	if obj.Status.CandidateVersion != "" && !s.blocked {
+		if err := r.reconcileEvaluations(ctx, obj); err != nil {
+			return ctrl.Result{}, err
+		}
+		s.evaluationsDone = evaluationsDone(requestedKinds(&obj.Spec), obj.Status.Evaluations)
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcilePromotedBeforeRollout states Promoted as far as it is known
+// before the rollout: True when there is no candidate; False with the
+// evaluation state, AwaitingDecision, the denial's reason or RolledBack;
+// RollingOut for a promotable candidate (reconcileServing refines it).
+func (r *ResponsibleModelReconciler) reconcilePromotedBeforeRollout(ctx context.Context, s *scope) (ctrl.Result, error) {
+	obj := s.obj
+	evaluated := metav1.Condition{Status: metav1.ConditionTrue}
+	if c := findCondition(obj, raiv1.ConditionEvaluated); c != nil && obj.Status.CandidateVersion != "" {
+		evaluated = *c
+	}
+	setCondition(obj, promotedCondition(&obj.Status, evaluated, s.blocked), s.now)
+	return ctrl.Result{}, nil
 }
 
 // reconcileDelete lets a deleted model go. Owner references garbage-collect
@@ -145,10 +273,48 @@ func (r *ResponsibleModelReconciler) now() time.Time {
 	return time.Now()
 }
 
-// SetupWithManager registers the reconciler and what it watches.
+// SetupWithManager registers the reconciler and what it watches: the
+// model, the Jobs, Deployments, Services and ConfigMaps it owns, the policy
+// ConfigMaps models reference (the cluster one maps to every model), and
+// the PrivacyBudgets models reference. Pods are not watched (nor cached):
+// they are read from the API server when a Job finishes and while a
+// rollout runs.
 func (r *ResponsibleModelReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	ctx := context.Background()
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &raiv1.ResponsibleModel{}, policyConfigMapIndex, func(o client.Object) []string {
+		if ref := o.(*raiv1.ResponsibleModel).Spec.Policy.ConfigMapRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("index models by policy ConfigMap: %w", err)
+	}
+	if err := idx.IndexField(ctx, &raiv1.ResponsibleModel{}, budgetIndex, func(o client.Object) []string {
+		if p := o.(*raiv1.ResponsibleModel).Spec.Evaluations.Privacy; p != nil && p.BudgetRef != nil {
+			return []string{p.BudgetRef.Name}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("index models by PrivacyBudget: %w", err)
+	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	if r.EvaluationJobs.Image == "" {
+		r.EvaluationJobs.Image = DefaultRuntimeImage
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&raiv1.ResponsibleModel{}).
+		Owns(&batchv1.Job{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ConfigMap{}).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.modelsForPolicyConfigMap)).
+		Watches(&raiv1.PrivacyBudget{}, handler.EnqueueRequestsFromMapFunc(r.modelsForBudget)).
 		Named("responsiblemodel").
 		Complete(r)
 }
+
+// DefaultRuntimeImage runs `rai evaluate` and `rai serve`.
+const DefaultRuntimeImage = "rai-runtime:dev"

@@ -54,6 +54,32 @@ const (
 	ReasonNonCompliant         = "NonCompliant"
 	ReasonInvalidSpec          = "InvalidSpec"
 	ReasonWithinBudget         = "WithinBudget"
+	ReasonPolicyNotFound       = "PolicyNotFound"
+	ReasonNoCandidate          = "NoCandidate"
+)
+
+// Reasons of an evaluation in state Error (status.evaluations[].reason).
+const (
+	// ReasonJobFailed: the evaluation Job failed (its pods exhausted the
+	// backoff limit). The message quotes the evaluator's error when the pod
+	// left one.
+	ReasonJobFailed = "JobFailed"
+	// ReasonDeadlineExceeded: the Job ran past activeDeadlineSeconds.
+	ReasonDeadlineExceeded = "DeadlineExceeded"
+	// ReasonJobDeleted: the Job recorded for the evaluation is gone. It is
+	// not recreated until the retry annotation changes.
+	ReasonJobDeleted = "JobDeleted"
+	// ReasonReportMissing: the Job completed but its pod left no report in
+	// its termination message.
+	ReasonReportMissing = "ReportMissing"
+	// ReasonReportInvalid: the report does not follow the schema; the
+	// message names each offending field.
+	ReasonReportInvalid = "ReportInvalid"
+	// ReasonReportMismatch: the report is of another kind, or of another
+	// model digest, than the Job evaluated.
+	ReasonReportMismatch = "ReportMismatch"
+	// ReasonEvaluatorError: the evaluator ran and reported state Error.
+	ReasonEvaluatorError = "EvaluatorError"
 )
 
 // Annotations understood by the operator.

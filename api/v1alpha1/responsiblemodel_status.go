@@ -31,10 +31,35 @@ type ResponsibleModelStatus struct {
 	// +optional
 	StableModelSHA256 string `json:"stableModelSHA256,omitempty"`
 
+	// StableModelURI is the model URI of the stable version: a rollback and
+	// a serving change while a candidate is judged run it again.
+	// +optional
+	StableModelURI string `json:"stableModelURI,omitempty"`
+
 	// CandidateVersion is the version under evaluation or rollout; empty
 	// when spec.version is the stable version.
 	// +optional
 	CandidateVersion string `json:"candidateVersion,omitempty"`
+
+	// CandidateSince is when the current candidate was first seen; the time
+	// from it to the first decision is a metric.
+	// +optional
+	CandidateSince *metav1.Time `json:"candidateSince,omitempty"`
+
+	// FailedVersion is a candidate whose rollout was rolled back. It is not
+	// rolled out again until the spec names another version or model
+	// digest, or the retry annotation changes.
+	// +optional
+	FailedVersion string `json:"failedVersion,omitempty"`
+
+	// FailedModelSHA256 is the model digest of FailedVersion.
+	// +optional
+	FailedModelSHA256 string `json:"failedModelSHA256,omitempty"`
+
+	// ObservedRetry is the value of the retry-evaluations annotation that
+	// the operator last acted on.
+	// +optional
+	ObservedRetry string `json:"observedRetry,omitempty"`
 
 	// PreviousVersion is the version that served before the stable one;
 	// a failed rollout returns to it.

@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -16,7 +19,22 @@ import (
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
 	"github.com/responsible-ai/rmodel-operator/controllers"
+	"github.com/responsible-ai/rmodel-operator/policies"
 )
+
+// stringList is a repeatable flag whose values may also be comma lists.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+
+func (s *stringList) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			*s = append(*s, part)
+		}
+	}
+	return nil
+}
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
@@ -27,11 +45,21 @@ func main() {
 		probeAddr     string
 		leaderElect   bool
 		leaderElectNS string
+		runtimeImage  string
+		clusterPolicy string
+		evalSelector  string
+		evalTolerate  stringList
+		rolloutPoll   time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 turns it off.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	flag.StringVar(&runtimeImage, "runtime-image", controllers.DefaultRuntimeImage, "Image of the rai runtime that runs evaluation Jobs (rai evaluate) and serving pods (rai serve).")
+	flag.StringVar(&clusterPolicy, "cluster-policy-configmap", "", "NAMESPACE/NAME of a ConfigMap with Rego modules and data that extend the default policy for every model (optional; when set and missing, nothing is promoted).")
+	flag.StringVar(&evalSelector, "evaluation-node-selector", "", "key=value[,key=value] added to the node selector of evaluation pods.")
+	flag.Var(&evalTolerate, "evaluation-toleration", "key[=value]:Effect toleration added to evaluation pods; repeatable or a comma-separated list.")
+	flag.DurationVar(&rolloutPoll, "rollout-poll-interval", 10*time.Second, "How often a rollout's pods are checked for scheduling failures.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -44,6 +72,23 @@ func main() {
 	}
 	if err := raiv1.AddToScheme(scheme); err != nil {
 		fail(setupLog.Error, err, "register rai types")
+	}
+
+	jobOpts := controllers.EvaluationJobOptions{Image: runtimeImage}
+	var err error
+	if jobOpts.NodeSelector, err = controllers.ParseNodeSelector(evalSelector); err != nil {
+		fail(setupLog.Error, err, "parse --evaluation-node-selector")
+	}
+	if jobOpts.Tolerations, err = controllers.ParseTolerations(evalTolerate); err != nil {
+		fail(setupLog.Error, err, "parse --evaluation-toleration")
+	}
+	var policyRef *types.NamespacedName
+	if clusterPolicy != "" {
+		ns, name, ok := strings.Cut(clusterPolicy, "/")
+		if !ok || ns == "" || name == "" {
+			fail(setupLog.Error, fmt.Errorf("%q is not NAMESPACE/NAME", clusterPolicy), "parse --cluster-policy-configmap")
+		}
+		policyRef = &types.NamespacedName{Namespace: ns, Name: name}
 	}
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
@@ -59,11 +104,19 @@ func main() {
 	}
 
 	if err := (&controllers.ResponsibleModelReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("rmodel-operator"),
+		Client:              mgr.GetClient(),
+		APIReader:           mgr.GetAPIReader(),
+		Scheme:              mgr.GetScheme(),
+		Recorder:            mgr.GetEventRecorder("rmodel-operator"),
+		Engine:              policies.NewEngine(),
+		ClusterPolicy:       policyRef,
+		EvaluationJobs:      jobOpts,
+		RolloutPollInterval: rolloutPoll,
 	}).SetupWithManager(mgr); err != nil {
 		fail(setupLog.Error, err, "set up the ResponsibleModel controller")
+	}
+	if err := (&controllers.PrivacyBudgetReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		fail(setupLog.Error, err, "set up the PrivacyBudget controller")
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -1,0 +1,408 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/report"
+	"github.com/responsible-ai/rmodel-operator/policies"
+)
+
+// Violation codes the operator adds to a policy's decision.
+const (
+	// CodeBudgetNotFound: the referenced PrivacyBudget does not exist.
+	CodeBudgetNotFound = "BudgetNotFound"
+	// CodeBudgetUnchargeable: a PrivacyBudget is referenced but the
+	// candidate has no epsilon to charge to it.
+	CodeBudgetUnchargeable = "BudgetUnchargeable"
+	// CodePolicyNotFound: a policy ConfigMap the model depends on is missing
+	// or unreadable.
+	CodePolicyNotFound = "PolicyNotFound"
+)
+
+// blockingCodes deny in every enforcement mode: privacy once spent cannot
+// be given back, and a policy that could not be read judged nothing.
+var blockingCodes = []string{policies.CodeBudgetExhausted, CodeBudgetNotFound, CodeBudgetUnchargeable, CodePolicyNotFound}
+
+// policyInput is what buildPolicyInput needs besides the model.
+type policyInput struct {
+	// Version judged.
+	Version string
+	// Requested evaluation kinds.
+	Requested []string
+	// Reports by kind; a failed evaluation is a synthesized Error report.
+	Reports map[string]*report.Report
+	// Budget is the referenced budget's view, nil when none is referenced
+	// or it is missing.
+	Budget *budgetView
+	// PreviousVersion and PreviousDecisionID describe the stable version.
+	PreviousVersion, PreviousDecisionID string
+}
+
+// buildPolicyInput builds the policy's input document (docs/policies.md).
+func buildPolicyInput(obj *raiv1.ResponsibleModel, in policyInput) (map[string]any, error) {
+	var spec map[string]any
+	raw, err := json.Marshal(obj.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("encode spec for the policy: %w", err)
+	}
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		return nil, fmt.Errorf("decode spec for the policy: %w", err)
+	}
+	labels, annotations := map[string]any{}, map[string]any{}
+	for k, v := range obj.Labels {
+		labels[k] = v
+	}
+	for k, v := range obj.Annotations {
+		annotations[k] = v
+	}
+	evaluations := map[string]any{}
+	for kind, rep := range in.Reports {
+		evaluations[kind] = rep
+	}
+	requested := make([]any, 0, len(in.Requested))
+	for _, k := range in.Requested {
+		requested = append(requested, k)
+	}
+	input := map[string]any{
+		"model": map[string]any{
+			"name": obj.Name, "namespace": obj.Namespace,
+			"labels": labels, "annotations": annotations, "spec": spec,
+		},
+		"version":              in.Version,
+		"requestedEvaluations": requested,
+		"evaluations":          evaluations,
+	}
+	if len(obj.Spec.Policy.Thresholds) > 0 {
+		th := map[string]any{}
+		for k, v := range obj.Spec.Policy.Thresholds {
+			th[k] = string(v)
+		}
+		input["thresholds"] = th
+	}
+	if p := obj.Spec.Evaluations.Privacy; p != nil {
+		pr := map[string]any{"delta": string(p.Delta)}
+		if p.MaxEpsilon != nil {
+			pr["maxEpsilon"] = string(*p.MaxEpsilon)
+		}
+		input["privacy"] = pr
+	}
+	if b := in.Budget; b != nil {
+		input["budget"] = map[string]any{
+			"name":             b.Name,
+			"epsilonTotal":     formatEpsilon(b.Total),
+			"deltaTotal":       b.Delta,
+			"epsilonSpent":     formatEpsilon(b.Spent),
+			"epsilonRemaining": formatEpsilon(b.Remaining()),
+			// epsilonMarginal is what the candidate adds to the composed
+			// spend (RDP composition makes it less than its own epsilon);
+			// epsilonComposed is the spend with the candidate.
+			"epsilonMarginal": formatEpsilon(b.WithCandidate - b.Spent),
+			"epsilonComposed": formatEpsilon(b.WithCandidate),
+		}
+	}
+	if in.PreviousVersion != "" {
+		input["previous"] = map[string]any{"version": in.PreviousVersion, "decisionID": in.PreviousDecisionID}
+	}
+	return input, nil
+}
+
+// failedReport stands for an evaluation in state Error: the policy sees a
+// report whose state is Error and denies it (EvaluationFailed), the one path
+// for every kind of failure.
+func failedReport(e raiv1.EvaluationStatus) *report.Report {
+	return &report.Report{
+		SchemaVersion: report.SchemaVersion,
+		Kind:          report.Kind(e.Kind),
+		State:         report.StateError,
+		Message:       e.Reason + ": " + e.Message,
+	}
+}
+
+// policyBundle merges the default policy, the cluster policy ConfigMap and
+// the model's policy ConfigMap. A missing or unreadable ConfigMap is a
+// violation (the decision fails closed), not an error.
+func (r *ResponsibleModelReconciler) policyBundle(ctx context.Context, obj *raiv1.ResponsibleModel) (policies.Bundle, *policies.Violation, error) {
+	bundles := []policies.Bundle{policies.Default()}
+	refs := []types.NamespacedName{}
+	if r.ClusterPolicy != nil {
+		refs = append(refs, *r.ClusterPolicy)
+	}
+	if ref := obj.Spec.Policy.ConfigMapRef; ref != nil {
+		refs = append(refs, types.NamespacedName{Namespace: obj.Namespace, Name: ref.Name})
+	}
+	for _, ref := range refs {
+		cm := &corev1.ConfigMap{}
+		if err := r.Get(ctx, ref, cm); err != nil {
+			if apierrors.IsNotFound(err) {
+				return policies.Bundle{}, &policies.Violation{Code: CodePolicyNotFound,
+					Message: fmt.Sprintf("policy ConfigMap %s not found: nothing is promoted until it exists", ref)}, nil
+			}
+			return policies.Bundle{}, nil, fmt.Errorf("read policy ConfigMap %s: %w", ref, err)
+		}
+		b, err := policies.BundleFromConfigMap(cm.Data)
+		if err != nil {
+			return policies.Bundle{}, &policies.Violation{Code: CodePolicyNotFound, Message: fmt.Sprintf("policy ConfigMap %s: %v", ref, err)}, nil
+		}
+		bundles = append(bundles, b)
+	}
+	merged, err := policies.Merge(bundles...)
+	if err != nil {
+		return policies.Bundle{}, &policies.Violation{Code: policies.CodePolicyError, Message: err.Error()}, nil
+	}
+	return merged, nil, nil
+}
+
+// decide asks the policy about one version of the model. Problems reading
+// the policy are denials; only API errors are returned.
+func (r *ResponsibleModelReconciler) decide(ctx context.Context, obj *raiv1.ResponsibleModel, in policyInput, extra []policies.Violation) (policies.Decision, error) {
+	input, err := buildPolicyInput(obj, in)
+	if err != nil {
+		return policies.Decision{}, err
+	}
+	bundle, unreadable, err := r.policyBundle(ctx, obj)
+	if err != nil {
+		return policies.Decision{}, err
+	}
+	var d policies.Decision
+	if unreadable != nil {
+		raw, _ := json.Marshal(input)
+		sum := sha256.Sum256(append([]byte(unreadable.Message+"\n"), raw...))
+		d = policies.Decision{ID: hex.EncodeToString(sum[:]), PolicyDigest: "none", Violations: []policies.Violation{*unreadable}, Error: unreadable.Message}
+	} else if d, err = r.Engine.Decide(ctx, bundle, input); err != nil {
+		return d, fmt.Errorf("decide on version %s: %w", in.Version, err)
+	}
+	return mergeViolations(d, extra), nil
+}
+
+// mergeViolations adds the operator's own violations to a decision, unless
+// the policy already reported one with the same code.
+func mergeViolations(d policies.Decision, extra []policies.Violation) policies.Decision {
+	for _, v := range extra {
+		if !slices.ContainsFunc(d.Violations, func(x policies.Violation) bool { return x.Code == v.Code }) {
+			d.Violations = append(d.Violations, v)
+		}
+	}
+	if len(d.Violations) > 0 {
+		d.Allow = false
+	}
+	slices.SortFunc(d.Violations, func(a, b policies.Violation) int {
+		if c := strings.Compare(a.Code, b.Code); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Message, b.Message)
+	})
+	return d
+}
+
+// decisionStatus records a decision for status.
+func decisionStatus(d policies.Decision, version string, mode raiv1.EnforcementMode, now metav1.Time) *raiv1.DecisionStatus {
+	out := &raiv1.DecisionStatus{ID: d.ID, Version: version, Allowed: d.Allow, Enforcement: mode, PolicyDigest: d.PolicyDigest, Time: now}
+	for _, v := range d.Violations {
+		out.Violations = append(out.Violations, raiv1.Violation{Code: v.Code, Message: v.Message})
+	}
+	return out
+}
+
+// enforcement is the spec's mode, Enforce by default.
+func enforcement(obj *raiv1.ResponsibleModel) raiv1.EnforcementMode {
+	if m := obj.Spec.Policy.Enforcement; m != "" {
+		return m
+	}
+	return raiv1.EnforcementEnforce
+}
+
+// reconcileDecision asks the policy whether the candidate may be promoted,
+// once every evaluation has finished.
+//
+// It sets PolicyAllowed: True (PolicyAllowed); False with PolicyDenied,
+// BudgetExhausted, BudgetNotFound, PolicyError or PolicyNotFound under
+// Enforce (and for the blocking codes in every mode), PolicyWarned under
+// Warn, DryRun under DryRun. It records status.lastDecision, an Event, a
+// log line and metrics only when the decision ID changes. It sets
+// s.promotable. It does nothing without a candidate or while evaluations
+// run.
+func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *scope) (ctrl.Result, error) {
+	obj := s.obj
+	if obj.Status.CandidateVersion == "" || !s.evaluationsDone {
+		return ctrl.Result{}, nil
+	}
+	version := obj.Status.CandidateVersion
+	reports, _, err := r.loadEvidence(ctx, obj, version)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var requested []string
+	for _, k := range requestedKinds(&obj.Spec) {
+		requested = append(requested, string(k))
+		if e := findEvaluation(obj.Status.Evaluations, string(k)); e != nil && e.State != raiv1.EvaluationSucceeded {
+			reports[string(k)] = failedReport(*e)
+		}
+	}
+	for kind := range reports {
+		if !slices.Contains(requested, kind) {
+			delete(reports, kind)
+		}
+	}
+	s.candidateReports = reports
+
+	budget, extra, err := r.budgetForCandidate(ctx, obj, reports[string(report.KindPrivacy)])
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	s.budget = budget
+	in := policyInput{Version: version, Requested: requested, Reports: reports, Budget: budget,
+		PreviousVersion: obj.Status.StableVersion, PreviousDecisionID: promotionDecisionID(obj, obj.Status.StableVersion)}
+	d, err := r.decide(ctx, obj, in, extra)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	mode := enforcement(obj)
+	last := obj.Status.LastDecision
+	if last == nil || last.ID != d.ID || last.Version != version || last.Enforcement != mode {
+		r.recordDecision(ctx, obj, d, version, mode)
+	}
+	setCondition(obj, policyAllowedCondition(obj.Status.LastDecision), r.now())
+	s.promotable = promotable(obj.Status.LastDecision)
+	return ctrl.Result{}, nil
+}
+
+// recordDecision writes a new decision to status, an Event, a log line,
+// history and metrics.
+func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *raiv1.ResponsibleModel, d policies.Decision, version string, mode raiv1.EnforcementMode) {
+	now := metav1.NewTime(r.now())
+	first := obj.Status.LastDecision == nil || obj.Status.LastDecision.Version != version
+	obj.Status.LastDecision = decisionStatus(d, version, mode, now)
+	cond := policyAllowedCondition(obj.Status.LastDecision)
+	outcome := "allowed"
+	if !d.Allow {
+		outcome = "denied"
+	}
+	if d.Error != "" {
+		outcome = "error"
+	}
+	decisionsTotal.WithLabelValues(outcome, string(mode)).Inc()
+	if first && obj.Status.CandidateSince != nil {
+		candidateToDecisionSeconds.Observe(now.Sub(obj.Status.CandidateSince.Time).Seconds())
+	}
+	log.FromContext(ctx).Info("policy decision", "decisionID", d.ID, "version", version, "allowed", d.Allow,
+		"enforcement", mode, "policyDigest", d.PolicyDigest, "violations", violationCodes(d.Violations), "reason", cond.Reason)
+	if d.Allow {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, raiv1.ReasonPolicyAllowed, "Decide",
+			"policy allowed version %s (decision %s, policy %s)", version, shortID(d.ID), d.PolicyDigest)
+		return
+	}
+	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, cond.Reason, "Decide",
+		"policy denied version %s (decision %s, enforcement %s): %s", version, shortID(d.ID), mode, violationsMessage(obj.Status.LastDecision.Violations))
+	if !promotable(obj.Status.LastDecision) {
+		appendHistory(obj, raiv1.HistoryEntry{Version: version, Action: raiv1.HistoryDenied, DecisionID: d.ID,
+			Reason: cond.Reason, Message: truncate(violationsMessage(obj.Status.LastDecision.Violations), 1024), Time: now})
+	}
+}
+
+// reconcileCompliance re-checks the stable version against the current
+// policy with its stored reports.
+//
+// It sets Compliant: True (Compliant) or False (NonCompliant, with the
+// violations). A non-compliant stable version keeps serving: a human
+// decides. It does nothing without a stable version.
+func (r *ResponsibleModelReconciler) reconcileCompliance(ctx context.Context, s *scope) (ctrl.Result, error) {
+	obj := s.obj
+	stable := obj.Status.StableVersion
+	if stable == "" {
+		return ctrl.Result{}, nil
+	}
+	reports, requested, err := r.loadEvidence(ctx, obj, stable)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if requested == nil {
+		for kind := range reports {
+			requested = append(requested, kind)
+		}
+		slices.Sort(requested)
+	}
+	// The stable version's privacy was charged when it was promoted: the
+	// re-check judges its evidence, not the budget again.
+	in := policyInput{Version: stable, Requested: requested, Reports: reports,
+		PreviousVersion: obj.Status.PreviousVersion, PreviousDecisionID: promotionDecisionID(obj, obj.Status.PreviousVersion)}
+	d, err := r.decide(ctx, obj, in, nil)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	prev := findCondition(obj, raiv1.ConditionCompliant)
+	cond := complianceCondition(stable, d)
+	if (prev == nil || prev.Status != cond.Status) && cond.Status == metav1.ConditionFalse {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, raiv1.ReasonNonCompliant, "Recheck",
+			"stable version %s no longer passes the current policy (decision %s); it keeps serving: %s", stable, shortID(d.ID), cond.Message)
+		log.FromContext(ctx).Info("stable version non-compliant", "decisionID", d.ID, "version", stable, "violations", violationCodes(d.Violations))
+	}
+	setCondition(obj, cond, r.now())
+	return ctrl.Result{}, nil
+}
+
+// promotionDecisionID is the decision that promoted version, from history.
+func promotionDecisionID(obj *raiv1.ResponsibleModel, version string) string {
+	if version == "" {
+		return ""
+	}
+	for i := len(obj.Status.History) - 1; i >= 0; i-- {
+		h := obj.Status.History[i]
+		if h.Version == version && h.Action == raiv1.HistoryPromoted {
+			return h.DecisionID
+		}
+	}
+	return ""
+}
+
+func violationCodes(vs []policies.Violation) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.Code
+	}
+	return out
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// policyConfigMapIndex indexes models by the policy ConfigMap they name.
+const policyConfigMapIndex = "spec.policy.configMapRef.name"
+
+// modelsForPolicyConfigMap maps a ConfigMap to the models whose decision
+// depends on it: all models for the cluster policy, else those in its
+// namespace that reference it.
+func (r *ResponsibleModelReconciler) modelsForPolicyConfigMap(ctx context.Context, o client.Object) []ctrl.Request {
+	list := &raiv1.ResponsibleModelList{}
+	opts := []client.ListOption{}
+	if r.ClusterPolicy == nil || (types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}) != *r.ClusterPolicy {
+		opts = append(opts, client.InNamespace(o.GetNamespace()), client.MatchingFields{policyConfigMapIndex: o.GetName()})
+	}
+	if err := r.List(ctx, list, opts...); err != nil {
+		log.FromContext(ctx).Error(err, "list models that use a policy ConfigMap", "configMap", o.GetName())
+		return nil
+	}
+	out := make([]ctrl.Request, 0, len(list.Items))
+	for _, m := range list.Items {
+		out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&m)})
+	}
+	return out
+}

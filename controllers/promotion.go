@@ -1,0 +1,356 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+)
+
+// Promotion: roll the serving Deployment to a promotable candidate, follow
+// the rollout, and either make the candidate stable or roll back.
+
+// rolloutPhase is where a candidate's rollout stands.
+type rolloutPhase string
+
+const (
+	rolloutProgressing   rolloutPhase = "Progressing"
+	rolloutComplete      rolloutPhase = "Complete"
+	rolloutUnschedulable rolloutPhase = "Unschedulable"
+	rolloutStuck         rolloutPhase = "Stuck"
+)
+
+// rolloutFacts are what the operator observed of a rollout.
+type rolloutFacts struct {
+	// Deployment is the serving Deployment, already running the
+	// candidate's template.
+	Deployment *appsv1.Deployment
+	// Unschedulable is the scheduler's message for a candidate pod that
+	// cannot be placed; empty when none.
+	Unschedulable string
+}
+
+// rolloutVerdict decides where a rollout stands. Pure.
+func rolloutVerdict(f rolloutFacts) (rolloutPhase, string) {
+	d := f.Deployment
+	current := d.Status.ObservedGeneration >= d.Generation
+	for _, c := range d.Status.Conditions {
+		if current && c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+			return rolloutStuck, fmt.Sprintf("Deployment %s made no progress within %ds: %s", d.Name, ptr.Deref(d.Spec.ProgressDeadlineSeconds, 600), c.Message)
+		}
+	}
+	want := ptr.Deref(d.Spec.Replicas, 1)
+	if current && d.Status.UpdatedReplicas >= want && d.Status.Replicas <= d.Status.UpdatedReplicas && d.Status.AvailableReplicas >= d.Status.UpdatedReplicas {
+		return rolloutComplete, fmt.Sprintf("%d of %d pods updated and available", d.Status.AvailableReplicas, want)
+	}
+	if f.Unschedulable != "" {
+		return rolloutUnschedulable, f.Unschedulable
+	}
+	return rolloutProgressing, fmt.Sprintf("%d of %d pods updated, %d available", d.Status.UpdatedReplicas, want, d.Status.AvailableReplicas)
+}
+
+// unschedulableMessage returns the scheduler's message for the first pod
+// that is Pending because it cannot be scheduled.
+func unschedulableMessage(pods []corev1.Pod) string {
+	for _, p := range pods {
+		if p.Status.Phase != corev1.PodPending {
+			continue
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+				return fmt.Sprintf("pod %s cannot be scheduled: %s", p.Name, c.Message)
+			}
+		}
+	}
+	return ""
+}
+
+// reconcileServing keeps the serving Deployment and Service on the version
+// that should serve, and follows a candidate's rollout.
+//
+// It sets Promoted: True (Promoted) when the rollout completes (and the
+// candidate becomes stable); False with RollingOut, GPUUnschedulable or
+// RolledBack while a promotable candidate rolls out or after it failed.
+// It sets Degraded: True with GPUUnschedulable or RolledBack, else False.
+// It requeues while a rollout is in progress, to look at its pods.
+func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *scope) (ctrl.Result, error) {
+	obj := s.obj
+	st := &obj.Status
+	candidate := st.CandidateVersion
+	var target *servedModel
+	switch {
+	case s.promotable && !s.blocked:
+		target = &servedModel{Version: candidate, URI: string(obj.Spec.Model.URI), SHA256: string(obj.Spec.Model.SHA256)}
+	case st.StableVersion != "":
+		target = &servedModel{Version: st.StableVersion, URI: st.StableModelURI, SHA256: st.StableModelSHA256}
+	}
+	if target == nil {
+		if err := r.removeServing(ctx, obj); err != nil {
+			return ctrl.Result{}, err
+		}
+		setDegraded(s, false, "", "")
+		return ctrl.Result{}, nil
+	}
+	if err := r.applyService(ctx, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	dep, err := r.applyDeployment(ctx, obj, *target)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	setServingStatus(obj, dep, target.Version)
+
+	if target.Version != candidate || candidate == "" {
+		if s.blocked {
+			setDegraded(s, true, raiv1.ReasonRolledBack, fmt.Sprintf("version %s was rolled back; %s serves", candidate, st.StableVersion))
+		} else {
+			setDegraded(s, false, "", "")
+		}
+		return ctrl.Result{}, nil
+	}
+
+	facts := rolloutFacts{Deployment: dep}
+	if phase, _ := rolloutVerdict(facts); phase != rolloutComplete {
+		pods := &corev1.PodList{}
+		if err := r.APIReader.List(ctx, pods, client.InNamespace(obj.Namespace),
+			client.MatchingLabels{raiv1.LabelModel: obj.Name, raiv1.LabelComponent: "serving", raiv1.LabelVersion: candidate}); err != nil {
+			return ctrl.Result{}, fmt.Errorf("list the serving pods of version %s: %w", candidate, err)
+		}
+		facts.Unschedulable = unschedulableMessage(pods.Items)
+	}
+	phase, msg := rolloutVerdict(facts)
+	switch phase {
+	case rolloutComplete:
+		r.promote(ctx, s, msg)
+		setDegraded(s, false, "", "")
+		return ctrl.Result{}, nil
+	case rolloutStuck:
+		return ctrl.Result{}, r.rollBack(ctx, s, msg)
+	case rolloutUnschedulable:
+		setCondition(obj, metav1.Condition{Type: raiv1.ConditionPromoted, Status: metav1.ConditionFalse, Reason: raiv1.ReasonGPUUnschedulable,
+			Message: fmt.Sprintf("version %s cannot roll out: %s; %s", candidate, msg, stableKeepsServing(obj))}, r.now())
+		setDegraded(s, true, raiv1.ReasonGPUUnschedulable, msg)
+	default:
+		setCondition(obj, metav1.Condition{Type: raiv1.ConditionPromoted, Status: metav1.ConditionFalse, Reason: raiv1.ReasonRollingOut,
+			Message: fmt.Sprintf("version %s is rolling out: %s", candidate, msg)}, r.now())
+		setDegraded(s, false, "", "")
+	}
+	return ctrl.Result{RequeueAfter: r.rolloutPoll()}, nil
+}
+
+func stableKeepsServing(obj *raiv1.ResponsibleModel) string {
+	if obj.Status.StableVersion == "" {
+		return "no version serves yet"
+	}
+	return "version " + obj.Status.StableVersion + " keeps serving"
+}
+
+// promote makes the candidate the stable version.
+func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg string) {
+	obj := s.obj
+	st := &obj.Status
+	version := st.CandidateVersion
+	now := metav1.NewTime(r.now())
+	decisionID := ""
+	if st.LastDecision != nil && st.LastDecision.Version == version {
+		decisionID = st.LastDecision.ID
+	}
+	from := st.StableVersion
+	st.PreviousVersion = st.StableVersion
+	st.StableVersion, st.StableModelURI, st.StableModelSHA256 = version, string(obj.Spec.Model.URI), string(obj.Spec.Model.SHA256)
+	st.CandidateVersion, st.CandidateSince = "", nil
+	if st.Serving != nil {
+		st.Serving.Version = version
+	}
+	how := "allowed by the policy"
+	if st.LastDecision != nil && !st.LastDecision.Allowed {
+		how = fmt.Sprintf("denied by the policy but promoted under enforcement %s", st.LastDecision.Enforcement)
+	}
+	appendHistory(obj, raiv1.HistoryEntry{Version: version, Action: raiv1.HistoryPromoted, DecisionID: decisionID,
+		Reason: raiv1.ReasonPromoted, Message: truncate(fmt.Sprintf("%s; rollout: %s", how, msg), 1024), Time: now})
+	setCondition(obj, metav1.Condition{Type: raiv1.ConditionPromoted, Status: metav1.ConditionTrue, Reason: raiv1.ReasonPromoted,
+		Message: fmt.Sprintf("version %s serves (%s, decision %s)", version, how, shortID(decisionID))}, r.now())
+	promotionsTotal.Inc()
+	log.FromContext(ctx).Info("promoted", "decisionID", decisionID, "version", version, "previousVersion", from)
+	eventType := corev1.EventTypeNormal
+	if st.LastDecision != nil && !st.LastDecision.Allowed {
+		eventType = corev1.EventTypeWarning
+	}
+	r.Recorder.Eventf(obj, nil, eventType, raiv1.ReasonPromoted, "Promote", "version %s promoted (decision %s, %s); previous version %q",
+		version, shortID(decisionID), how, from)
+	s.promoted = true
+}
+
+// rollBack returns the Deployment to the stable version (or removes it when
+// there is none) and marks the candidate failed until the spec or the retry
+// annotation changes.
+func (r *ResponsibleModelReconciler) rollBack(ctx context.Context, s *scope, msg string) error {
+	obj := s.obj
+	st := &obj.Status
+	version := st.CandidateVersion
+	st.FailedVersion, st.FailedModelSHA256 = version, string(obj.Spec.Model.SHA256)
+	s.blocked = true
+	now := metav1.NewTime(r.now())
+	decisionID := ""
+	if st.LastDecision != nil {
+		decisionID = st.LastDecision.ID
+	}
+	if st.StableVersion != "" {
+		if _, err := r.applyDeployment(ctx, obj, servedModel{Version: st.StableVersion, URI: st.StableModelURI, SHA256: st.StableModelSHA256}); err != nil {
+			return fmt.Errorf("roll back to version %s: %w", st.StableVersion, err)
+		}
+	} else if err := r.removeServing(ctx, obj); err != nil {
+		return fmt.Errorf("roll back version %s: %w", version, err)
+	}
+	back := stableKeepsServing(obj)
+	appendHistory(obj, raiv1.HistoryEntry{Version: version, Action: raiv1.HistoryRolledBack, DecisionID: decisionID,
+		Reason: raiv1.ReasonRolledBack, Message: truncate(msg+"; "+back, 1024), Time: now})
+	message := fmt.Sprintf("version %s was rolled back: %s; %s. Set the %s annotation to a new value, or change the version, to try again",
+		version, msg, back, raiv1.AnnotationRetryEvaluations)
+	setCondition(obj, metav1.Condition{Type: raiv1.ConditionPromoted, Status: metav1.ConditionFalse, Reason: raiv1.ReasonRolledBack, Message: message}, r.now())
+	setDegraded(s, true, raiv1.ReasonRolledBack, message)
+	if st.Serving != nil {
+		st.Serving.Version = st.StableVersion
+	}
+	rollbacksTotal.Inc()
+	log.FromContext(ctx).Info("rolled back", "decisionID", decisionID, "version", version, "to", st.StableVersion, "reason", msg)
+	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, raiv1.ReasonRolledBack, "RollBack", "%s", message)
+	return nil
+}
+
+// applyDeployment creates or updates the serving Deployment for m. It
+// writes only when the desired spec differs from what the API server holds.
+func (r *ResponsibleModelReconciler) applyDeployment(ctx context.Context, obj *raiv1.ResponsibleModel, m servedModel) (*appsv1.Deployment, error) {
+	want := buildServingDeployment(obj, m, r.EvaluationJobs.Image)
+	if err := controllerutil.SetControllerReference(obj, want, r.Scheme); err != nil {
+		return nil, fmt.Errorf("own serving Deployment: %w", err)
+	}
+	got := &appsv1.Deployment{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(want), got)
+	if apierrors.IsNotFound(err) {
+		if err := r.Create(ctx, want); err != nil {
+			return nil, fmt.Errorf("create serving Deployment %q for version %s: %w", want.Name, m.Version, err)
+		}
+		return want, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get serving Deployment %q: %w", want.Name, err)
+	}
+	if equality.Semantic.DeepDerivative(want.Spec, got.Spec) && equality.Semantic.DeepDerivative(want.Labels, got.Labels) {
+		return got, nil
+	}
+	got.Spec = want.Spec
+	got.Labels = want.Labels
+	got.OwnerReferences = want.OwnerReferences
+	if err := r.Update(ctx, got); err != nil {
+		return nil, fmt.Errorf("update serving Deployment %q to version %s: %w", want.Name, m.Version, err)
+	}
+	return got, nil
+}
+
+// applyService creates or updates the serving Service.
+func (r *ResponsibleModelReconciler) applyService(ctx context.Context, obj *raiv1.ResponsibleModel) error {
+	want := buildService(obj)
+	if err := controllerutil.SetControllerReference(obj, want, r.Scheme); err != nil {
+		return fmt.Errorf("own serving Service: %w", err)
+	}
+	got := &corev1.Service{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(want), got)
+	if apierrors.IsNotFound(err) {
+		if err := r.Create(ctx, want); err != nil {
+			return fmt.Errorf("create serving Service %q: %w", want.Name, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get serving Service %q: %w", want.Name, err)
+	}
+	if equality.Semantic.DeepDerivative(want.Spec, got.Spec) {
+		return nil
+	}
+	got.Spec.Ports, got.Spec.Selector, got.Labels = want.Spec.Ports, want.Spec.Selector, want.Labels
+	if err := r.Update(ctx, got); err != nil {
+		return fmt.Errorf("update serving Service %q: %w", want.Name, err)
+	}
+	return nil
+}
+
+// removeServing deletes the serving Deployment and Service: nothing may
+// serve.
+func (r *ResponsibleModelReconciler) removeServing(ctx context.Context, obj *raiv1.ResponsibleModel) error {
+	name := servingName(obj.Name)
+	for _, o := range []client.Object{
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: obj.Namespace}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: obj.Namespace}},
+	} {
+		if err := r.Get(ctx, client.ObjectKeyFromObject(o), o); apierrors.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("get serving %T %q: %w", o, name, err)
+		}
+		if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete serving %T %q: %w", o, name, err)
+		}
+	}
+	obj.Status.Serving = nil
+	return nil
+}
+
+// setServingStatus summarizes the Deployment in status.serving.
+func setServingStatus(obj *raiv1.ResponsibleModel, dep *appsv1.Deployment, version string) {
+	obj.Status.Serving = &raiv1.ServingStatus{
+		Deployment:    dep.Name,
+		Service:       dep.Name,
+		URL:           inferenceURL(obj),
+		Replicas:      ptr.Deref(dep.Spec.Replicas, 1),
+		ReadyReplicas: dep.Status.ReadyReplicas,
+		Version:       version,
+	}
+}
+
+func setDegraded(s *scope, degraded bool, reason, message string) {
+	c := metav1.Condition{Type: raiv1.ConditionDegraded, Status: metav1.ConditionFalse, Reason: raiv1.ReasonServing, Message: "serving is not impaired"}
+	if s.obj.Status.StableVersion == "" && s.obj.Status.Serving == nil {
+		c.Reason, c.Message = raiv1.ReasonNotServing, "no version serves yet"
+	}
+	if degraded {
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, reason, message
+	}
+	setCondition(s.obj, c, s.now)
+}
+
+// appendHistory adds an entry, keeping the newest raiv1.MaxHistory.
+func appendHistory(obj *raiv1.ResponsibleModel, e raiv1.HistoryEntry) {
+	h := append(obj.Status.History, e)
+	if len(h) > raiv1.MaxHistory {
+		h = h[len(h)-raiv1.MaxHistory:]
+	}
+	obj.Status.History = h
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n-3], "") + "..."
+}
+
+func (r *ResponsibleModelReconciler) rolloutPoll() time.Duration {
+	if r.RolloutPollInterval > 0 {
+		return r.RolloutPollInterval
+	}
+	return 10 * time.Second
+}

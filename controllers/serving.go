@@ -1,0 +1,198 @@
+package controllers
+
+import (
+	"fmt"
+	"maps"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+)
+
+// The serving workload: a Deployment running `rai serve` for one version and
+// a Service in front of it. Both builders are pure.
+
+const (
+	// serveContainer is the name of the serving container.
+	serveContainer = "serve"
+	// gpuResource is the NVIDIA device plugin's whole-GPU resource.
+	gpuResource = corev1.ResourceName("nvidia.com/gpu")
+	// GPU Feature Discovery labels.
+	gpuProductLabel = "nvidia.com/gpu.product"
+	gpuMemoryLabel  = "nvidia.com/gpu.memory"
+	// auditLogDir holds the serving audit log.
+	auditLogDir = "/var/log/rai"
+)
+
+// servedModel is the version a Deployment runs.
+type servedModel struct {
+	Version string
+	URI     string
+	SHA256  string
+}
+
+// servingSelector selects the pods of a model's serving Deployment across
+// versions, so that a rolling update replaces one version with the next.
+func servingSelector(obj *raiv1.ResponsibleModel) map[string]string {
+	return map[string]string{raiv1.LabelModel: obj.Name, raiv1.LabelComponent: "serving"}
+}
+
+// buildServingDeployment returns the Deployment that serves m with the
+// spec's serving settings. It sets no owner reference.
+func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image string) *appsv1.Deployment {
+	sv := obj.Spec.Serving
+	port := sv.Port
+	if port == 0 {
+		port = 8080
+	}
+	labels := servingSelector(obj)
+	labels[raiv1.LabelManagedBy] = "rmodel-operator"
+	podLabels := maps.Clone(labels)
+	podLabels[raiv1.LabelVersion] = m.Version
+
+	resources := *sv.Resources.DeepCopy()
+	device := "cpu"
+	var affinity *corev1.Affinity
+	tolerations := make([]corev1.Toleration, 0, len(sv.Tolerations)+1)
+	for _, t := range sv.Tolerations {
+		tolerations = append(tolerations, *t.DeepCopy())
+	}
+	if g := sv.GPU; g != nil {
+		device = "cuda"
+		name, count := gpuResource, int64(ptr.Deref(g.Count, 1))
+		if g.MIGProfile != "" {
+			name, count = corev1.ResourceName("nvidia.com/mig-"+g.MIGProfile), 1
+		}
+		if resources.Limits == nil {
+			resources.Limits = corev1.ResourceList{}
+		}
+		resources.Limits[name] = *resource.NewQuantity(count, resource.DecimalSI)
+		affinity = gpuAffinity(g)
+		tolerations = append(tolerations, corev1.Toleration{Key: string(gpuResource), Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
+	}
+	if len(tolerations) == 0 {
+		tolerations = nil
+	}
+	batchDelay := "2ms"
+	if sv.MaxBatchDelay != nil {
+		batchDelay = sv.MaxBatchDelay.Duration.String()
+	}
+	maxBatch := sv.MaxBatchSize
+	if maxBatch == 0 {
+		maxBatch = 32
+	}
+	probe := func(path string, period int32) *corev1.Probe {
+		return &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http")}},
+			PeriodSeconds: period, FailureThreshold: 3, TimeoutSeconds: 2,
+		}
+	}
+	container := corev1.Container{
+		Name:    serveContainer,
+		Image:   image,
+		Command: []string{"rai"},
+		Args: []string{"serve",
+			"--model-uri", m.URI, "--sha256", m.SHA256,
+			"--name", obj.Name, "--model-version", m.Version,
+			"--port", strconv.Itoa(int(port)), "--device", device,
+			"--audit-log", auditLogDir + "/audit.jsonl",
+			"--max-batch-size", strconv.Itoa(int(maxBatch)), "--max-batch-delay", batchDelay,
+		},
+		Env:             []corev1.EnvVar{{Name: "TMPDIR", Value: "/tmp"}},
+		Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+		Resources:       resources,
+		ReadinessProbe:  probe("/v2/health/ready", 5),
+		LivenessProbe:   probe("/v2/health/live", 10),
+		StartupProbe:    &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/v2/health/live", Port: intstr.FromString("http")}}, PeriodSeconds: 5, FailureThreshold: 60},
+		SecurityContext: restrictedContainerSecurityContext(),
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "tmp", MountPath: "/tmp"},
+			{Name: "audit", MountPath: auditLogDir},
+		},
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+	}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: servingName(obj.Name), Namespace: obj.Namespace, Labels: labels},
+		Spec: appsv1.DeploymentSpec{
+			Replicas:                ptr.To(ptr.Deref(sv.Replicas, 1)),
+			Selector:                &metav1.LabelSelector{MatchLabels: servingSelector(obj)},
+			ProgressDeadlineSeconds: ptr.To(ptr.Deref(sv.ProgressDeadlineSeconds, 600)),
+			RevisionHistoryLimit:    ptr.To(int32(3)),
+			Strategy: appsv1.DeploymentStrategy{
+				Type: appsv1.RollingUpdateDeploymentStrategyType,
+				// The stable version keeps serving until the new pods are ready.
+				RollingUpdate: &appsv1.RollingUpdateDeployment{MaxUnavailable: ptr.To(intstr.FromInt32(0)), MaxSurge: ptr.To(intstr.FromInt32(1))},
+			},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
+				Spec: corev1.PodSpec{
+					AutomountServiceAccountToken: ptr.To(false),
+					SecurityContext:              restrictedPodSecurityContext(),
+					NodeSelector:                 maps.Clone(sv.NodeSelector),
+					Affinity:                     affinity,
+					Tolerations:                  tolerations,
+					Containers:                   []corev1.Container{container},
+					Volumes: []corev1.Volume{
+						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+						{Name: "audit", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+					},
+				},
+			},
+		},
+	}
+}
+
+// gpuAffinity requires GPU Feature Discovery labels: the product, and more
+// than minMemory−1 MiB of memory per GPU (the label is in MiB, Gt is
+// strict).
+func gpuAffinity(g *raiv1.GPUSpec) *corev1.Affinity {
+	var reqs []corev1.NodeSelectorRequirement
+	if g.Product != "" {
+		reqs = append(reqs, corev1.NodeSelectorRequirement{Key: gpuProductLabel, Operator: corev1.NodeSelectorOpIn, Values: []string{g.Product}})
+	}
+	if g.MinMemory != nil && !g.MinMemory.IsZero() {
+		mib := (g.MinMemory.Value() + (1<<20 - 1)) >> 20
+		reqs = append(reqs, corev1.NodeSelectorRequirement{Key: gpuMemoryLabel, Operator: corev1.NodeSelectorOpGt, Values: []string{strconv.FormatInt(mib-1, 10)}})
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	return &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+		RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: reqs}},
+		},
+	}}
+}
+
+// buildService returns the ClusterIP Service in front of the serving pods.
+func buildService(obj *raiv1.ResponsibleModel) *corev1.Service {
+	port := obj.Spec.Serving.Port
+	if port == 0 {
+		port = 8080
+	}
+	labels := servingSelector(obj)
+	labels[raiv1.LabelManagedBy] = "rmodel-operator"
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: servingName(obj.Name), Namespace: obj.Namespace, Labels: labels},
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: servingSelector(obj),
+			Ports:    []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+}
+
+// inferenceURL is the in-cluster Open Inference Protocol endpoint.
+func inferenceURL(obj *raiv1.ResponsibleModel) string {
+	port := obj.Spec.Serving.Port
+	if port == 0 {
+		port = 8080
+	}
+	return fmt.Sprintf("http://%s.%s.svc:%d/v2/models/%s/infer", servingName(obj.Name), obj.Namespace, port, obj.Name)
+}
