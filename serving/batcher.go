@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,26 +29,36 @@ type job struct {
 	rows int
 	outs [][]float32
 	err  error
-	done chan struct{}
+	// done is closed when outs or err is set; promote when the job's goroutine becomes the leader.
+	done    chan struct{}
+	promote chan struct{}
 }
 
-// batcher merges concurrent requests into batches of at most maxRows rows, run by one worker
-// goroutine owning one Runner. The worker takes the first waiting request, then adds waiting
-// requests while they fit; when none is waiting but some request has arrived and is still being
-// read or decoded, it waits for it, up to maxDelay after it took the first. It never waits when
-// no other request is on its way, so a lone request pays no batching delay. A request with more
-// rows than maxRows runs on its own.
+// batcher merges concurrent requests into batches of at most maxRows rows on one Runner, with no
+// goroutine of its own: the request goroutines take turns as the leader (leader/follower). A
+// request that finds no leader leads: it takes the waiting requests while they fit, its own first;
+// when none is waiting but another request has arrived and is still being read or decoded, it
+// waits for it, up to maxDelay; then it runs the batch, hands every request its rows, and passes
+// the lead to the first request still waiting (or drops it when none is). A lone request thus runs
+// in its own goroutine with no hand-off and no delay, and under load each batch costs one wake-up.
+// A request with more rows than maxRows runs on its own.
 type batcher struct {
 	sess     *onnx.Session
 	runner   *onnx.Runner
 	maxRows  int
 	maxDelay time.Duration
-	queue    chan *job
-	arriving atomic.Int64
-	stop     chan struct{}
-	stopped  chan struct{}
 	observe  func(rows int)
 	outSizes []int
+	arriving atomic.Int64
+	// kick (capacity 1) tells a waiting leader that the queue grew.
+	kick chan struct{}
+
+	mu      sync.Mutex
+	queue   []*job // waiting requests, oldest first
+	leading bool   // some request is the leader
+	closed  bool
+	batch   []*job // the leader's scratch
+	timer   *time.Timer
 }
 
 func newBatcher(sess *onnx.Session, maxRows int, maxDelay time.Duration, observe func(int)) (*batcher, error) {
@@ -55,91 +66,119 @@ func newBatcher(sess *onnx.Session, maxRows int, maxDelay time.Duration, observe
 	if err != nil {
 		return nil, err
 	}
-	b := &batcher{
-		sess: sess, runner: r, maxRows: maxRows, maxDelay: maxDelay,
-		queue: make(chan *job, 4096), stop: make(chan struct{}), stopped: make(chan struct{}),
-		observe: observe, outSizes: r.OutputRowSizes(),
-	}
-	go b.loop()
-	return b, nil
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &batcher{
+		sess: sess, runner: r, maxRows: maxRows, maxDelay: maxDelay, observe: observe,
+		outSizes: r.OutputRowSizes(), kick: make(chan struct{}, 1), timer: t,
+	}, nil
 }
 
 func (b *batcher) arrive() { b.arriving.Add(1) }
 func (b *batcher) leave()  { b.arriving.Add(-1) }
 
 func (b *batcher) infer(data []float32, rows int) ([][]float32, error) {
-	j := &job{data: data, rows: rows, done: make(chan struct{})}
-	// Leave before enqueueing: the worker may take the job the moment it is sent, and must not
-	// count it as still on its way (it would wait for it).
+	j := &job{data: data, rows: rows, done: make(chan struct{}), promote: make(chan struct{})}
+	// Leave before queueing: a leader must not count this request as still on its way.
 	b.leave()
-	select {
-	case b.queue <- j:
-	case <-b.stopped:
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
 		return nil, errors.New("server is shutting down")
 	}
-	<-j.done
+	b.queue = append(b.queue, j)
+	if b.leading {
+		b.mu.Unlock()
+		select {
+		case b.kick <- struct{}{}:
+		default:
+		}
+		select {
+		case <-j.done:
+			return j.outs, j.err
+		case <-j.promote:
+		}
+	} else {
+		b.leading = true
+		b.mu.Unlock()
+	}
+	b.lead()
 	return j.outs, j.err
 }
 
-// close stops the worker once the requests in flight are done (the HTTP server has drained).
-func (b *batcher) close() {
-	close(b.stop)
-	<-b.stopped
-	b.runner.Close()
-}
-
-func (b *batcher) loop() {
-	defer close(b.stopped)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	var carry *job
-	batch := make([]*job, 0, 64)
-	for {
-		first := carry
-		carry = nil
-		if first == nil {
-			select {
-			case first = <-b.queue:
-			case <-b.stop:
-				return
-			}
-		}
-		batch = append(batch[:0], first)
-		rows := first.rows
+// lead runs one batch, which holds the leader's own request (first in the queue), then passes the
+// lead on.
+func (b *batcher) lead() {
+	batch, rows := b.take(b.batch[:0], 0)
+	if rows < b.maxRows && b.maxDelay > 0 {
+		// Let runnable request goroutines (those the last batch woke, say) reach the queue
+		// before deciding whether anybody else is coming.
+		runtime.Gosched()
+		batch, rows = b.take(batch, rows)
 		armed := false
-	collect:
-		for rows < b.maxRows {
-			var j *job
-			select {
-			case j = <-b.queue:
-			default:
-				if b.maxDelay <= 0 || b.arriving.Load() == 0 {
-					break collect
-				}
-				if !armed {
-					timer.Reset(b.maxDelay)
-					armed = true
-				}
-				select {
-				case j = <-b.queue:
-				case <-timer.C:
-					armed = false
-					break collect
-				}
+		for rows < b.maxRows && b.arriving.Load() > 0 {
+			if !armed {
+				b.timer.Reset(b.maxDelay)
+				armed = true
 			}
-			if rows+j.rows > b.maxRows {
-				carry = j
+			timedOut := false
+			select {
+			case <-b.kick:
+			case <-b.timer.C:
+				timedOut = true
+			}
+			batch, rows = b.take(batch, rows)
+			if timedOut {
+				armed = false
 				break
 			}
-			batch = append(batch, j)
-			rows += j.rows
 		}
 		if armed {
-			timer.Stop()
+			b.timer.Stop()
 		}
-		b.run(batch, rows)
-		clear(batch)
 	}
+	b.run(batch, rows)
+	clear(batch)
+	b.batch = batch[:0]
+
+	b.mu.Lock()
+	if len(b.queue) > 0 {
+		next := b.queue[0]
+		b.mu.Unlock()
+		close(next.promote)
+		return
+	}
+	b.leading = false
+	b.mu.Unlock()
+}
+
+// take moves waiting requests to batch while they fit in maxRows (the first one always: an
+// oversized request runs alone) and returns the batch and its rows.
+func (b *batcher) take(batch []*job, rows int) ([]*job, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, j := range b.queue {
+		if len(batch) > 0 && rows+j.rows > b.maxRows {
+			break
+		}
+		batch = append(batch, j)
+		rows += j.rows
+		n++
+		if rows >= b.maxRows {
+			break
+		}
+	}
+	b.queue = b.queue[:copy(b.queue, b.queue[n:])]
+	return batch, rows
+}
+
+// close releases the Runner; call it once no request is in flight (the HTTP server drained).
+func (b *batcher) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.runner.Close()
 }
 
 // run executes one batch and hands each job its rows of every output.
