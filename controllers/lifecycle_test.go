@@ -10,11 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/report"
 )
 
 var nsCounter int
@@ -66,3 +68,102 @@ func TestFinalizerConditionsAndDeletion(t *testing.T) {
 
 // sha returns a valid, distinct sha256 hex digest for test fixtures.
 func sha(n int) string { return fmt.Sprintf("%064x", n) }
+
+// TestAllowedVersionIsPromoted walks v1 and then v2 from evaluation to a
+// completed rollout on GPUs, with the real OPA default policy.
+func TestAllowedVersionIsPromoted(t *testing.T) {
+	g := NewWithT(t)
+	startManager(t, func(r *ResponsibleModelReconciler) {
+		r.EvaluationJobs = EvaluationJobOptions{Image: "rai-runtime:test",
+			NodeSelector: map[string]string{"rai.responsible-ai.dev/local-exec": "true"},
+			Tolerations:  []corev1.Toleration{{Key: "rai.responsible-ai.dev/local-exec", Operator: corev1.TolerationOpEqual, Value: "true", Effect: corev1.TaintEffectNoSchedule}}}
+	})
+	ctx := context.Background()
+	ns := newNamespace(t)
+	m := newModel(ns, "credit", withGPU(1, "NVIDIA-H100-80GB-HBM3", "40Gi"))
+	g.Expect(k8s.Create(ctx, m)).To(Succeed())
+
+	job := waitForJob(t, m, "v1", report.KindFairness)
+	g.Expect(metav1.IsControlledBy(job, getModel(g, m))).To(BeTrue(), "the model owns its Job")
+	pod := job.Spec.Template.Spec
+	g.Expect(pod.NodeSelector).To(HaveKeyWithValue("rai.responsible-ai.dev/local-exec", "true"))
+	g.Expect(pod.Tolerations).To(HaveLen(1))
+	g.Expect(pod.Containers[0].Image).To(Equal("rai-runtime:test"))
+	g.Expect(pod.Containers[0].Args).To(ContainElements("fairness", "--sensitive", "sex", "--privileged", "sex=male"))
+	g.Expect(*pod.Containers[0].SecurityContext.ReadOnlyRootFilesystem).To(BeTrue())
+
+	// While evaluating, nothing serves and the candidate is v1.
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.CandidateVersion).To(Equal("v1"))
+		c := meta.FindStatusCondition(got.Status.Conditions, raiv1.ConditionEvaluated)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionUnknown))
+	}).WithTimeout(waitFor).Should(Succeed())
+
+	finishJob(t, job, corev1.PodSucceeded, fairnessReport(1, 0.9), "")
+	dep := servingDeployment(t, m, "v1")
+	c := dep.Spec.Template.Spec.Containers[0]
+	g.Expect(c.Resources.Limits).To(HaveKeyWithValue(corev1.ResourceName("nvidia.com/gpu"), resource.MustParse("1")))
+	g.Expect(c.Args).To(ContainElements("--device", "cuda", "--sha256", sha(1)))
+	g.Expect(c.ReadinessProbe.HTTPGet.Path).To(Equal("/v2/health/ready"))
+	terms := dep.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	g.Expect(terms[0].MatchExpressions).To(ContainElements(
+		corev1.NodeSelectorRequirement{Key: "nvidia.com/gpu.product", Operator: corev1.NodeSelectorOpIn, Values: []string{"NVIDIA-H100-80GB-HBM3"}},
+		corev1.NodeSelectorRequirement{Key: "nvidia.com/gpu.memory", Operator: corev1.NodeSelectorOpGt, Values: []string{"40959"}},
+	))
+	g.Expect(dep.Spec.Template.Spec.Tolerations).To(ContainElement(corev1.Toleration{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}))
+	g.Expect(dep.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue()).To(Equal(0))
+
+	// The policy allowed v1; the rollout is not complete yet.
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.LastDecision).NotTo(BeNil())
+		g.Expect(got.Status.LastDecision.Allowed).To(BeTrue())
+		g.Expect(got.Status.LastDecision.PolicyDigest).To(HavePrefix("sha256:"))
+		g.Expect(condition(g, m, raiv1.ConditionPromoted).Reason).To(Equal(raiv1.ReasonRollingOut))
+		g.Expect(got.Status.Evaluations).To(HaveLen(1))
+		g.Expect(got.Status.Evaluations[0].State).To(Equal(raiv1.EvaluationSucceeded))
+		g.Expect(got.Status.Evaluations[0].Metrics).To(HaveKeyWithValue("demographic_parity_ratio", "0.9"))
+	}).WithTimeout(waitFor).Should(Succeed())
+
+	completeRollout(t, dep)
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.StableVersion).To(Equal("v1"))
+		g.Expect(got.Status.CandidateVersion).To(BeEmpty())
+		g.Expect(condition(g, m, raiv1.ConditionPromoted).Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(condition(g, m, raiv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(condition(g, m, raiv1.ConditionCompliant).Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(got.Status.ModelCardRef).NotTo(BeNil())
+		g.Expect(got.Status.History).To(ContainElement(HaveField("Action", raiv1.HistoryPromoted)))
+		g.Expect(events(g, m, corev1.EventTypeNormal, raiv1.ReasonPromoted)).NotTo(BeEmpty())
+	}).WithTimeout(waitFor).Should(Succeed())
+
+	card := &corev1.ConfigMap{}
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: modelCardConfigMapName("credit")}, card)).To(Succeed())
+	g.Expect(card.Data["model-card.md"]).To(And(ContainSubstring("Ranks loan applications"), ContainSubstring(sha(1)),
+		ContainSubstring("demographic_parity_ratio | 0.9 | [0.85, 0.93] at 0.95 (bootstrap)"), ContainSubstring("Policy digest: `sha256:")))
+	evidence := &corev1.ConfigMap{}
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: evidenceConfigMapName("credit", "v1")}, evidence)).To(Succeed())
+	g.Expect(evidence.Data).To(HaveKey("fairness.json"))
+	for _, o := range []client.Object{evidence, card, dep} {
+		g.Expect(metav1.IsControlledBy(o, getModel(g, m))).To(BeTrue(), "owner reference on %s", o.GetName())
+	}
+	svc := &corev1.Service{}
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: servingName("credit")}, svc)).To(Succeed())
+	g.Expect(metav1.IsControlledBy(svc, getModel(g, m))).To(BeTrue())
+
+	// v2: the stable version serves until v2's rollout completes.
+	setVersion(t, m, "v2", 2)
+	job2 := waitForJob(t, m, "v2", report.KindFairness)
+	g.Expect(servingDeployment(t, m, "v1")).NotTo(BeNil())
+	finishJob(t, job2, corev1.PodSucceeded, fairnessReport(2, 0.92), "")
+	completeRollout(t, servingDeployment(t, m, "v2"))
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.StableVersion).To(Equal("v2"))
+		g.Expect(got.Status.PreviousVersion).To(Equal("v1"))
+		g.Expect(got.Status.StableModelSHA256).To(Equal(sha(2)))
+	}).WithTimeout(waitFor).Should(Succeed())
+}

@@ -8,11 +8,14 @@ import (
 
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/responsible-ai/rmodel-operator/internal/testenv"
+	"github.com/responsible-ai/rmodel-operator/policies"
 )
 
 // The envtest suite shares one API server; each test starts its own manager
@@ -20,6 +23,9 @@ import (
 var (
 	restCfg *rest.Config
 	k8s     client.Client
+	// policyEngine is the real OPA engine with the embedded default policy;
+	// it is shared so that compiled policies are cached across tests.
+	policyEngine = policies.NewEngine()
 )
 
 func TestMain(m *testing.M) {
@@ -47,6 +53,7 @@ func startManager(t *testing.T, configure func(r *ResponsibleModelReconciler)) (
 	t.Helper()
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 testenv.Scheme(),
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
@@ -54,14 +61,20 @@ func startManager(t *testing.T, configure func(r *ResponsibleModelReconciler)) (
 		t.Fatal(err)
 	}
 	r := &ResponsibleModelReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("rmodel-operator"),
+		Client:              mgr.GetClient(),
+		APIReader:           mgr.GetAPIReader(),
+		Scheme:              mgr.GetScheme(),
+		Recorder:            mgr.GetEventRecorder("rmodel-operator"),
+		Engine:              policyEngine,
+		RolloutPollInterval: 300 * time.Millisecond,
 	}
 	if configure != nil {
 		configure(r)
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&PrivacyBudgetReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
