@@ -17,5 +17,5 @@ test-deps: onnxruntime
 DEVICE ?= cpu
 
 .PHONY: bench-serving
-bench-serving: onnxruntime ## Measure rai serve: overhead over a bare Run, throughput with and without batching (DEVICE=cpu|cuda).
+bench-serving: $(if $(filter cuda,$(DEVICE)),onnxruntime-cuda,onnxruntime) ## Measure rai serve: overhead over a bare Run, throughput with and without batching (DEVICE=cpu|cuda).
 	RAI_ONNXRUNTIME_LIB=$(ORT_DIR)/libonnxruntime.so.1 go run ./serving/bench --device $(DEVICE)
