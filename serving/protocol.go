@@ -123,7 +123,9 @@ func DecodeInferRequest(body []byte, spec *InputSpec) (*InferRequest, error) {
 	if len(in.Data) == 0 {
 		return nil, badRequest("input %q: missing data", in.Name)
 	}
-	data, err := parseFloat32Data(in.Data, make([]float32, 0, want), want)
+	// Each value takes at least two bytes of JSON ("1,"): size the buffer by the body, never by
+	// the shape alone, which the client chooses.
+	data, err := parseFloat32Data(in.Data, make([]float32, 0, min(want, len(in.Data)/2+1)), want)
 	if err != nil {
 		return nil, badRequest("input %q: %v", in.Name, err)
 	}

@@ -2,6 +2,7 @@ package serving
 
 import (
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -53,6 +54,7 @@ var badRequests = []struct {
 	{"null value", `{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[1,null,3]}]}`, "element 1 is null"},
 	{"overflows float32", `{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[1,2,1e39]}]}`, "element 2 (1e39) is not a finite float32"},
 	{"overflows float64", `{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[1,-1e400,3]}]}`, "not a finite float32"},
+	{"huge shape, little data", `{"inputs":[{"name":"features","shape":[1000000000,3],"datatype":"FP32","data":[1,2,3]}]}`, "holds 3000000000 values, data has 3"},
 	{"missing data", `{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32"}]}`, "missing data"},
 	{"data not array", `{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":{"a":1}}]}`, "JSON array of numbers"},
 	{"unknown output", `{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[1,2,3]}],"outputs":[{"name":"label"}]}`, `unknown output "label"`},
@@ -95,4 +97,18 @@ func FuzzDecodeInferRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A client-chosen shape must not make the decoder allocate for it: memory follows the body.
+func TestDecodeAllocatesByBodyNotByShape(t *testing.T) {
+	body := []byte(`{"inputs":[{"name":"features","shape":[1000000000,3],"datatype":"FP32","data":[1,2,3]}]}`)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := DecodeInferRequest(body, &testSpec); err == nil {
+		t.Fatal("accepted")
+	}
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Fatalf("decoding a 100-byte body allocated %d bytes", grew)
+	}
 }
