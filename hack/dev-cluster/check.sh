@@ -94,7 +94,7 @@ spec:
   - name: main
     image: none
     # "$1" is /dev/termination-log, which the local node rewrites to a local file.
-    command: [sh, -c, 'echo "ran on $NODE as pid $$" > "$1"', sh, /dev/termination-log]
+    command: [sh, -c, 'echo "ran on $NODE in $PWD" > "$1"', sh, /dev/termination-log]
     env: [{name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}]
 YAML
 
@@ -126,7 +126,7 @@ ok "Job Complete (kwok)"
 
 "${k[@]}" wait --for=jsonpath='{.status.phase}'=Succeeded pod/local-run --timeout=60s >/dev/null || fail "local-run did not succeed; agent log: $(tail -5 "$localnode_log")"
 msg=$("${k[@]}" get pod local-run -o jsonpath='{.status.containerStatuses[0].state.terminated.message}')
-[[ "$msg" == "ran on local-exec as pid "* ]] || fail "local-run termination message '$msg'"
+[[ "$msg" == "ran on local-exec in "*/work ]] || fail "local-run termination message '$msg'"
 ok "pod on local-exec really ran: '$msg'"
 reason=$("${k[@]}" get pod local-untolerated -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}')
 [[ "$reason" == *"untolerated taint"* ]] || fail "local-untolerated: scheduling message '$reason'"
