@@ -138,6 +138,9 @@ func (c *CSV) Next(b *Batch, maxRows int) (bool, error) {
 // parseFloat32 parses a numeric cell without allocating on success. The
 // error copies the text, so it stays valid after the buffer is reused.
 func parseFloat32(b []byte) (float32, error) {
+	if v, ok := fastFloat32(b); ok {
+		return v, nil
+	}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return 0, errors.New("empty value where a number is required")
@@ -257,4 +260,89 @@ func (c *CSV) quotedRecord(first []byte) ([][]byte, error) {
 		c.fields = append(c.fields, c.quoted[s.a:s.b])
 	}
 	return c.fields, nil
+}
+
+// pow10f32 holds the powers of ten that are exact in float32.
+var pow10f32 = [...]float32{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
+
+// fastFloat32 parses the common plain decimal ("-0.6121", "42", "3.5e2")
+// with Clinger's fast path: when the digits form an integer m < 2^24 and
+// the decimal exponent e has |e| ≤ 10, both m and 10^|e| are exact in
+// float32, so one multiplication or division gives the correctly rounded
+// result, the same float32 strconv.ParseFloat(s, 32) returns. Anything
+// else (more digits, spaces, inf, hex) reports false and takes strconv.
+func fastFloat32(b []byte) (float32, bool) {
+	i, n := 0, len(b)
+	if n == 0 || n > 24 {
+		return 0, false
+	}
+	neg := false
+	if b[0] == '-' || b[0] == '+' {
+		neg = b[0] == '-'
+		i++
+	}
+	var m uint32
+	digits, frac := 0, 0
+	seenDot := false
+	for ; i < n; i++ {
+		c := b[i]
+		if c >= '0' && c <= '9' {
+			m = m*10 + uint32(c-'0') // m < 2^24 before, so no overflow
+			if m >= 1<<24 {
+				return 0, false
+			}
+			digits++
+			if seenDot {
+				frac++
+			}
+			continue
+		}
+		if c == '.' && !seenDot {
+			seenDot = true
+			continue
+		}
+		break
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	exp := 0
+	if i < n {
+		if b[i] != 'e' && b[i] != 'E' {
+			return 0, false
+		}
+		i++
+		eneg := false
+		if i < n && (b[i] == '-' || b[i] == '+') {
+			eneg = b[i] == '-'
+			i++
+		}
+		if i == n {
+			return 0, false
+		}
+		for ; i < n; i++ {
+			c := b[i]
+			if c < '0' || c > '9' || exp > 100 {
+				return 0, false
+			}
+			exp = exp*10 + int(c-'0')
+		}
+		if eneg {
+			exp = -exp
+		}
+	}
+	exp -= frac
+	if exp < -10 || exp > 10 {
+		return 0, false
+	}
+	v := float32(m)
+	if exp >= 0 {
+		v *= pow10f32[exp]
+	} else {
+		v /= pow10f32[-exp]
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }

@@ -2,6 +2,8 @@ package dataset
 
 import (
 	"errors"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -274,5 +276,45 @@ func TestCSVDeferredParse(t *testing.T) {
 	err = b.Parse()
 	if err == nil || !strings.Contains(err.Error(), `row 3, column "b"`) || !strings.Contains(err.Error(), `"oops"`) {
 		t.Fatalf("deferred error %v", err)
+	}
+}
+
+// The fast path must return exactly strconv's correctly rounded float32,
+// and refuse what it cannot do exactly.
+func TestFastFloat32MatchesStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	check := func(s string) {
+		t.Helper()
+		want, err := strconv.ParseFloat(s, 32)
+		got, ok := fastFloat32([]byte(s))
+		if !ok {
+			return
+		}
+		if err != nil || got != float32(want) {
+			t.Fatalf("%q: fast %v, strconv %v (%v)", s, got, float32(want), err)
+		}
+	}
+	for _, s := range []string{"0", "-0", "1", "+7", "0.6121", "-0.0914", "16777215", "1677721.5", "3.5e2", "1e-10", "12345e-3", ".5", "5.", "0.1", "0.3", "2.718281"} {
+		if _, ok := fastFloat32([]byte(s)); !ok {
+			t.Errorf("%q not taken by the fast path", s)
+		}
+		check(s)
+	}
+	for _, s := range []string{"", "-", ".", "1e", "1e+", "abc", " 1", "1 ", "inf", "NaN", "0x10", "1.2.3", "123456789", "16777216", "2.7182817", "1e11", "1e-11", "--1"} {
+		if _, ok := fastFloat32([]byte(s)); ok {
+			t.Errorf("%q taken by the fast path", s)
+		}
+	}
+	for range 200000 {
+		var s string
+		switch rng.IntN(3) {
+		case 0:
+			s = strconv.FormatFloat(rng.NormFloat64()*math.Pow(10, float64(rng.IntN(8)-4)), 'f', rng.IntN(7), 64)
+		case 1:
+			s = strconv.FormatFloat(rng.NormFloat64(), 'e', rng.IntN(6), 64)
+		default:
+			s = strconv.Itoa(rng.IntN(1 << 25))
+		}
+		check(s)
 	}
 }
