@@ -295,18 +295,24 @@ func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *ra
 	if d.Error != "" {
 		outcome = "error"
 	}
-	decisionsTotal.WithLabelValues(outcome, string(mode)).Inc()
-	if first && obj.Status.CandidateSince != nil {
-		candidateToDecisionSeconds.Observe(now.Sub(obj.Status.CandidateSince.Time).Seconds())
+	var since *metav1.Time
+	if first {
+		since = obj.Status.CandidateSince
 	}
-	log.FromContext(ctx).Info("policy decision", "decisionID", d.ID, "version", version, "allowed", d.Allow,
+	afterStatusPatch(ctx, func() {
+		decisionsTotal.WithLabelValues(outcome, string(mode)).Inc()
+		if since != nil {
+			candidateToDecisionSeconds.Observe(now.Sub(since.Time).Seconds())
+		}
+	})
+	logAfterStatusPatch(ctx, "policy decision", "decisionID", d.ID, "version", version, "allowed", d.Allow,
 		"enforcement", mode, "policyDigest", d.PolicyDigest, "violations", violationCodes(d.Violations), "reason", cond.Reason)
 	if d.Allow {
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, raiv1.ReasonPolicyAllowed, "Decide",
+		r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeNormal, raiv1.ReasonPolicyAllowed, "Decide",
 			"policy allowed version %s (decision %s, policy %s)", version, shortID(d.ID), d.PolicyDigest)
 		return
 	}
-	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, cond.Reason, "Decide",
+	r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, cond.Reason, "Decide",
 		"policy denied version %s (decision %s, enforcement %s): %s", version, shortID(d.ID), mode, violationsMessage(obj.Status.LastDecision.Violations))
 	if !promotable(obj.Status.LastDecision) {
 		appendHistory(obj, raiv1.HistoryEntry{Version: version, Action: raiv1.HistoryDenied, DecisionID: d.ID,
@@ -347,9 +353,9 @@ func (r *ResponsibleModelReconciler) reconcileCompliance(ctx context.Context, s 
 	prev := findCondition(obj, raiv1.ConditionCompliant)
 	cond := complianceCondition(stable, d)
 	if (prev == nil || prev.Status != cond.Status) && cond.Status == metav1.ConditionFalse {
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, raiv1.ReasonNonCompliant, "Recheck",
+		r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, raiv1.ReasonNonCompliant, "Recheck",
 			"stable version %s no longer passes the current policy (decision %s); it keeps serving: %s", stable, shortID(d.ID), cond.Message)
-		log.FromContext(ctx).Info("stable version non-compliant", "decisionID", d.ID, "version", stable, "violations", violationCodes(d.Violations))
+		logAfterStatusPatch(ctx, "stable version non-compliant", "decisionID", d.ID, "version", stable, "violations", violationCodes(d.Violations))
 	}
 	setCondition(obj, cond, r.now())
 	return ctrl.Result{}, nil

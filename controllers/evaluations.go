@@ -391,7 +391,8 @@ func (r *ResponsibleModelReconciler) reconcileEvaluations(ctx context.Context, o
 			return err
 		}
 		if cur == nil || cur.State != next.State {
-			recordEvaluationTransition(next)
+			done := next
+			afterStatusPatch(ctx, func() { recordEvaluationTransition(done) })
 		}
 		setEvaluation(&obj.Status.Evaluations, next)
 	}
@@ -456,6 +457,12 @@ func (r *ResponsibleModelReconciler) reconcileEvaluation(ctx context.Context, ob
 		}
 	}
 	if !job.DeletionTimestamp.IsZero() {
+		if cur != nil && cur.Job == name && cur.Version == version {
+			next.State, next.Reason = raiv1.EvaluationError, raiv1.ReasonJobDeleted
+			next.Message = fmt.Sprintf("Job %s was deleted before it reported; set the %s annotation to a new value to run it again", name, raiv1.AnnotationRetryEvaluations)
+			return next, nil
+		}
+		next.Job = ""
 		next.Message = fmt.Sprintf("Job %s is being deleted before it runs again", name)
 		return next, nil
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -165,5 +167,148 @@ func TestAllowedVersionIsPromoted(t *testing.T) {
 		g.Expect(got.Status.StableVersion).To(Equal("v2"))
 		g.Expect(got.Status.PreviousVersion).To(Equal("v1"))
 		g.Expect(got.Status.StableModelSHA256).To(Equal(sha(2)))
+	}).WithTimeout(waitFor).Should(Succeed())
+}
+
+// TestDeniedVersionLeavesStableServing: a fairness report under the
+// four-fifths rule is denied by the default policy; v1 keeps serving.
+func TestDeniedVersionLeavesStableServing(t *testing.T) {
+	g := NewWithT(t)
+	startManager(t, nil)
+	ns := newNamespace(t)
+	m := newModel(ns, "denied")
+	g.Expect(k8s.Create(context.Background(), m)).To(Succeed())
+	promoteVersion(t, m, "v1", 1)
+
+	setVersion(t, m, "v2", 2)
+	finishJob(t, waitForJob(t, m, "v2", report.KindFairness), corev1.PodSucceeded, fairnessReport(2, 0.5), "")
+	g.Eventually(func(g Gomega) {
+		c := condition(g, m, raiv1.ConditionPolicyAllowed)
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(c.Reason).To(Equal(raiv1.ReasonPolicyDenied))
+		g.Expect(c.Message).To(ContainSubstring("FairnessDemographicParity: fairness: demographic_parity_ratio 0.5 is below the minimum 0.8"))
+		p := condition(g, m, raiv1.ConditionPromoted)
+		g.Expect(p.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(p.Reason).To(Equal(raiv1.ReasonPolicyDenied))
+		got := getModel(g, m)
+		g.Expect(got.Status.StableVersion).To(Equal("v1"))
+		g.Expect(got.Status.CandidateVersion).To(Equal("v2"))
+		g.Expect(got.Status.LastDecision.Violations).To(ContainElement(HaveField("Code", "FairnessDemographicParity")))
+		g.Expect(got.Status.History).To(ContainElement(And(HaveField("Action", raiv1.HistoryDenied), HaveField("Version", "v2"))))
+		g.Expect(condition(g, m, raiv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue), "v1 still serves")
+		g.Expect(events(g, m, corev1.EventTypeWarning, raiv1.ReasonPolicyDenied)).To(ContainElement(ContainSubstring("demographic_parity_ratio 0.5")))
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Consistently(func(g Gomega) {
+		g.Expect(servingDeployment(t, m, "v1").Spec.Template.Spec.Containers[0].Args).To(ContainElement(sha(1)))
+	}).WithTimeout(2 * time.Second).Should(Succeed())
+}
+
+// TestWarnPromotesDeniedVersion: under Warn a denied version is promoted,
+// with a Warning event; the condition says so.
+func TestWarnPromotesDeniedVersion(t *testing.T) {
+	g := NewWithT(t)
+	startManager(t, nil)
+	ns := newNamespace(t)
+	m := newModel(ns, "warned", withEnforcement(raiv1.EnforcementWarn))
+	g.Expect(k8s.Create(context.Background(), m)).To(Succeed())
+	finishJob(t, waitForJob(t, m, "v1", report.KindFairness), corev1.PodSucceeded, fairnessReport(1, 0.5), "")
+	completeRollout(t, servingDeployment(t, m, "v1"))
+	g.Eventually(func(g Gomega) {
+		g.Expect(getModel(g, m).Status.StableVersion).To(Equal("v1"))
+		c := condition(g, m, raiv1.ConditionPolicyAllowed)
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(c.Reason).To(Equal(raiv1.ReasonPolicyWarned))
+		g.Expect(events(g, m, corev1.EventTypeWarning, raiv1.ReasonPolicyWarned)).NotTo(BeEmpty())
+		g.Expect(events(g, m, corev1.EventTypeWarning, raiv1.ReasonPromoted)).NotTo(BeEmpty())
+		g.Expect(condition(g, m, raiv1.ConditionCompliant).Reason).To(Equal(raiv1.ReasonNonCompliant))
+	}).WithTimeout(waitFor).Should(Succeed())
+}
+
+// TestEvaluationErrors: every way an evaluation can fail is an Error with
+// its reason, and the policy denies the version (EvaluationFailed).
+func TestEvaluationErrors(t *testing.T) {
+	startManager(t, nil)
+	ns := newNamespace(t)
+	cases := []struct {
+		name    string
+		phase   corev1.PodPhase
+		message string
+		// failReason is the Job's Failed reason when the pod failed.
+		failReason string
+		// wantReason is the evaluation's Error reason.
+		wantReason string
+		// wantMessage is part of the evaluation's message.
+		wantMessage string
+	}{
+		{"missing", corev1.PodSucceeded, "", "", raiv1.ReasonReportMissing, "without a report"},
+		{"malformed", corev1.PodSucceeded, `{"schemaVersion":"rai.report/v1","kind":"fairness"`, "", raiv1.ReasonReportInvalid, "decode JSON"},
+		{"invalid", corev1.PodSucceeded, `{"schemaVersion":"rai.report/v2","kind":"fairness","state":"Succeeded","metrics":{},"evaluator":{"name":"x","version":"1"},"model":{},"startTime":"2026-01-01T00:00:00Z","endTime":"2026-01-01T00:00:01Z"}`, "", raiv1.ReasonReportInvalid, `schemaVersion "rai.report/v2"`},
+		{"mismatch", corev1.PodSucceeded, fairnessReport(7, 0.9), "", raiv1.ReasonReportMismatch, "model sha256"},
+		{"failed", corev1.PodFailed, mustJSON(func() *report.Report {
+			r := baseReport(report.KindFairness, 1)
+			r.State, r.Message = report.StateError, "column sex not found"
+			return r
+		}()), "BackoffLimitExceeded", raiv1.ReasonJobFailed, "the evaluator said: column sex not found"},
+		{"deadline", corev1.PodFailed, "", batchv1.JobReasonDeadlineExceeded, raiv1.ReasonDeadlineExceeded, "deadline"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			m := newModel(ns, "err-"+tc.name)
+			g.Expect(k8s.Create(context.Background(), m)).To(Succeed())
+			finishJob(t, waitForJob(t, m, "v1", report.KindFairness), tc.phase, tc.message, tc.failReason)
+			g.Eventually(func(g Gomega) {
+				got := getModel(g, m)
+				g.Expect(got.Status.Evaluations).To(HaveLen(1))
+				e := got.Status.Evaluations[0]
+				g.Expect(e.State).To(Equal(raiv1.EvaluationError))
+				g.Expect(e.Reason).To(Equal(tc.wantReason))
+				g.Expect(e.Message).To(ContainSubstring(tc.wantMessage))
+				g.Expect(condition(g, m, raiv1.ConditionEvaluated).Reason).To(Equal(raiv1.ReasonEvaluationFailed))
+				g.Expect(got.Status.LastDecision).NotTo(BeNil())
+				g.Expect(got.Status.LastDecision.Violations).To(ContainElement(HaveField("Code", "EvaluationFailed")))
+				g.Expect(condition(g, m, raiv1.ConditionPromoted).Reason).To(Equal(raiv1.ReasonPolicyDenied))
+				g.Expect(condition(g, m, raiv1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
+			}).WithTimeout(waitFor).Should(Succeed())
+			g.Expect(apierrors.IsNotFound(k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: servingName(m.Name)}, &appsv1.Deployment{}))).To(BeTrue(), "nothing serves")
+		})
+	}
+}
+
+// TestDeletedJobAndRetry: a Job deleted before it reported is JobDeleted
+// and is not recreated; a new value of the retry annotation runs it again.
+func TestDeletedJobAndRetry(t *testing.T) {
+	g := NewWithT(t)
+	startManager(t, nil)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	m := newModel(ns, "retry")
+	g.Expect(k8s.Create(ctx, m)).To(Succeed())
+	job := waitForJob(t, m, "v1", report.KindFairness)
+	g.Eventually(func(g Gomega) {
+		g.Expect(getModel(g, m).Status.Evaluations).To(ContainElement(HaveField("Job", job.Name)))
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Expect(k8s.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		e := getModel(g, m).Status.Evaluations
+		g.Expect(e).To(HaveLen(1))
+		g.Expect(e[0].Reason).To(Equal(raiv1.ReasonJobDeleted))
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Consistently(func() bool {
+		return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{}))
+	}).WithTimeout(2*time.Second).Should(BeTrue(), "a deleted Job is not recreated without a retry")
+
+	g.Eventually(func() error {
+		cur := getModel(g, m)
+		cur.Annotations = map[string]string{raiv1.AnnotationRetryEvaluations: "1"}
+		return k8s.Update(ctx, cur)
+	}).WithTimeout(waitFor).Should(Succeed())
+	job = waitForJob(t, m, "v1", report.KindFairness)
+	finishJob(t, job, corev1.PodSucceeded, fairnessReport(1, 0.9), "")
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.ObservedRetry).To(Equal("1"))
+		g.Expect(got.Status.Evaluations[0].State).To(Equal(raiv1.EvaluationSucceeded))
+		g.Expect(got.Status.LastDecision.Allowed).To(BeTrue())
 	}).WithTimeout(waitFor).Should(Succeed())
 }

@@ -15,7 +15,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
 )
@@ -183,13 +182,13 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 		Reason: raiv1.ReasonPromoted, Message: truncate(fmt.Sprintf("%s; rollout: %s", how, msg), 1024), Time: now})
 	setCondition(obj, metav1.Condition{Type: raiv1.ConditionPromoted, Status: metav1.ConditionTrue, Reason: raiv1.ReasonPromoted,
 		Message: fmt.Sprintf("version %s serves (%s, decision %s)", version, how, shortID(decisionID))}, r.now())
-	promotionsTotal.Inc()
-	log.FromContext(ctx).Info("promoted", "decisionID", decisionID, "version", version, "previousVersion", from)
+	afterStatusPatch(ctx, promotionsTotal.Inc)
+	logAfterStatusPatch(ctx, "promoted", "decisionID", decisionID, "version", version, "previousVersion", from)
 	eventType := corev1.EventTypeNormal
 	if st.LastDecision != nil && !st.LastDecision.Allowed {
 		eventType = corev1.EventTypeWarning
 	}
-	r.Recorder.Eventf(obj, nil, eventType, raiv1.ReasonPromoted, "Promote", "version %s promoted (decision %s, %s); previous version %q",
+	r.eventAfterStatusPatch(ctx, obj, nil, eventType, raiv1.ReasonPromoted, "Promote", "version %s promoted (decision %s, %s); previous version %q",
 		version, shortID(decisionID), how, from)
 	s.promoted = true
 }
@@ -225,9 +224,9 @@ func (r *ResponsibleModelReconciler) rollBack(ctx context.Context, s *scope, msg
 	if st.Serving != nil {
 		st.Serving.Version = st.StableVersion
 	}
-	rollbacksTotal.Inc()
-	log.FromContext(ctx).Info("rolled back", "decisionID", decisionID, "version", version, "to", st.StableVersion, "reason", msg)
-	r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, raiv1.ReasonRolledBack, "RollBack", "%s", message)
+	afterStatusPatch(ctx, rollbacksTotal.Inc)
+	logAfterStatusPatch(ctx, "rolled back", "decisionID", decisionID, "version", version, "to", st.StableVersion, "reason", msg)
+	r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, raiv1.ReasonRolledBack, "RollBack", "%s", message)
 	return nil
 }
 

@@ -129,6 +129,7 @@ func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		}
 	}
 
+	ctx, announcements := withOutbox(ctx)
 	statusPatch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	defer func() {
 		stalled := errors.Is(retErr, errStalled)
@@ -136,7 +137,18 @@ func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		if retErr == nil || stalled {
 			obj.Status.ObservedGeneration = obj.Generation
 		}
-		if err := r.Status().Patch(ctx, obj, statusPatch); err != nil && !apierrors.IsNotFound(err) {
+		switch err := r.Status().Patch(ctx, obj, statusPatch); {
+		case err == nil:
+			announcements.flush()
+		case apierrors.IsConflict(err):
+			// The model changed since it was read (often: the cache lagged
+			// behind this reconciler's own last patch). Nothing of this
+			// run is recorded; run again on the fresh object.
+			logger.V(1).Info("status patch conflict; reconciling again")
+			if retErr == nil {
+				result = ctrl.Result{Requeue: true}
+			}
+		case !apierrors.IsNotFound(err):
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patch status: %w", err)})
 		}
 		if stalled {
