@@ -312,3 +312,148 @@ func TestDeletedJobAndRetry(t *testing.T) {
 		g.Expect(got.Status.LastDecision.Allowed).To(BeTrue())
 	}).WithTimeout(waitFor).Should(Succeed())
 }
+
+// TestStuckRolloutRollsBack: v2 past its progress deadline is rolled back
+// to v1 and not rolled out again until a retry.
+func TestStuckRolloutRollsBack(t *testing.T) {
+	g := NewWithT(t)
+	startManager(t, nil)
+	ns := newNamespace(t)
+	m := newModel(ns, "stuck")
+	g.Expect(k8s.Create(context.Background(), m)).To(Succeed())
+	promoteVersion(t, m, "v1", 1)
+
+	setVersion(t, m, "v2", 2)
+	finishJob(t, waitForJob(t, m, "v2", report.KindFairness), corev1.PodSucceeded, fairnessReport(2, 0.9), "")
+	stallRollout(t, servingDeployment(t, m, "v2"))
+	dep := servingDeployment(t, m, "v1")
+	g.Expect(dep.Spec.Template.Spec.Containers[0].Args).To(ContainElement(sha(1)), "the template runs v1's model again")
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.StableVersion).To(Equal("v1"))
+		g.Expect(got.Status.FailedVersion).To(Equal("v2"))
+		p := condition(g, m, raiv1.ConditionPromoted)
+		g.Expect(p.Reason).To(Equal(raiv1.ReasonRolledBack))
+		g.Expect(p.Message).To(ContainSubstring("ProgressDeadlineExceeded"))
+		g.Expect(condition(g, m, raiv1.ConditionDegraded).Reason).To(Equal(raiv1.ReasonRolledBack))
+		g.Expect(got.Status.History).To(ContainElement(And(HaveField("Action", raiv1.HistoryRolledBack), HaveField("Version", "v2"))))
+		g.Expect(events(g, m, corev1.EventTypeWarning, raiv1.ReasonRolledBack)).NotTo(BeEmpty())
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Consistently(func(g Gomega) {
+		g.Expect(servingDeployment(t, m, "v1")).NotTo(BeNil())
+	}).WithTimeout(2*time.Second).Should(Succeed(), "the failed candidate is not tried again")
+}
+
+// TestGPUUnschedulable: a candidate pod the scheduler cannot place makes
+// the model Degraded with the scheduler's message.
+func TestGPUUnschedulable(t *testing.T) {
+	g := NewWithT(t)
+	startManager(t, nil)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	m := newModel(ns, "nogpu", withGPU(2, "NVIDIA-H200", "80Gi"))
+	g.Expect(k8s.Create(ctx, m)).To(Succeed())
+	finishJob(t, waitForJob(t, m, "v1", report.KindFairness), corev1.PodSucceeded, fairnessReport(1, 0.9), "")
+	dep := servingDeployment(t, m, "v1")
+
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "nogpu-serving-abc", Namespace: ns, Labels: dep.Spec.Template.Labels},
+		Spec: *dep.Spec.Template.Spec.DeepCopy()}
+	g.Expect(k8s.Create(ctx, pod)).To(Succeed())
+	const msg = "0/4 nodes are available: 4 Insufficient nvidia.com/gpu. preemption: 0/4 nodes are available: 4 No preemption victims found for incoming pod."
+	pod.Status = corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: msg}}}
+	g.Expect(k8s.Status().Update(ctx, pod)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		p := condition(g, m, raiv1.ConditionPromoted)
+		g.Expect(p.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(p.Reason).To(Equal(raiv1.ReasonGPUUnschedulable))
+		g.Expect(p.Message).To(ContainSubstring("Insufficient nvidia.com/gpu"))
+		d := condition(g, m, raiv1.ConditionDegraded)
+		g.Expect(d.Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(d.Reason).To(Equal(raiv1.ReasonGPUUnschedulable))
+		g.Expect(condition(g, m, raiv1.ConditionReady).Reason).To(Equal(raiv1.ReasonGPUUnschedulable))
+	}).WithTimeout(waitFor).Should(Succeed())
+
+	// Once the pods run, the rollout completes and the model recovers.
+	completeRollout(t, dep)
+	g.Eventually(func(g Gomega) {
+		g.Expect(getModel(g, m).Status.StableVersion).To(Equal("v1"))
+		g.Expect(condition(g, m, raiv1.ConditionDegraded).Status).To(Equal(metav1.ConditionFalse))
+	}).WithTimeout(waitFor).Should(Succeed())
+}
+
+// TestPolicyConfigMapChange: the model's policy ConfigMap decides; a
+// missing one fails closed; a stricter one re-decides the candidate and
+// makes the stable version non-compliant (it keeps serving).
+func TestPolicyConfigMapChange(t *testing.T) {
+	g := NewWithT(t)
+	startManager(t, nil)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	m := newModel(ns, "pol", withPolicyConfigMap("pol-policy"))
+	g.Expect(k8s.Create(ctx, m)).To(Succeed())
+	finishJob(t, waitForJob(t, m, "v1", report.KindFairness), corev1.PodSucceeded, fairnessReport(1, 0.9), "")
+	g.Eventually(func(g Gomega) {
+		c := condition(g, m, raiv1.ConditionPolicyAllowed)
+		g.Expect(c.Reason).To(Equal(raiv1.ReasonPolicyNotFound))
+		g.Expect(c.Message).To(ContainSubstring("pol-policy not found"))
+	}).WithTimeout(waitFor).Should(Succeed())
+
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "pol-policy", Namespace: ns},
+		Data: map[string]string{"thresholds.json": `{"rai": {"thresholds": {"demographic_parity_ratio_min": 0.85}}}`}}
+	g.Expect(k8s.Create(ctx, cm)).To(Succeed())
+	completeRollout(t, servingDeployment(t, m, "v1"))
+	var firstDigest string
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.StableVersion).To(Equal("v1"))
+		g.Expect(condition(g, m, raiv1.ConditionCompliant).Status).To(Equal(metav1.ConditionTrue))
+		firstDigest = got.Status.LastDecision.PolicyDigest
+	}).WithTimeout(waitFor).Should(Succeed())
+
+	// v2 at 0.88 passes 0.85 but not 0.95.
+	setVersion(t, m, "v2", 2)
+	job := waitForJob(t, m, "v2", report.KindFairness)
+	g.Eventually(func() error {
+		cur := &corev1.ConfigMap{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(cm), cur); err != nil {
+			return err
+		}
+		cur.Data["thresholds.json"] = `{"rai": {"thresholds": {"demographic_parity_ratio_min": 0.95}}}`
+		return k8s.Update(ctx, cur)
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		c := condition(g, m, raiv1.ConditionCompliant)
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(c.Reason).To(Equal(raiv1.ReasonNonCompliant))
+		g.Expect(c.Message).To(ContainSubstring("demographic_parity_ratio 0.9 is below the minimum 0.95 (policy data rai.thresholds.demographic_parity_ratio_min"))
+		g.Expect(events(g, m, corev1.EventTypeWarning, raiv1.ReasonNonCompliant)).NotTo(BeEmpty())
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Expect(servingDeployment(t, m, "v1")).NotTo(BeNil(), "a non-compliant stable version keeps serving")
+
+	finishJob(t, job, corev1.PodSucceeded, fairnessReport(2, 0.88), "")
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.LastDecision.Version).To(Equal("v2"))
+		g.Expect(got.Status.LastDecision.Allowed).To(BeFalse())
+		g.Expect(got.Status.LastDecision.PolicyDigest).NotTo(Equal(firstDigest))
+	}).WithTimeout(waitFor).Should(Succeed())
+
+	// Relaxing the policy re-decides the waiting candidate: it is promoted.
+	g.Eventually(func() error {
+		cur := &corev1.ConfigMap{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(cm), cur); err != nil {
+			return err
+		}
+		cur.Data["thresholds.json"] = `{"rai": {"thresholds": {"demographic_parity_ratio_min": 0.85}}}`
+		return k8s.Update(ctx, cur)
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.LastDecision.Allowed).To(BeTrue())
+		g.Expect(got.Status.LastDecision.PolicyDigest).To(Equal(firstDigest))
+	}).WithTimeout(waitFor).Should(Succeed())
+	completeRollout(t, servingDeployment(t, m, "v2"))
+	g.Eventually(func(g Gomega) {
+		g.Expect(getModel(g, m).Status.StableVersion).To(Equal("v2"))
+	}).WithTimeout(waitFor).Should(Succeed())
+}

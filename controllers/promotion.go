@@ -48,7 +48,7 @@ func rolloutVerdict(f rolloutFacts) (rolloutPhase, string) {
 	current := d.Status.ObservedGeneration >= d.Generation
 	for _, c := range d.Status.Conditions {
 		if current && c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
-			return rolloutStuck, fmt.Sprintf("Deployment %s made no progress within %ds: %s", d.Name, ptr.Deref(d.Spec.ProgressDeadlineSeconds, 600), c.Message)
+			return rolloutStuck, fmt.Sprintf("Deployment %s: ProgressDeadlineExceeded, no progress within %ds: %s", d.Name, ptr.Deref(d.Spec.ProgressDeadlineSeconds, 600), c.Message)
 		}
 	}
 	want := ptr.Deref(d.Spec.Replicas, 1)
@@ -114,7 +114,7 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 
 	if target.Version != candidate || candidate == "" {
 		if s.blocked {
-			setDegraded(s, true, raiv1.ReasonRolledBack, fmt.Sprintf("version %s was rolled back; %s serves", candidate, st.StableVersion))
+			setDegraded(s, true, raiv1.ReasonRolledBack, findCondition(obj, raiv1.ConditionPromoted).Message)
 		} else {
 			setDegraded(s, false, "", "")
 		}

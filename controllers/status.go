@@ -208,7 +208,14 @@ func promotedCondition(st *raiv1.ResponsibleModelStatus, evaluated metav1.Condit
 		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, raiv1.ReasonReconciling, "no version yet"
 	case blocked:
 		c.Reason = raiv1.ReasonRolledBack
-		c.Message = fmt.Sprintf("version %s was rolled back; %s; set the %s annotation to a new value, or change the version, to try again", candidate, keeps, raiv1.AnnotationRetryEvaluations)
+		why := ""
+		for i := len(st.History) - 1; i >= 0; i-- {
+			if h := st.History[i]; h.Version == candidate && h.Action == raiv1.HistoryRolledBack {
+				why = ": " + h.Message
+				break
+			}
+		}
+		c.Message = fmt.Sprintf("version %s was rolled back%s. Set the %s annotation to a new value, or change the version, to try again", candidate, why, raiv1.AnnotationRetryEvaluations)
 	case evaluated.Status == metav1.ConditionUnknown:
 		c.Reason = evaluated.Reason
 		c.Message = fmt.Sprintf("version %s is being evaluated (%s); %s", candidate, evaluated.Message, keeps)
