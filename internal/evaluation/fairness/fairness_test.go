@@ -277,3 +277,16 @@ func TestBootstrapUndefinedMetric(t *testing.T) {
 		t.Fatalf("interval of an always-undefined ratio: %+v", iv)
 	}
 }
+
+func TestPredBitIsGreaterOrEqual(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	for _, c := range [][2]float32{{0.5, 0.5}, {0.49999997, 0.5}, {0.50000006, 0.5}, {0, 0.5}, {1, 0.5}, {negZero, 0}, {0, 0}, {1e-30, 0}, {-1e-30, 0}, {1, 1}, {0.99999994, 1}} {
+		want := 0
+		if c[0] >= c[1] {
+			want = 1
+		}
+		if got := predBit(c[0], c[1]); got != want {
+			t.Errorf("predBit(%v, %v) = %d, want %d", c[0], c[1], got, want)
+		}
+	}
+}

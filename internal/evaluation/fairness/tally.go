@@ -24,6 +24,8 @@ type Grouper struct {
 	counts []int32     // ids handed out per level
 	keys   [][MaxSensitive]int32
 	flat   []int32 // two columns: flat[c0·flatStride + c1] = group, -1 unseen
+	// favBits is scratch for TallyScores: 2 for a favorable label code.
+	favBits []int
 }
 
 // NewGrouper groups by n sensitive columns.
@@ -259,6 +261,26 @@ const flatStride = 64
 func (g *Grouper) TallyScores(t *Tally, sens [][]int32, rows int, labels []int32, fav []bool, scores []float32, threshold float32) {
 	labels = labels[:rows]
 	scores = scores[:rows]
+	// Branch-free cell index: the label and prediction bits are random
+	// from row to row, and mispredicted branches would cost more than the
+	// whole count.
+	if cap(g.favBits) < len(fav) {
+		g.favBits = make([]int, len(fav))
+	}
+	favBits := g.favBits[:len(fav)]
+	for i, f := range fav {
+		favBits[i] = 0
+		if f {
+			favBits[i] = 2
+		}
+	}
+	count := func(id int32, r int) {
+		k := int(id)<<2 | favBits[labels[r]] | predBit(scores[r], threshold)
+		if k >= len(t.Cells) {
+			t.grow(k + 4)
+		}
+		t.Cells[k]++
+	}
 	switch g.n {
 	case 1:
 		s0 := sens[0][:rows]
@@ -270,7 +292,7 @@ func (g *Grouper) TallyScores(t *Tally, sens [][]int32, rows int, labels []int32
 			if id < 0 {
 				id = g.slow(sens, r)
 			}
-			t.add(id, fav[labels[r]], scores[r] >= threshold)
+			count(id, r)
 		}
 	case 2:
 		s0, s1 := sens[0][:rows], sens[1][:rows]
@@ -292,15 +314,24 @@ func (g *Grouper) TallyScores(t *Tally, sens [][]int32, rows int, labels []int32
 					g.flat[c0*flatStride+c1] = id
 				}
 			}
-			t.add(id, fav[labels[r]], scores[r] >= threshold)
+			count(id, r)
 		}
 	default:
 		groups := make([]int32, rows)
 		g.Assign(sens, rows, groups)
 		for r, id := range groups {
-			t.add(id, fav[labels[r]], scores[r] >= threshold)
+			count(id, r)
 		}
 	}
+}
+
+// predBit is 1 when score ≥ threshold, without a branch: the sign bit of
+// score − threshold (x − x is +0, so equality gives 1; adding +0 turns the
+// −0 of −0 − 0 into +0).
+func predBit(score, threshold float32) int {
+	d := score - threshold
+	d += 0
+	return int(1 - math.Float32bits(d)>>31)
 }
 
 // add counts one row, growing the cells when a new group appears.

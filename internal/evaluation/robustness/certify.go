@@ -74,6 +74,7 @@ type Smoother struct {
 	in    []float32
 	out   []float32
 	slot  []int32 // per batch slot: 2·(row index in the call) + phase (0 selection, 1 estimation)
+	tally []int64
 	gauss Gauss
 }
 
@@ -104,9 +105,13 @@ func (s *Smoother) Count(xs []float32, ids []int64, n0, n int, out []Counts) err
 	if len(xs) != len(ids)*f || len(out) < len(ids) {
 		return fmt.Errorf("smoother: %d values for %d rows of %d features", len(xs), len(ids), f)
 	}
-	for i := range out[:len(ids)] {
-		out[i] = Counts{}
+	// tally[2·row + phase] counts class-1 predictions, added branch-free
+	// (the class of a noisy sample near the boundary is a coin flip).
+	if cap(s.tally) < 2*len(ids) {
+		s.tally = make([]int64, 2*len(ids))
 	}
+	tally := s.tally[:2*len(ids)]
+	clear(tally)
 	fill := 0
 	flush := func() error {
 		if fill == 0 {
@@ -115,15 +120,10 @@ func (s *Smoother) Count(xs []float32, ids []int64, n0, n int, out []Counts) err
 		if err := s.Scorer.Score(s.in[:fill*f], fill, s.out[:fill]); err != nil {
 			return err
 		}
-		for k := 0; k < fill; k++ {
-			if s.out[k] >= s.Threshold {
-				sl := s.slot[k]
-				if sl&1 == 0 {
-					out[sl>>1].Ones0++
-				} else {
-					out[sl>>1].OnesN++
-				}
-			}
+		for k, sl := range s.slot[:fill] {
+			d := s.out[k] - s.Threshold
+			d += 0 // −0 → +0, so equality counts as class 1
+			tally[sl] += int64(1 - math.Float32bits(d)>>31)
 		}
 		fill = 0
 		return nil
@@ -147,7 +147,13 @@ func (s *Smoother) Count(xs []float32, ids []int64, n0, n int, out []Counts) err
 			}
 		}
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	for i := range ids {
+		out[i] = Counts{Ones0: tally[2*i], OnesN: tally[2*i+1]}
+	}
+	return nil
 }
 
 // NoiseOnly fills buf with Gaussian noise the way Count does, without
