@@ -189,3 +189,28 @@ func BenchmarkEpsilonDefaultOrders(b *testing.B) {
 		_, _, _ = Epsilon(1.5, 0.04, 2250, 1e-5)
 	}
 }
+
+// For small σ the fractional-order series needs many thousands of terms;
+// it used to recompute each binomial coefficient from scratch and took
+// minutes. RDP is nondecreasing in α, so every fractional order must lie
+// between its integer neighbours, which the exact binomial expansion gives
+// independently.
+func TestFractionalOrdersSmallSigma(t *testing.T) {
+	for _, tc := range []struct{ q, sigma float64 }{{0.05, 0.8}, {0.05, 0.5}, {0.1, 1}, {0.01, 0.6}} {
+		var orders []float64
+		for a := 2.0; a <= 8; a++ {
+			orders = append(orders, a, a+0.5)
+		}
+		rdp := RDP(tc.q, tc.sigma, 1, orders)
+		for i := 1; i+1 < len(orders); i += 2 {
+			lo, mid, hi := rdp[i-1], rdp[i], rdp[i+1]
+			if math.IsNaN(mid) || mid < lo*(1-1e-9) || mid > hi*(1+1e-9) {
+				t.Errorf("q=%g σ=%g: rdp(%g)=%g not within [rdp(%g)=%g, rdp(%g)=%g]", tc.q, tc.sigma, orders[i], mid, orders[i-1], lo, orders[i+1], hi)
+			}
+		}
+		eps, _, err := Epsilon(tc.sigma, tc.q, 100, 1e-5)
+		if err != nil || math.IsNaN(eps) || math.IsInf(eps, 0) || eps <= 0 {
+			t.Errorf("q=%g σ=%g: Epsilon = %g, %v", tc.q, tc.sigma, eps, err)
+		}
+	}
+}
