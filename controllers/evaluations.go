@@ -80,13 +80,18 @@ func evaluationArgs(obj *raiv1.ResponsibleModel, kind report.Kind) []string {
 	ev := spec.Evaluations
 	args := []string{"evaluate", string(kind),
 		"--model", string(spec.Model.URI), "--sha256", string(spec.Model.SHA256)}
+	// dataset is the data this kind reads: robustness may bring its own.
+	dataset := ev.Dataset
+	if kind == report.KindRobustness && ev.Robustness != nil && ev.Robustness.Dataset != nil {
+		dataset = ev.Robustness.Dataset
+	}
 	data := func() {
-		if d := ev.Dataset; d != nil {
+		if d := dataset; d != nil {
 			args = append(args, "--data", string(d.URI), "--data-sha256", string(d.SHA256), "--label", d.LabelColumn)
 		}
 	}
 	favorable := func() {
-		if d := ev.Dataset; d != nil && d.FavorableLabel != "" {
+		if d := dataset; d != nil && d.FavorableLabel != "" {
 			args = append(args, "--favorable", d.FavorableLabel)
 		}
 	}
@@ -156,7 +161,11 @@ func evaluationArgs(obj *raiv1.ResponsibleModel, kind report.Kind) []string {
 			args = append(args, "--samples", strconv.Itoa(int(*s)))
 		}
 	}
-	return append(args, "--model-name", obj.Name, "--model-version", spec.Version, "--report", reportPath)
+	// The termination log is named explicitly: rai writes its default only
+	// where the file already exists, and a node that runs pods as local
+	// processes maps the path only when it appears in the arguments.
+	return append(args, "--model-name", obj.Name, "--model-version", spec.Version, "--report", reportPath,
+		"--termination-log", corev1.TerminationMessagePathDefault)
 }
 
 // evaluationJobName is deterministic in the Job's inputs: a spec change that
