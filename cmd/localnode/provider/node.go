@@ -66,7 +66,7 @@ func NodeSpec(name string, capacity corev1.ResourceList, kubeletPort int32) core
 			Conditions:  conditions,
 			// No Hostname address: the API server would prefer it for
 			// kubectl logs, and the node name does not resolve.
-			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: PodIP}},
+			Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: PodIP}},
 			DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: kubeletPort}},
 			NodeInfo: corev1.NodeSystemInfo{
 				OperatingSystem: "linux",

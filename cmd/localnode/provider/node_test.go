@@ -368,6 +368,31 @@ func TestLocalNode(t *testing.T) {
 		}
 	})
 
+	t.Run("init containers run first and share volumes", func(t *testing.T) {
+		t.Parallel()
+		pod := shPod(c.ns, "with-init", `cat "$DATA/model" > "$1"`)
+		pod.Spec.Containers[0].Command = append(pod.Spec.Containers[0].Command, "sh", "/dev/termination-log")
+		pod.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "DATA", Value: "/data"}}
+		pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+		pod.Spec.InitContainers = []corev1.Container{{
+			Name: "fetch", Image: "none",
+			Command:      []string{"sh", "-c", `echo "fetched by $0" > "$1"`, "init", "/models/model"},
+			VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/models"}},
+		}}
+		pod.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+		c.create(t, pod)
+		got := c.waitPod(t, "with-init", time.Minute, "a terminal phase", terminal)
+		if got.Status.Phase != corev1.PodSucceeded {
+			t.Fatalf("phase = %s, want Succeeded; status %+v", got.Status.Phase, got.Status)
+		}
+		if len(got.Status.InitContainerStatuses) != 1 || got.Status.InitContainerStatuses[0].State.Terminated == nil {
+			t.Errorf("init statuses = %+v, want one terminated", got.Status.InitContainerStatuses)
+		}
+		if msg := got.Status.ContainerStatuses[0].State.Terminated.Message; msg != "fetched by init\n" {
+			t.Errorf("message = %q, want what the init container wrote", msg)
+		}
+	})
+
 	t.Run("unrunnable pod fails with a clear message", func(t *testing.T) {
 		t.Parallel()
 		pod := shPod(c.ns, "no-command", "")
