@@ -317,16 +317,22 @@ func FinishFairness(rep *report.Report, table fairness.Table, priv fairness.Priv
 		d.MinGroupCount = 0
 	}
 	compact.MinGroupCount = d.MinGroupCount
-	// The compact form keeps the smallest groups first: they are the ones a
-	// reviewer checks.
+	// The compact form keeps the smallest groups first (they are the ones a
+	// reviewer checks), as many as fit in the termination message.
 	byCount := append([]FairnessGroup(nil), d.Groups...)
 	sort.SliceStable(byCount, func(i, j int) bool { return byCount[i].Count < byCount[j].Count })
-	for _, g := range byCount[:min(len(byCount), 12)] {
-		compact.Groups = append(compact.Groups, compactGroup{g.Name, g.Count, g.SelectionRate, g.TPR, g.FPR})
+	compactWith := func(n int) any {
+		c := compact
+		c.Groups = nil
+		for _, g := range byCount[:min(len(byCount), n)] {
+			c.Groups = append(c.Groups, compactGroup{g.Name, g.Count, g.SelectionRate, g.TPR, g.FPR})
+		}
+		return c
 	}
-	if err := SetDetails(rep, d, compact); err != nil {
+	if err := SetDetails(rep, d, nil); err != nil {
 		return err
 	}
+	defer FitCompactDetails(rep, compactWith, 12)
 	if rep.Shard != nil {
 		return nil
 	}
@@ -335,7 +341,7 @@ func FinishFairness(rep *report.Report, table fairness.Table, priv fairness.Priv
 		rep.SetMetric(name, v.V, v.Reason)
 	}
 	if replicates > 0 {
-		method := fmt.Sprintf("percentile bootstrap, %d row resamples (multinomial over per-group confusion counts), seed %d", replicates, seed)
+		method := fmt.Sprintf("percentile bootstrap, %d resamples (multinomial over group confusion counts), seed %d", replicates, seed)
 		rep.Intervals = map[string]report.Interval{}
 		for name, iv := range fairness.Bootstrap(&table, priv, replicates, seed, 0.95) {
 			if math.IsNaN(m[name].V) {

@@ -77,6 +77,25 @@ func SetDetails(r *report.Report, full, compact any) error {
 	return nil
 }
 
+// FitCompactDetails sets rep.CompactDetails to variant(n) for the largest n
+// ≤ maxN whose report fits report.MaxCompactBytes, so the termination
+// message keeps as much of the details as it can (variant(0) at least, when
+// that fits). Call it once metrics, intervals and parameters are final.
+func FitCompactDetails(rep *report.Report, variant func(n int) any, maxN int) {
+	for n := maxN; n >= 0; n-- {
+		b, err := json.Marshal(variant(n))
+		if err != nil {
+			return
+		}
+		c := *rep
+		c.Details, c.Truncated = b, true
+		if full, err := json.Marshal(&c); err == nil && len(full) <= report.MaxCompactBytes {
+			rep.CompactDetails = b
+			return
+		}
+	}
+}
+
 // Interval builds a report interval; non-finite ends become null.
 func Interval(lower, upper, level float64, method string) report.Interval {
 	return report.Interval{Lower: report.Float(lower), Upper: report.Float(upper), Level: level, Method: method}
