@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -289,5 +290,44 @@ func TestFairnessBadInputNamesTheProblem(t *testing.T) {
 				t.Errorf("error report invalid: %v", err)
 			}
 		})
+	}
+}
+
+// With many groups the compact form still fits the termination message
+// and keeps min_group_count and the smallest groups.
+func TestFairnessCompactKeepsSmallestGroups(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 1))
+	var b strings.Builder
+	b.WriteString("g,h,y,p\n")
+	for i := range 4000 {
+		fmt.Fprintf(&b, "g%02d,h%d,%d,%d\n", i%20, i%3, rng.IntN(2), rng.IntN(2))
+	}
+	b.WriteString("tiny,h0,1,1\n")
+	rep, err := EvaluateFairness(context.Background(), FairnessConfig{
+		Common: Common{DataPath: writeText(t, "d.csv", b.String())},
+		Label:  "y", Sensitive: []string{"g", "h"}, Predictions: "p", Favorable: "1", Bootstrap: 50, Seed: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rep.Compact()
+	if err != nil || len(c) > report.MaxCompactBytes {
+		t.Fatalf("compact: %d bytes, %v", len(c), err)
+	}
+	var back struct {
+		Truncated bool `json:"truncated"`
+		Details   struct {
+			MinGroupCount int64 `json:"min_group_count"`
+			Groups        []struct {
+				Name  string `json:"name"`
+				Count int64  `json:"count"`
+			} `json:"groups"`
+		} `json:"details"`
+	}
+	if err := json.Unmarshal(c, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !back.Truncated || back.Details.MinGroupCount != 1 || len(back.Details.Groups) == 0 || back.Details.Groups[0].Name != "g=tiny,h=h0" {
+		t.Fatalf("compact details %+v", back)
 	}
 }
