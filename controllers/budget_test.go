@@ -1,0 +1,196 @@
+package controllers
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/evaluation/privacy"
+	"github.com/responsible-ai/rmodel-operator/internal/report"
+)
+
+func newBudget(ns, name, epsilon string) *raiv1.PrivacyBudget {
+	return &raiv1.PrivacyBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       raiv1.PrivacyBudgetSpec{Epsilon: raiv1.Decimal(epsilon), Delta: "1e-5", Composition: raiv1.CompositionRDP},
+	}
+}
+
+func getBudget(g Gomega, b *raiv1.PrivacyBudget) *raiv1.PrivacyBudget {
+	got := &raiv1.PrivacyBudget{}
+	g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(b), got)).To(Succeed())
+	return got
+}
+
+// TestBudgetChargedOnceAcrossRestart: a promoted version's epsilon is
+// charged once, before the rollout, and a restarted manager does not
+// charge it again; a second model that would overspend is denied.
+func TestBudgetChargedOnceAcrossRestart(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	stop := startManager(t, nil)
+	ns := newNamespace(t)
+	b := newBudget(ns, "lending", "8")
+	g.Expect(k8s.Create(ctx, b)).To(Succeed())
+	m := newModel(ns, "dp", withoutFairness(), withPrivacyBudget("lending"))
+	g.Expect(k8s.Create(ctx, m)).To(Succeed())
+	// sigma 1.1, q 0.01, 3000 steps: epsilon about 2.9 at delta 1e-5.
+	finishJob(t, waitForJob(t, m, "v1", report.KindPrivacy), corev1.PodSucceeded, privacyReport(1, 1.1, 0.01, 3000), "")
+	servingDeployment(t, m, "v1")
+	var spent string
+	g.Eventually(func(g Gomega) {
+		got := getBudget(g, b)
+		g.Expect(got.Status.Charges).To(HaveLen(1))
+		g.Expect(got.Status.Charges[0].Version).To(Equal("v1"))
+		g.Expect(got.Status.Charges[0].RDP).To(HaveLen(len(privacy.DefaultOrders())))
+		g.Expect(got.Status.Charges[0].DecisionID).NotTo(BeEmpty())
+		spent = got.Status.Spent
+	}).WithTimeout(waitFor).Should(Succeed())
+	want, _, err := privacy.Epsilon(1.1, 0.01, 3000, 1e-5)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(spent).To(Equal(strconv.FormatFloat(want, 'g', 6, 64)), "one charge spends the version's own epsilon")
+
+	// A new manager sees the same promotable candidate: no second charge.
+	stop()
+	startManager(t, nil)
+	g.Consistently(func(g Gomega) {
+		g.Expect(getBudget(g, b).Status.Charges).To(HaveLen(1))
+	}).WithTimeout(3 * time.Second).Should(Succeed())
+	completeRollout(t, servingDeployment(t, m, "v1"))
+	g.Eventually(func(g Gomega) {
+		g.Expect(getModel(g, m).Status.StableVersion).To(Equal("v1"))
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Expect(getBudget(g, b).Status.Charges).To(HaveLen(1))
+
+	// Another model on the same data whose epsilon does not fit.
+	m2 := newModel(ns, "dp2", withoutFairness(), withPrivacyBudget("lending"))
+	g.Expect(k8s.Create(ctx, m2)).To(Succeed())
+	// sigma 0.6, q 0.05, 5000 steps: epsilon far above the 6 or so left.
+	finishJob(t, waitForJob(t, m2, "v1", report.KindPrivacy), corev1.PodSucceeded, privacyReport(1, 0.6, 0.05, 5000), "")
+	g.Eventually(func(g Gomega) {
+		c := condition(g, m2, raiv1.ConditionPolicyAllowed)
+		g.Expect(c.Reason).To(Equal(raiv1.ReasonBudgetExhausted))
+		g.Expect(c.Message).To(ContainSubstring("BudgetExhausted"))
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Expect(getBudget(g, b).Status.Charges).To(HaveLen(1), "a denied version is not charged")
+
+	// Under DryRun an overspending version is still denied: the budget
+	// blocks in every mode.
+	g.Eventually(func() error {
+		cur := getModel(g, m2)
+		cur.Spec.Policy.Enforcement = raiv1.EnforcementDryRun
+		return k8s.Update(ctx, cur)
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(getModel(g, m2).Status.LastDecision.Enforcement).To(Equal(raiv1.EnforcementDryRun))
+		g.Expect(condition(g, m2, raiv1.ConditionPromoted).Reason).To(Equal(raiv1.ReasonBudgetExhausted))
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Expect(getBudget(g, b).Status.Charges).To(HaveLen(1))
+}
+
+// TestBudgetNotFound: a missing PrivacyBudget denies with BudgetNotFound.
+func TestBudgetNotFound(t *testing.T) {
+	g := NewWithT(t)
+	startManager(t, nil)
+	ns := newNamespace(t)
+	m := newModel(ns, "nobudget", withoutFairness(), withPrivacyBudget("missing"))
+	g.Expect(k8s.Create(context.Background(), m)).To(Succeed())
+	finishJob(t, waitForJob(t, m, "v1", report.KindPrivacy), corev1.PodSucceeded, privacyReport(1, 1.1, 0.01, 3000), "")
+	g.Eventually(func(g Gomega) {
+		c := condition(g, m, raiv1.ConditionPolicyAllowed)
+		g.Expect(c.Reason).To(Equal(raiv1.ReasonBudgetNotFound))
+		g.Expect(c.Message).To(ContainSubstring("PrivacyBudget missing not found"))
+	}).WithTimeout(waitFor).Should(Succeed())
+}
+
+// TestComposeEpsilon: RDP composition is tighter than adding epsilons, and
+// falls back to adding for charges without a curve.
+func TestComposeEpsilon(t *testing.T) {
+	orders := privacy.DefaultOrders()
+	curve := privacy.RDP(0.01, 1.1, 3000, orders)
+	one, _ := privacy.EpsilonFromRDP(orders, curve, 1e-5)
+	cost := privacyCost{Epsilon: one, Delta: 1e-5, RDP: curve}
+	cases := []struct {
+		name   string
+		method raiv1.CompositionMethod
+		costs  []privacyCost
+		// check judges the composed epsilon.
+		check func(t *testing.T, eps float64)
+	}{
+		{"none", raiv1.CompositionRDP, nil, func(t *testing.T, eps float64) {
+			if eps != 0 {
+				t.Errorf("no charges composed to %v, want 0", eps)
+			}
+		}},
+		{"one curve is its own epsilon", raiv1.CompositionRDP, []privacyCost{cost}, func(t *testing.T, eps float64) {
+			if d := eps - one; d > 1e-12 || d < -1e-12 {
+				t.Errorf("one charge composed to %v, want %v", eps, one)
+			}
+		}},
+		{"two curves are tighter than twice", raiv1.CompositionRDP, []privacyCost{cost, cost}, func(t *testing.T, eps float64) {
+			if !(eps > one && eps < 2*one) {
+				t.Errorf("two charges composed to %v, want in (%v, %v)", eps, one, 2*one)
+			}
+		}},
+		{"basic adds", raiv1.CompositionBasic, []privacyCost{cost, cost}, func(t *testing.T, eps float64) {
+			if eps != 2*one {
+				t.Errorf("basic composition gave %v, want %v", eps, 2*one)
+			}
+		}},
+		{"a charge without a curve is added", raiv1.CompositionRDP, []privacyCost{cost, {Epsilon: 0.5}}, func(t *testing.T, eps float64) {
+			if d := eps - (one + 0.5); d > 1e-12 || d < -1e-12 {
+				t.Errorf("composed to %v, want %v", eps, one+0.5)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { tc.check(t, composeEpsilon(tc.method, 1e-5, tc.costs)) })
+	}
+}
+
+// TestViewBudget: the candidate's own charge is not counted against it, and
+// over-spending is a BudgetExhausted violation even if the policy missed it.
+func TestViewBudget(t *testing.T) {
+	b := newBudget("ns", "b", "3")
+	b.Status.Charges = []raiv1.PrivacyCharge{{Model: "m", Version: "v1", Epsilon: "2", Delta: "1e-5"}, {Model: "other", Version: "v1", Epsilon: "0.5", Delta: "1e-5"}}
+	cases := []struct {
+		name      string
+		version   string
+		candidate float64
+		// wantCharged: the candidate already has a charge.
+		wantCharged bool
+		// wantSpent is what the others spent.
+		wantSpent float64
+		// wantCode is the operator's violation, if any.
+		wantCode string
+	}{
+		{"recharged version sees only the others", "v1", 2, true, 0.5, ""},
+		{"fits", "v2", 0.5, false, 2.5, ""},
+		{"overspends", "v2", 0.6, false, 2.5, "BudgetExhausted"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := viewBudget(b, "m", tc.version, privacyCost{Epsilon: tc.candidate}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Charged != tc.wantCharged || v.Spent != tc.wantSpent {
+				t.Errorf("charged %v spent %v, want %v %v", v.Charged, v.Spent, tc.wantCharged, tc.wantSpent)
+			}
+			vs := budgetViolations(v)
+			if (tc.wantCode == "") != (len(vs) == 0) || (len(vs) > 0 && vs[0].Code != tc.wantCode) {
+				t.Errorf("violations %v, want code %q", vs, tc.wantCode)
+			}
+		})
+	}
+	if vs := budgetViolations(&budgetView{Name: "b", Total: 3}); len(vs) != 1 || vs[0].Code != CodeBudgetUnchargeable {
+		t.Errorf("a candidate without epsilon: %v, want BudgetUnchargeable", vs)
+	}
+}
