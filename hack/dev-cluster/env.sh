@@ -8,7 +8,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin="$root/bin"
 kube_bin="$bin/k8s"
 cluster_name="${DEV_CLUSTER_NAME:-rmodel-dev}"
-out="$root/_output/dev-cluster"
+# DEV_CLUSTER_DIR lets a second cluster run beside the default one (give it
+# its own DEV_CLUSTER_NAME, and LOCALNODE_ARGS="--kubelet-port <free port>").
+out="${DEV_CLUSTER_DIR:-$root/_output/dev-cluster}"
 kubeconfig="$out/kubeconfig"
 localnode_dir="$out/localnode"
 localnode_pid="$out/localnode.pid"

@@ -7,8 +7,9 @@
 #
 # Needs bin/k8s/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler,kubectl},
 # bin/kwok, bin/kwokctl and bin/localnode (`make dev-cluster` builds them).
-# Environment: DEV_CLUSTER_NAME (default rmodel-dev), RAI_BINARY (default
-# bin/rai), LOCALNODE_ARGS (extra agent flags).
+# Environment: DEV_CLUSTER_NAME (default rmodel-dev), DEV_CLUSTER_DIR
+# (default _output/dev-cluster), RAI_BINARY (default bin/rai),
+# LOCALNODE_ARGS (extra agent flags).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
