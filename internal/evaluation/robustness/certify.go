@@ -132,14 +132,18 @@ func (s *Smoother) Count(xs []float32, ids []int64, n0, n int, out []Counts) err
 	for r, id := range ids {
 		s.gauss.Seed(s.Seed, uint64(id))
 		x := xs[r*f : (r+1)*f]
-		for k := 0; k < total; k++ {
-			s.gauss.AddNoise(s.in[fill*f:(fill+1)*f], x, s.Sigma)
-			phase := int32(0)
-			if k >= n0 {
-				phase = 1
+		for k := 0; k < total; {
+			chunk := min(total-k, s.Batch-fill)
+			s.gauss.AddNoiseRows(s.in[fill*f:(fill+chunk)*f], x, chunk, s.Sigma)
+			for q := range chunk {
+				phase := int32(0)
+				if k+q >= n0 {
+					phase = 1
+				}
+				s.slot[fill+q] = int32(r)<<1 | phase
 			}
-			s.slot[fill] = int32(r)<<1 | phase
-			fill++
+			fill += chunk
+			k += chunk
 			if fill == s.Batch {
 				if err := flush(); err != nil {
 					return err
@@ -161,9 +165,8 @@ func (s *Smoother) Count(xs []float32, ids []int64, n0, n int, out []Counts) err
 func (s *Smoother) NoiseOnly(x []float32, id int64, samples int) {
 	s.init()
 	s.gauss.Seed(s.Seed, uint64(id))
-	f := s.Features
-	for k := 0; k < samples; k++ {
-		s.gauss.AddNoise(s.in[(k%s.Batch)*f:(k%s.Batch+1)*f], x, s.Sigma)
+	for k := 0; k < samples; k += s.Batch {
+		s.gauss.AddNoiseRows(s.in, x, min(s.Batch, samples-k), s.Sigma)
 	}
 }
 

@@ -131,29 +131,27 @@ func (g *Gauss) tryDraw(j int32, i uint64, k *[128]uint32, w *[128]float64) (flo
 // draw rejected by the wedge test starts over with Norm, which is a fresh
 // independent draw, so the result is still exactly N(0, 1) up to float32.
 func (g *Gauss) AddNoise(dst, x []float32, sigma float32) {
-	dst = dst[:len(x)]
+	g.AddNoiseRows(dst, x, 1, sigma)
+}
+
+// AddNoiseRows writes rows noisy copies of x into dst (rows·len(x)
+// values), each as AddNoise would, in one call: the generator state stays
+// in a register across samples. The stream consumed is the same as rows
+// calls of AddNoise.
+func (g *Gauss) AddNoiseRows(dst, x []float32, rows int, sigma float32) {
 	n := len(x)
+	dst = dst[:rows*n]
 	st := g.state
-	for j := 0; j < n; j += 2 {
-		st += 0xa0761d6478bd642f
-		hi, lo := bits.Mul64(st, st^0xe7037ed1a0b428db)
-		u := hi ^ lo
-		h := uint32(u)
-		jj := int32(h) >> 8
-		a := (jj ^ (jj >> 31)) - (jj >> 31)
-		var z float64
-		if uint32(a) < zigK24[h&127] {
-			z = float64(jj) * zigW24[h&127]
-		} else {
-			g.state = st
-			z = g.slow24(h)
-			st = g.state
-		}
-		dst[j] = x[j] + sigma*float32(z)
-		if j+1 < n {
-			h = uint32(u >> 32)
-			jj = int32(h) >> 8
-			a = (jj ^ (jj >> 31)) - (jj >> 31)
+	for r := 0; r < rows; r++ {
+		d := dst[r*n : (r+1)*n]
+		for j := 0; j < n; j += 2 {
+			st += 0xa0761d6478bd642f
+			hi, lo := bits.Mul64(st, st^0xe7037ed1a0b428db)
+			u := hi ^ lo
+			h := uint32(u)
+			jj := int32(h) >> 8
+			a := (jj ^ (jj >> 31)) - (jj >> 31)
+			var z float64
 			if uint32(a) < zigK24[h&127] {
 				z = float64(jj) * zigW24[h&127]
 			} else {
@@ -161,7 +159,20 @@ func (g *Gauss) AddNoise(dst, x []float32, sigma float32) {
 				z = g.slow24(h)
 				st = g.state
 			}
-			dst[j+1] = x[j+1] + sigma*float32(z)
+			d[j] = x[j] + sigma*float32(z)
+			if j+1 < n {
+				h = uint32(u >> 32)
+				jj = int32(h) >> 8
+				a = (jj ^ (jj >> 31)) - (jj >> 31)
+				if uint32(a) < zigK24[h&127] {
+					z = float64(jj) * zigW24[h&127]
+				} else {
+					g.state = st
+					z = g.slow24(h)
+					st = g.state
+				}
+				d[j+1] = x[j+1] + sigma*float32(z)
+			}
 		}
 	}
 	g.state = st

@@ -116,3 +116,28 @@ func BenchmarkAddNoise16(b *testing.B) {
 		g.AddNoise(dst, x, 0.25)
 	}
 }
+
+// AddNoiseRows consumes the same stream as repeated AddNoise, for odd and
+// even widths.
+func TestAddNoiseRowsMatchesAddNoise(t *testing.T) {
+	for _, f := range []int{1, 3, 16} {
+		x := make([]float32, f)
+		for i := range x {
+			x[i] = float32(i)
+		}
+		var a, b Gauss
+		a.Seed(1, uint64(f))
+		b.Seed(1, uint64(f))
+		rows := make([]float32, 50*f)
+		a.AddNoiseRows(rows, x, 50, 0.5)
+		one := make([]float32, f)
+		for r := 0; r < 50; r++ {
+			b.AddNoise(one, x, 0.5)
+			for j := range one {
+				if rows[r*f+j] != one[j] {
+					t.Fatalf("f=%d row %d: %v vs %v", f, r, rows[r*f:(r+1)*f], one)
+				}
+			}
+		}
+	}
+}
