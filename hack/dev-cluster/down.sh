@@ -33,7 +33,7 @@ fi
 
 if [ -x "$bin/kwokctl" ] && "$bin/kwokctl" get clusters 2>/dev/null | grep -qx "$cluster_name"; then
   echo ">> deleting cluster $cluster_name"
-  "$bin/kwokctl" delete cluster --name "$cluster_name" --kubeconfig "$kubeconfig"
+  "$bin/kwokctl" -v WARN delete cluster --name "$cluster_name" --kubeconfig "$kubeconfig"
 fi
 rm -rf "$out"
 echo "dev cluster $cluster_name is down"

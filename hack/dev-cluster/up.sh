@@ -21,10 +21,10 @@ start=$(date +%s)
 
 if "$bin/kwokctl" get clusters 2>/dev/null | grep -qx "$cluster_name"; then
   echo ">> cluster $cluster_name exists; starting it in case it was stopped"
-  "$bin/kwokctl" start cluster --name "$cluster_name" >/dev/null
+  "$bin/kwokctl" -v WARN start cluster --name "$cluster_name" >/dev/null
 else
   echo ">> creating cluster $cluster_name (kwokctl, binary runtime)"
-  "$bin/kwokctl" --config "$root/hack/dev-cluster/kwokctl.yaml" create cluster \
+  "$bin/kwokctl" -v WARN --config "$root/hack/dev-cluster/kwokctl.yaml" create cluster \
     --name "$cluster_name" \
     --runtime binary \
     --kubeconfig "$kubeconfig" \
