@@ -14,7 +14,15 @@ import (
 // correlation of the original's single 32-bit draw). The exact
 // distribution is N(0, 1): the ziggurat is a rejection sampler, not an
 // approximation. The zero value is usable; Seed makes streams reproducible.
-type Gauss struct{ state uint64 }
+type Gauss struct {
+	state uint64
+	// scaled[i] = σ·zigW24[i] in float32 for the σ last used by
+	// AddNoiseRows, so the common case is one conversion, one multiply and
+	// one add per value.
+	scaled      [128]float32
+	scaledSigma float32
+	scaledOK    bool
+}
 
 // Seed sets the stream from two words (for example a run seed and a row id).
 func (g *Gauss) Seed(a, b uint64) {
@@ -139,6 +147,13 @@ func (g *Gauss) AddNoise(dst, x []float32, sigma float32) {
 // in a register across samples. The stream consumed is the same as rows
 // calls of AddNoise.
 func (g *Gauss) AddNoiseRows(dst, x []float32, rows int, sigma float32) {
+	if !g.scaledOK || g.scaledSigma != sigma {
+		for i, w := range zigW24 {
+			g.scaled[i] = float32(float64(sigma) * w)
+		}
+		g.scaledSigma, g.scaledOK = sigma, true
+	}
+	sw := &g.scaled
 	n := len(x)
 	dst = dst[:rows*n]
 	st := g.state
@@ -151,27 +166,24 @@ func (g *Gauss) AddNoiseRows(dst, x []float32, rows int, sigma float32) {
 			h := uint32(u)
 			jj := int32(h) >> 8
 			a := (jj ^ (jj >> 31)) - (jj >> 31)
-			var z float64
 			if uint32(a) < zigK24[h&127] {
-				z = float64(jj) * zigW24[h&127]
+				d[j] = x[j] + float32(jj)*sw[h&127]
 			} else {
 				g.state = st
-				z = g.slow24(h)
+				d[j] = x[j] + sigma*float32(g.slow24(h))
 				st = g.state
 			}
-			d[j] = x[j] + sigma*float32(z)
 			if j+1 < n {
 				h = uint32(u >> 32)
 				jj = int32(h) >> 8
 				a = (jj ^ (jj >> 31)) - (jj >> 31)
 				if uint32(a) < zigK24[h&127] {
-					z = float64(jj) * zigW24[h&127]
+					d[j+1] = x[j+1] + float32(jj)*sw[h&127]
 				} else {
 					g.state = st
-					z = g.slow24(h)
+					d[j+1] = x[j+1] + sigma*float32(g.slow24(h))
 					st = g.state
 				}
-				d[j+1] = x[j+1] + sigma*float32(z)
 			}
 		}
 	}
