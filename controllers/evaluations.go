@@ -577,8 +577,11 @@ func (r *ResponsibleModelReconciler) retryFailedEvaluations(ctx context.Context,
 // It returns the reports by kind and the kinds the version was asked for;
 // a missing ConfigMap is no evidence.
 func (r *ResponsibleModelReconciler) loadEvidence(ctx context.Context, obj *raiv1.ResponsibleModel, version string) (map[string]*report.Report, []string, error) {
+	// Read past the cache: the evaluations step may have written a report
+	// into this ConfigMap moments ago, and a stale copy would make the
+	// policy judge a finished evaluation as missing.
 	cm := &corev1.ConfigMap{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: evidenceConfigMapName(obj.Name, version)}, cm)
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: evidenceConfigMapName(obj.Name, version)}, cm)
 	if apierrors.IsNotFound(err) {
 		return map[string]*report.Report{}, nil, nil
 	}

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,7 +107,16 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 	if err := r.applyService(ctx, obj); err != nil {
 		return ctrl.Result{}, err
 	}
-	dep, err := r.applyDeployment(ctx, obj, *target)
+	var dep *appsv1.Deployment
+	var err error
+	if target.Version == st.StableVersion && candidate != "" {
+		// spec.serving now describes the candidate: the stable version
+		// keeps the template it was promoted with until the candidate is
+		// promoted (or a rollback restores it).
+		dep, err = r.keepDeployment(ctx, obj, *target)
+	} else {
+		dep, err = r.applyDeployment(ctx, obj, *target)
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -208,7 +218,7 @@ func (r *ResponsibleModelReconciler) rollBack(ctx context.Context, s *scope, msg
 		decisionID = st.LastDecision.ID
 	}
 	if st.StableVersion != "" {
-		if _, err := r.applyDeployment(ctx, obj, servedModel{Version: st.StableVersion, URI: st.StableModelURI, SHA256: st.StableModelSHA256}); err != nil {
+		if err := r.restoreStable(ctx, obj); err != nil {
 			return fmt.Errorf("roll back to version %s: %w", st.StableVersion, err)
 		}
 	} else if err := r.removeServing(ctx, obj); err != nil {
@@ -228,6 +238,81 @@ func (r *ResponsibleModelReconciler) rollBack(ctx context.Context, s *scope, msg
 	logAfterStatusPatch(ctx, "rolled back", "decisionID", decisionID, "version", version, "to", st.StableVersion, "reason", msg)
 	r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, raiv1.ReasonRolledBack, "RollBack", "%s", message)
 	return nil
+}
+
+// keepDeployment returns the serving Deployment as it is, creating it for m
+// from the spec only when it is missing.
+func (r *ResponsibleModelReconciler) keepDeployment(ctx context.Context, obj *raiv1.ResponsibleModel, m servedModel) (*appsv1.Deployment, error) {
+	got := &appsv1.Deployment{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: servingName(obj.Name)}, got)
+	if apierrors.IsNotFound(err) {
+		return r.applyDeployment(ctx, obj, m)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get serving Deployment: %w", err)
+	}
+	return got, nil
+}
+
+// restoreStable rolls the serving Deployment back to the pod template the
+// stable version last ran with, as `kubectl rollout undo` does: from the
+// newest ReplicaSet of the Deployment whose pods carry the stable version.
+// The spec cannot say what that was: it now describes the candidate (its
+// GPUs, say). Without such a ReplicaSet it builds the stable version from
+// the spec.
+func (r *ResponsibleModelReconciler) restoreStable(ctx context.Context, obj *raiv1.ResponsibleModel) error {
+	st := &obj.Status
+	stable := servedModel{Version: st.StableVersion, URI: st.StableModelURI, SHA256: st.StableModelSHA256}
+	dep := &appsv1.Deployment{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: servingName(obj.Name)}, dep); err != nil {
+		if apierrors.IsNotFound(err) {
+			_, err = r.applyDeployment(ctx, obj, stable)
+			return err
+		}
+		return fmt.Errorf("get serving Deployment: %w", err)
+	}
+	sets := &appsv1.ReplicaSetList{}
+	if err := r.APIReader.List(ctx, sets, client.InNamespace(obj.Namespace),
+		client.MatchingLabels{raiv1.LabelModel: obj.Name, raiv1.LabelComponent: "serving", raiv1.LabelVersion: st.StableVersion}); err != nil {
+		return fmt.Errorf("list the ReplicaSets of version %s: %w", st.StableVersion, err)
+	}
+	template := stableTemplate(dep, sets.Items)
+	if template == nil {
+		_, err := r.applyDeployment(ctx, obj, stable)
+		return err
+	}
+	dep.Spec.Template = *template
+	if err := r.Update(ctx, dep); err != nil {
+		return fmt.Errorf("restore the pod template of version %s: %w", st.StableVersion, err)
+	}
+	return nil
+}
+
+// stableTemplate returns the pod template of the newest (highest revision)
+// ReplicaSet owned by dep among sets, without the pod-template-hash label
+// the Deployment controller adds; nil when there is none. Pure.
+func stableTemplate(dep *appsv1.Deployment, sets []appsv1.ReplicaSet) *corev1.PodTemplateSpec {
+	var best *appsv1.ReplicaSet
+	bestRev := -1
+	for i := range sets {
+		rs := &sets[i]
+		if !metav1.IsControlledBy(rs, dep) {
+			continue
+		}
+		rev, err := strconv.Atoi(rs.Annotations["deployment.kubernetes.io/revision"])
+		if err != nil {
+			rev = 0
+		}
+		if rev > bestRev {
+			best, bestRev = rs, rev
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	t := best.Spec.Template.DeepCopy()
+	delete(t.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+	return t
 }
 
 // applyDeployment creates or updates the serving Deployment for m. It

@@ -21,6 +21,7 @@ import (
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -54,6 +55,8 @@ type ResponsibleModelReconciler struct {
 	// EvaluationJobs configures evaluation pods; its Image also runs
 	// `rai serve`.
 	EvaluationJobs EvaluationJobOptions
+	// MaxConcurrentReconciles bounds parallel reconciles (default 4).
+	MaxConcurrentReconciles int
 	// RolloutPollInterval is how often a rollout's pods are looked at
 	// (default 10s).
 	RolloutPollInterval time.Duration
@@ -325,6 +328,7 @@ func (r *ResponsibleModelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.modelsForPolicyConfigMap)).
 		Watches(&raiv1.PrivacyBudget{}, handler.EnqueueRequestsFromMapFunc(r.modelsForBudget)).
 		Named("responsiblemodel").
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 4)}).
 		Complete(r)
 }
 
