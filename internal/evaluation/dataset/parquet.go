@@ -173,22 +173,32 @@ func (p *Parquet) fillNumeric(col arrow.Array, name string, dst []float32, row0,
 	hasNulls := col.NullN() > 0
 	switch a := col.(type) {
 	case *array.Float32:
-		for k := range n {
+		vals := a.Float32Values()[p.off : p.off+n]
+		for k, v := range vals {
+			if v-v != 0 { // NaN or ±Inf
+				if hasNulls && a.IsNull(p.off+k) {
+					return null(k)
+				}
+				return set(k, float64(v))
+			}
 			if hasNulls && a.IsNull(p.off+k) {
 				return null(k)
 			}
-			if err := set(k, float64(a.Value(p.off+k))); err != nil {
-				return err
-			}
+			dst[(row0+k)*nf+j] = v
 		}
 	case *array.Float64:
-		for k := range n {
+		vals := a.Float64Values()[p.off : p.off+n]
+		for k, v := range vals {
+			if v-v != 0 {
+				if hasNulls && a.IsNull(p.off+k) {
+					return null(k)
+				}
+				return set(k, v)
+			}
 			if hasNulls && a.IsNull(p.off+k) {
 				return null(k)
 			}
-			if err := set(k, a.Value(p.off+k)); err != nil {
-				return err
-			}
+			dst[(row0+k)*nf+j] = float32(v)
 		}
 	case *array.Int64:
 		for k := range n {

@@ -290,3 +290,23 @@ func TestPredBitIsGreaterOrEqual(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTallyScores measures the per-row bookkeeping of a fairness
+// evaluation (two sensitive columns, random labels and predictions).
+func BenchmarkTallyScores(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n = 4096
+	s0, s1, labels := make([]int32, n), make([]int32, n), make([]int32, n)
+	scores := make([]float32, n)
+	for i := range s0 {
+		s0[i], s1[i], labels[i], scores[i] = int32(rng.IntN(2)), int32(rng.IntN(4)), int32(rng.IntN(2)), rng.Float32()
+	}
+	g, _ := NewGrouper(2)
+	var t Tally
+	fav := []bool{false, true}
+	sens := [][]int32{s0, s1}
+	for b.Loop() {
+		g.TallyScores(&t, sens, n, labels, fav, scores, 0.5)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+}
