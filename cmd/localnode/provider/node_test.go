@@ -393,6 +393,35 @@ func TestLocalNode(t *testing.T) {
 		}
 	})
 
+	t.Run("a missing ConfigMap keeps the pod pending until it exists", func(t *testing.T) {
+		t.Parallel()
+		pod := shPod(c.ns, "late-config", `cat "$CFG/greeting" > "$1"`)
+		pod.Spec.Containers[0].Command = append(pod.Spec.Containers[0].Command, "sh", "/dev/termination-log")
+		pod.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "CFG", Value: "/cfg"}}
+		pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cfg", MountPath: "/cfg"}}
+		pod.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "late"}}}}}
+		c.create(t, pod)
+		waiting := c.waitPod(t, "late-config", time.Minute, "a waiting message", func(p *corev1.Pod) bool {
+			if len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].State.Waiting == nil {
+				return false
+			}
+			return strings.Contains(p.Status.ContainerStatuses[0].State.Waiting.Message, `configmaps "late" not found`)
+		})
+		if waiting.Status.Phase != corev1.PodPending {
+			t.Errorf("phase while the ConfigMap is missing = %s, want Pending", waiting.Status.Phase)
+		}
+		_, err := c.client.CoreV1().ConfigMaps(c.ns).Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "late"}, Data: map[string]string{"greeting": "hello"},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := c.waitPod(t, "late-config", time.Minute, "a terminal phase", terminal)
+		if got.Status.Phase != corev1.PodSucceeded || got.Status.ContainerStatuses[0].State.Terminated.Message != "hello" {
+			t.Errorf("phase %s message %q, want Succeeded with the ConfigMap's content", got.Status.Phase, got.Status.ContainerStatuses[0].State.Terminated.Message)
+		}
+	})
+
 	t.Run("unrunnable pod fails with a clear message", func(t *testing.T) {
 		t.Parallel()
 		pod := shPod(c.ns, "no-command", "")

@@ -149,7 +149,7 @@ type containerDirs struct {
 }
 
 // planContainer builds the launch plan for container c of pod. volumes maps a
-// pod volume name to its local directory (see preparePodVolumes); baseEnv is
+// pod volume name to its local directory (see podVolumePaths); baseEnv is
 // the environment every container starts from (an image's environment, in
 // effect), overridden by the container's own env, whose values the pod
 // controller has already resolved (valueFrom included).

@@ -8,8 +8,8 @@
 // no isolation and no resource enforcement: a container is its command and
 // args, run with the agent's user, in a per-pod directory.
 //
-// Mapping a container to a process (see planContainer and preparePodVolumes
-// for the details):
+// Mapping a container to a process (see planContainer, podVolumePaths and
+// fillPodVolumes for the details):
 //   - command+args are the argv; the first word is resolved through the
 //     BinaryMap (so "rai" or "/usr/local/bin/rai" runs the repo's bin/rai),
 //     else looked up on PATH;
@@ -128,8 +128,9 @@ func New(cfg Config) (*Provider, error) {
 // podRun is one pod on this node: its spec as received, its containers and
 // the goroutine that runs them.
 type podRun struct {
-	pod       *corev1.Pod // as received; Status is rebuilt by snapshot
-	dir       string      // volumes, work and tmp dirs; removed on delete
+	pod       *corev1.Pod       // as received; Status is rebuilt by snapshot
+	dir       string            // volumes, work and tmp dirs; removed on delete
+	volumes   map[string]string // volume name → local directory
 	startTime metav1.Time
 	init      []*containerRun
 	main      []*containerRun
@@ -152,8 +153,10 @@ func podKey(namespace, name string) string { return namespace + "/" + name }
 
 // CreatePod prepares the pod's directories and volumes, plans every container
 // and starts running them in the background. A pod this node cannot run
-// (no command, an unknown binary, an unsupported volume) is rejected with an
-// error naming the cause; the pod controller then marks it failed.
+// (no command, an unknown binary, an unsupported volume type) is rejected
+// with an error naming the cause; the pod controller then marks it failed.
+// A ConfigMap or Secret the pod mounts that does not exist yet only keeps
+// the pod Pending until it does (see fillVolumes).
 func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	key := podKey(pod.Namespace, pod.Name)
 	p.mu.Lock()
@@ -171,13 +174,13 @@ func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 			return fmt.Errorf("create pod directory: %w", err)
 		}
 	}
-	volumes, err := preparePodVolumes(ctx, p.cfg.Client, pod, filepath.Join(dir, "volumes"))
+	volumes, err := podVolumePaths(pod, filepath.Join(dir, "volumes"))
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return errdefs.AsInvalidInput(fmt.Errorf("local node: %w", err))
 	}
 
-	run := &podRun{pod: pod, dir: dir, startTime: metav1.Now(), done: make(chan struct{})}
+	run := &podRun{pod: pod, dir: dir, volumes: volumes, startTime: metav1.Now(), done: make(chan struct{})}
 	plan := func(c *corev1.Container, waitingReason string) (*containerRun, error) {
 		cdir := filepath.Join(dir, "containers", c.Name)
 		dirs := containerDirs{work: filepath.Join(cdir, "work"), tmp: filepath.Join(cdir, "tmp"), logs: logDir, term: cdir}
@@ -237,12 +240,16 @@ func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	return nil
 }
 
-// runPod runs the init containers one after another, then every container
-// at once, and returns when no process of the pod is left.
+// runPod fills the pod's volumes, runs the init containers one after
+// another, then every container at once, and returns when no process of the
+// pod is left.
 func (p *Provider) runPod(ctx context.Context, run *podRun) {
 	defer close(run.done)
 	logger := log.G(ctx).WithField("pod", podKey(run.pod.Namespace, run.pod.Name))
 	policy := run.pod.Spec.RestartPolicy
+	if !p.fillVolumes(ctx, run) {
+		return
+	}
 	for _, c := range run.init {
 		backoff := p.cfg.RestartBackoff
 		for {
@@ -279,6 +286,45 @@ func (p *Provider) runPod(ctx context.Context, run *podRun) {
 		}()
 	}
 	wg.Wait()
+}
+
+// fillVolumes writes the pod's volumes, retrying (1s, doubling to 10s) while
+// that fails, for instance because a ConfigMap the pod mounts does not exist
+// yet: like the kubelet, it keeps the pod Pending with its containers
+// waiting in ContainerCreating, the error as their message. It returns false
+// when the pod was stopped first.
+func (p *Provider) fillVolumes(ctx context.Context, run *podRun) bool {
+	backoff := time.Second
+	for {
+		err := fillPodVolumes(ctx, p.cfg.Client, run.pod, run.volumes)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		msg := "local node: " + err.Error()
+		changed := false
+		p.mu.Lock()
+		for _, c := range append(append([]*containerRun(nil), run.init...), run.main...) {
+			if w := c.status.State.Waiting; w != nil && w.Message != msg {
+				w.Reason, w.Message, changed = "ContainerCreating", msg, true
+			}
+		}
+		p.mu.Unlock()
+		if changed {
+			log.G(ctx).WithField("pod", podKey(run.pod.Namespace, run.pod.Name)).Warnf("waiting for volumes: %v", err)
+			p.notifyPod(run)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
 }
 
 // waitRestart marks c as waiting in CrashLoopBackOff, sleeps the backoff and

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,52 +14,76 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// preparePodVolumes creates one local directory per pod volume under
-// volumesDir and fills it, returning volume name → directory. Supported:
+// podVolumePaths returns volume name → local directory for every volume of
+// the pod, without touching the disk: emptyDir, configMap, secret and
+// projected volumes live under volumesDir/<name>, a hostPath volume is the
+// host path itself (it is local already). Any other volume type is an error
+// naming the volume, so that a pod this node cannot honour fails with a
+// message rather than running without its data.
+func podVolumePaths(pod *corev1.Pod, volumesDir string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range pod.Spec.Volumes {
+		switch {
+		case v.HostPath != nil:
+			out[v.Name] = v.HostPath.Path
+		case v.EmptyDir != nil, v.ConfigMap != nil, v.Secret != nil, v.Projected != nil:
+			out[v.Name] = filepath.Join(volumesDir, v.Name)
+		default:
+			return nil, fmt.Errorf("volume %q: unsupported volume type on the local node (supported: emptyDir, configMap, secret, hostPath, projected)", v.Name)
+		}
+	}
+	return out, nil
+}
+
+// errVolumeSourceMissing marks a fillPodVolumes failure that may go away: a
+// ConfigMap or Secret the pod needs does not exist (yet). The kubelet keeps
+// such a pod in ContainerCreating and retries; so does the provider.
+var errVolumeSourceMissing = errors.New("volume source missing")
+
+// fillPodVolumes creates and fills the directories podVolumePaths named:
 //
 //   - emptyDir: an empty directory (medium and size limit are ignored);
 //   - configMap and secret: one file per key (or per listed item), with
 //     the item's mode when given; a missing object that is not optional is
-//     an error;
-//   - hostPath: the host path itself (it is local already);
+//     an error wrapping errVolumeSourceMissing;
 //   - projected: configMap and secret sources are written as above; other
 //     sources (service account tokens, downward API, cluster trust bundles)
-//     are skipped, and a missing configMap/secret source is skipped too,
-//     since the only projected volume most pods have is the automatically
-//     injected API access volume, which a local process does not use.
-//
-// Any other volume type is an error naming the volume, so that a pod this
-// node cannot honour fails with a message rather than running without data.
-func preparePodVolumes(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, volumesDir string) (map[string]string, error) {
-	out := map[string]string{}
+//     are skipped, and so is a missing configMap/secret source, since the
+//     only projected volume most pods have is the automatically injected API
+//     access volume, which a local process does not use.
+func fillPodVolumes(ctx context.Context, client kubernetes.Interface, pod *corev1.Pod, paths map[string]string) error {
+	missing := func(err error) error {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("%w: %w", errVolumeSourceMissing, err)
+		}
+		return err
+	}
 	for _, v := range pod.Spec.Volumes {
-		dir := filepath.Join(volumesDir, v.Name)
+		dir := paths[v.Name]
 		switch {
 		case v.EmptyDir != nil:
 			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+				return fmt.Errorf("volume %q: %w", v.Name, err)
 			}
-		case v.HostPath != nil:
-			dir = v.HostPath.Path
 		case v.ConfigMap != nil:
 			data, err := configMapData(ctx, client, pod.Namespace, v.ConfigMap.Name)
 			if err != nil && !(apierrors.IsNotFound(err) && optional(v.ConfigMap.Optional)) {
-				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+				return fmt.Errorf("volume %q: %w", v.Name, missing(err))
 			}
 			if err := writeKeys(dir, data, itemsIfFound(v.ConfigMap.Items, err), v.ConfigMap.DefaultMode); err != nil {
-				return nil, fmt.Errorf("volume %q: configMap %q: %w", v.Name, v.ConfigMap.Name, err)
+				return fmt.Errorf("volume %q: configMap %q: %w", v.Name, v.ConfigMap.Name, err)
 			}
 		case v.Secret != nil:
 			data, err := secretData(ctx, client, pod.Namespace, v.Secret.SecretName)
 			if err != nil && !(apierrors.IsNotFound(err) && optional(v.Secret.Optional)) {
-				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+				return fmt.Errorf("volume %q: %w", v.Name, missing(err))
 			}
 			if err := writeKeys(dir, data, itemsIfFound(v.Secret.Items, err), v.Secret.DefaultMode); err != nil {
-				return nil, fmt.Errorf("volume %q: secret %q: %w", v.Name, v.Secret.SecretName, err)
+				return fmt.Errorf("volume %q: secret %q: %w", v.Name, v.Secret.SecretName, err)
 			}
 		case v.Projected != nil:
 			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+				return fmt.Errorf("volume %q: %w", v.Name, err)
 			}
 			for _, src := range v.Projected.Sources {
 				var data map[string][]byte
@@ -78,18 +103,15 @@ func preparePodVolumes(ctx context.Context, client kubernetes.Interface, pod *co
 					continue
 				}
 				if err != nil {
-					return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+					return fmt.Errorf("volume %q: %w", v.Name, err)
 				}
 				if err := writeKeys(dir, data, items, v.Projected.DefaultMode); err != nil {
-					return nil, fmt.Errorf("volume %q: %w", v.Name, err)
+					return fmt.Errorf("volume %q: %w", v.Name, err)
 				}
 			}
-		default:
-			return nil, fmt.Errorf("volume %q: unsupported volume type on the local node (supported: emptyDir, configMap, secret, hostPath, projected)", v.Name)
 		}
-		out[v.Name] = dir
 	}
-	return out, nil
+	return nil
 }
 
 func optional(b *bool) bool { return b != nil && *b }
