@@ -44,7 +44,11 @@ echo ">> fake nodes (kwok): gpu-h100-0, gpu-a100-mig-0, cpu-0, cpu-1"
 
 if [ -f "$localnode_pid" ] && kill -0 "$(cat "$localnode_pid")" 2>/dev/null; then
   echo ">> local execution node agent already running (pid $(cat "$localnode_pid"))"
+  if [ "$(sha256sum <"$bin/localnode")" != "$(cat "$out/localnode.sha256" 2>/dev/null)" ]; then
+    echo "   note: bin/localnode changed since the agent started; 'make dev-cluster-down dev-cluster' runs the new one"
+  fi
 else
+  sha256sum <"$bin/localnode" >"$out/localnode.sha256"
   echo ">> starting the local execution node agent (log: ${localnode_log#$root/})"
   ort_env=()
   if [ -e "$bin/onnxruntime/libonnxruntime.so.1" ]; then
