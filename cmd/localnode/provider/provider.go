@@ -140,13 +140,12 @@ type podRun struct {
 	done      chan struct{} // closed when no process of the pod is left
 }
 
-// containerRun is one container and its latest status. status and pgid are
-// guarded by Provider.mu.
+// containerRun is one container and its latest status (guarded by
+// Provider.mu).
 type containerRun struct {
 	spec   corev1.Container
 	plan   launchPlan
 	status corev1.ContainerStatus
-	pgid   int // process group of the running process, 0 when none
 }
 
 func podKey(namespace, name string) string { return namespace + "/" + name }
@@ -358,13 +357,9 @@ func (p *Provider) runContainer(ctx context.Context, run *podRun, c *containerRu
 	if ctx.Err() != nil {
 		return 137
 	}
-	_ = os.Remove(c.plan.terminationPath)
-	startErr := func() error {
-		if err := os.WriteFile(c.plan.terminationPath, nil, 0o644); err != nil {
-			return err
-		}
-		return nil
-	}()
+	// An empty termination message file per run, so that a restarted
+	// container does not report its previous run's message.
+	startErr := os.WriteFile(c.plan.terminationPath, nil, 0o644)
 	var cmd *exec.Cmd
 	var logf *os.File
 	if startErr == nil {
@@ -402,7 +397,6 @@ func (p *Provider) runContainer(ctx context.Context, run *podRun, c *containerRu
 	containerID := fmt.Sprintf("local://%d", pid)
 	hasProbe := readinessProbeTarget(&c.spec) != nil
 	p.mu.Lock()
-	c.pgid = pid
 	c.status.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}
 	c.status.ContainerID = containerID
 	c.status.Started = ptrTo(true)
@@ -445,7 +439,6 @@ func (p *Provider) runContainer(ctx context.Context, run *podRun, c *containerRu
 	}
 	msg := terminationMessage(c.plan.terminationPath, c.plan.logPath, c.spec.TerminationMessagePolicy, code)
 	p.mu.Lock()
-	c.pgid = 0
 	c.status.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
 		ExitCode:    code,
 		Reason:      terminationReason(code),
