@@ -171,7 +171,31 @@ func evaluationArgs(obj *raiv1.ResponsibleModel, kind report.Kind) []string {
 // evaluationJobName is deterministic in the Job's inputs: a spec change that
 // changes what is evaluated names a new Job.
 func evaluationJobName(obj *raiv1.ResponsibleModel, kind report.Kind) string {
-	return boundedName(obj.Name, obj.Spec.Version, string(kind), shortHash(strings.Join(evaluationArgs(obj, kind), "\x00")))
+	inputs := strings.Join(evaluationArgs(obj, kind), "\x00")
+	if n := shardCount(obj, kind); n > 1 {
+		inputs += fmt.Sprintf("\x00shards=%d", n)
+	}
+	return boundedName(obj.Name, obj.Spec.Version, string(kind), shortHash(inputs))
+}
+
+// mergeJobName names the Job that merges the partial reports of a sharded
+// evaluation.
+func mergeJobName(obj *raiv1.ResponsibleModel, kind report.Kind) string {
+	return boundedName(evaluationJobName(obj, kind), "merge")
+}
+
+// shardCount is how many pods evaluate kind: spec.evaluations.job.shards
+// for fairness and robustness, 1 for the others.
+func shardCount(obj *raiv1.ResponsibleModel, kind report.Kind) int32 {
+	if kind != report.KindFairness && kind != report.KindRobustness {
+		return 1
+	}
+	return max(ptr.Deref(obj.Spec.Evaluations.Job.Shards, 1), 1)
+}
+
+// shardKey is the evidence ConfigMap key of one partial report.
+func shardKey(kind report.Kind, index int) string {
+	return fmt.Sprintf("%s.shard-%d.json", kind, index)
 }
 
 // restrictedContainerSecurityContext meets the restricted Pod Security
@@ -211,7 +235,6 @@ func evaluationLabels(obj *raiv1.ResponsibleModel, kind report.Kind) map[string]
 // kind. It sets no owner reference (the caller does, with the scheme).
 func buildEvaluationJob(obj *raiv1.ResponsibleModel, kind report.Kind, opts EvaluationJobOptions) *batchv1.Job {
 	jobSpec := obj.Spec.Evaluations.Job
-	labels := evaluationLabels(obj, kind)
 	container := corev1.Container{
 		Name:                     evaluateContainer,
 		Image:                    opts.Image,
@@ -227,13 +250,59 @@ func buildEvaluationJob(obj *raiv1.ResponsibleModel, kind report.Kind, opts Eval
 			{Name: "tmp", MountPath: "/tmp"},
 		},
 	}
+	job := evaluationJobShell(obj, kind, evaluationJobName(obj, kind), container, opts)
+	if n := shardCount(obj, kind); n > 1 {
+		// An Indexed Job: pod i evaluates shard i/N and reports it.
+		job.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+		job.Spec.Completions, job.Spec.Parallelism = ptr.To(n), ptr.To(n)
+		c := &job.Spec.Template.Spec.Containers[0]
+		c.Env = append(c.Env, corev1.EnvVar{Name: "JOB_COMPLETION_INDEX", ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + batchv1.JobCompletionIndexAnnotation + "']"}}})
+		c.Args = append(c.Args, "--shard", fmt.Sprintf("$(JOB_COMPLETION_INDEX)/%d", n))
+	}
+	return job
+}
+
+// buildMergeJob returns the Job that merges the partial reports of a
+// sharded evaluation, which it reads from the version's evidence ConfigMap.
+func buildMergeJob(obj *raiv1.ResponsibleModel, kind report.Kind, opts EvaluationJobOptions) *batchv1.Job {
+	n := int(shardCount(obj, kind))
+	args := []string{"evaluate", "merge", "--report", reportPath, "--termination-log", corev1.TerminationMessagePathDefault}
+	items := make([]corev1.KeyToPath, n)
+	for i := range n {
+		items[i] = corev1.KeyToPath{Key: shardKey(kind, i), Path: fmt.Sprintf("part-%d.json", i)}
+		args = append(args, fmt.Sprintf("/parts/part-%d.json", i))
+	}
+	container := corev1.Container{
+		Name: evaluateContainer, Image: opts.Image, Command: []string{"rai"}, Args: args,
+		Env:                      []corev1.EnvVar{{Name: "TMPDIR", Value: "/tmp"}},
+		Resources:                *obj.Spec.Evaluations.Job.Resources.DeepCopy(),
+		SecurityContext:          restrictedContainerSecurityContext(),
+		TerminationMessagePath:   corev1.TerminationMessagePathDefault,
+		TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "work", MountPath: "/work"}, {Name: "tmp", MountPath: "/tmp"}, {Name: "parts", MountPath: "/parts", ReadOnly: true},
+		},
+	}
+	job := evaluationJobShell(obj, kind, mergeJobName(obj, kind), container, opts)
+	job.Labels[raiv1.LabelComponent] = "evaluation-merge"
+	job.Spec.Template.Labels[raiv1.LabelComponent] = "evaluation-merge"
+	job.Spec.Template.Spec.Volumes = append(job.Spec.Template.Spec.Volumes, corev1.Volume{Name: "parts", VolumeSource: corev1.VolumeSource{
+		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: evidenceConfigMapName(obj.Name, obj.Spec.Version)}, Items: items}}})
+	return job
+}
+
+// evaluationJobShell wraps an evaluation container in a Job.
+func evaluationJobShell(obj *raiv1.ResponsibleModel, kind report.Kind, name string, container corev1.Container, opts EvaluationJobOptions) *batchv1.Job {
+	jobSpec := obj.Spec.Evaluations.Job
+	labels := evaluationLabels(obj, kind)
 	var tolerations []corev1.Toleration
 	for _, t := range opts.Tolerations {
 		tolerations = append(tolerations, *t.DeepCopy())
 	}
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      evaluationJobName(obj, kind),
+			Name:      name,
 			Namespace: obj.Namespace,
 			Labels:    labels,
 		},
@@ -416,6 +485,11 @@ func (r *ResponsibleModelReconciler) reconcileEvaluations(ctx context.Context, o
 func (r *ResponsibleModelReconciler) reconcileEvaluation(ctx context.Context, obj *raiv1.ResponsibleModel, kind report.Kind, cur *raiv1.EvaluationStatus) (raiv1.EvaluationStatus, error) {
 	version := obj.Spec.Version
 	name := evaluationJobName(obj, kind)
+	sharded := shardCount(obj, kind) > 1
+	merging := sharded && cur != nil && cur.Version == version && cur.Job == mergeJobName(obj, kind)
+	if merging {
+		name = mergeJobName(obj, kind)
+	}
 	if cur != nil && cur.Version == version && cur.Job == name && isTerminal(cur.State) {
 		return *cur, nil
 	}
@@ -496,6 +570,9 @@ func (r *ResponsibleModelReconciler) reconcileEvaluation(ctx context.Context, ob
 		}
 		return next, nil
 	}
+	if sharded && !merging {
+		return r.startMerge(ctx, obj, kind, pods.Items, next)
+	}
 	msg, _ := terminationMessage(pods.Items, corev1.PodSucceeded)
 	read := judgeReport(msg, kind, string(obj.Spec.Model.SHA256))
 	next.State, next.Reason, next.Message = read.state, read.reason, read.message
@@ -503,16 +580,59 @@ func (r *ResponsibleModelReconciler) reconcileEvaluation(ctx context.Context, ob
 		return next, nil
 	}
 	next.Metrics = headlineMetrics(read.report)
-	ref, err := r.storeReport(ctx, obj, kind, read.raw)
+	ref, err := r.storeEvidence(ctx, obj, map[string]string{string(kind) + ".json": string(read.raw)})
 	if err != nil {
-		return next, err
+		return next, fmt.Errorf("store the %s report: %w", kind, err)
 	}
 	next.ReportRef = ref
 	return next, nil
 }
 
-// storeReport keeps a report in the version's evidence ConfigMap.
-func (r *ResponsibleModelReconciler) storeReport(ctx context.Context, obj *raiv1.ResponsibleModel, kind report.Kind, raw []byte) (*raiv1.LocalObjectReference, error) {
+// startMerge reads the partial reports of a completed Indexed Job, keeps
+// them in the evidence ConfigMap and starts the Job that merges them. A
+// shard without a valid partial report makes the evaluation an Error.
+func (r *ResponsibleModelReconciler) startMerge(ctx context.Context, obj *raiv1.ResponsibleModel, kind report.Kind, pods []corev1.Pod, next raiv1.EvaluationStatus) (raiv1.EvaluationStatus, error) {
+	n := int(shardCount(obj, kind))
+	byIndex := map[int][]corev1.Pod{}
+	for _, p := range pods {
+		idx := p.Annotations[batchv1.JobCompletionIndexAnnotation]
+		if idx == "" {
+			idx = p.Labels[batchv1.JobCompletionIndexAnnotation]
+		}
+		if i, err := strconv.Atoi(idx); err == nil {
+			byIndex[i] = append(byIndex[i], p)
+		}
+	}
+	parts := map[string]string{}
+	for i := range n {
+		msg, _ := terminationMessage(byIndex[i], corev1.PodSucceeded)
+		read := judgeReport(msg, kind, string(obj.Spec.Model.SHA256))
+		if read.report != nil && (read.report.Shard == nil || read.report.Shard.Index != i || read.report.Shard.Count != n) {
+			read.state, read.reason, read.message = raiv1.EvaluationError, raiv1.ReasonReportMismatch, fmt.Sprintf("the report is not of shard %d/%d", i, n)
+		}
+		if read.state != raiv1.EvaluationSucceeded {
+			next.State, next.Reason, next.Message = read.state, read.reason, fmt.Sprintf("shard %d/%d: %s", i, n, read.message)
+			return next, nil
+		}
+		parts[shardKey(kind, i)] = string(read.raw)
+	}
+	if _, err := r.storeEvidence(ctx, obj, parts); err != nil {
+		return next, fmt.Errorf("store the %d partial %s reports: %w", n, kind, err)
+	}
+	job := buildMergeJob(obj, kind, r.EvaluationJobs)
+	if err := controllerutil.SetControllerReference(obj, job, r.Scheme); err != nil {
+		return next, fmt.Errorf("own merge Job %q: %w", job.Name, err)
+	}
+	if err := r.Create(ctx, job); err != nil && !apierrors.IsAlreadyExists(err) {
+		return next, fmt.Errorf("create merge Job %q: %w", job.Name, err)
+	}
+	next.Job, next.State, next.Reason, next.CompletionTime = job.Name, raiv1.EvaluationRunning, "", nil
+	next.Message = fmt.Sprintf("%d partial reports are merged by Job %s", n, job.Name)
+	return next, nil
+}
+
+// storeEvidence adds entries to the version's evidence ConfigMap.
+func (r *ResponsibleModelReconciler) storeEvidence(ctx context.Context, obj *raiv1.ResponsibleModel, entries map[string]string) (*raiv1.LocalObjectReference, error) {
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: evidenceConfigMapName(obj.Name, obj.Spec.Version), Namespace: obj.Namespace}}
 	var kinds []string
 	for _, k := range requestedKinds(&obj.Spec) {
@@ -530,11 +650,11 @@ func (r *ResponsibleModelReconciler) storeReport(ctx context.Context, obj *raiv1
 		if cm.Data == nil {
 			cm.Data = map[string]string{}
 		}
-		cm.Data[string(kind)+".json"] = string(raw)
+		maps.Copy(cm.Data, entries)
 		return controllerutil.SetControllerReference(obj, cm, r.Scheme)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store the %s report in ConfigMap %q: %w", kind, cm.Name, err)
+		return nil, fmt.Errorf("write ConfigMap %q: %w", cm.Name, err)
 	}
 	return &raiv1.LocalObjectReference{Name: cm.Name}, nil
 }
@@ -591,8 +711,8 @@ func (r *ResponsibleModelReconciler) loadEvidence(ctx context.Context, obj *raiv
 	out := map[string]*report.Report{}
 	for key, raw := range cm.Data {
 		kind, ok := strings.CutSuffix(key, ".json")
-		if !ok {
-			continue
+		if !ok || strings.Contains(kind, ".shard-") {
+			continue // partial reports of a sharded evaluation
 		}
 		rep, err := report.Parse([]byte(raw))
 		if err != nil {
