@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -56,6 +57,8 @@ func TestBudgetChargedOnceAcrossRestart(t *testing.T) {
 	want, _, err := privacy.Epsilon(1.1, 0.01, 3000, 1e-5)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(spent).To(Equal(strconv.FormatFloat(want, 'g', 6, 64)), "one charge spends the version's own epsilon")
+	g.Expect(getBudget(g, b).Status.Remaining).To(Equal(strconv.FormatFloat(8-want, 'g', 6, 64)))
+	g.Expect(meta.IsStatusConditionFalse(getBudget(g, b).Status.Conditions, raiv1.ConditionExhausted)).To(BeTrue())
 
 	// A new manager sees the same promotable candidate: no second charge.
 	stop()
@@ -93,6 +96,20 @@ func TestBudgetChargedOnceAcrossRestart(t *testing.T) {
 		g.Expect(condition(g, m2, raiv1.ConditionPromoted).Reason).To(Equal(raiv1.ReasonBudgetExhausted))
 	}).WithTimeout(waitFor).Should(Succeed())
 	g.Expect(getBudget(g, b).Status.Charges).To(HaveLen(1))
+
+	// Lowering the total below the spend exhausts the budget; the charges
+	// stay.
+	g.Eventually(func() error {
+		cur := getBudget(g, b)
+		cur.Spec.Epsilon = "2"
+		return k8s.Update(ctx, cur)
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		got := getBudget(g, b)
+		g.Expect(got.Status.Remaining).To(Equal("0"))
+		g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, raiv1.ConditionExhausted)).To(BeTrue())
+		g.Expect(got.Status.Charges).To(HaveLen(1))
+	}).WithTimeout(waitFor).Should(Succeed())
 }
 
 // TestBudgetNotFound: a missing PrivacyBudget denies with BudgetNotFound.

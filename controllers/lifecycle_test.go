@@ -7,6 +7,9 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -82,6 +85,10 @@ func TestAllowedVersionIsPromoted(t *testing.T) {
 	})
 	ctx := context.Background()
 	ns := newNamespace(t)
+	promotionsBefore := promtestutil.ToFloat64(promotionsTotal)
+	allowedBefore := promtestutil.ToFloat64(decisionsTotal.WithLabelValues("allowed", "Enforce"))
+	fairnessBefore := promtestutil.ToFloat64(evaluationsTotal.WithLabelValues("fairness", "Succeeded"))
+	decisionTimesBefore := histogramCount(t, candidateToDecisionSeconds)
 	m := newModel(ns, "credit", withGPU(1, "NVIDIA-H100-80GB-HBM3", "40Gi"))
 	g.Expect(k8s.Create(ctx, m)).To(Succeed())
 
@@ -141,6 +148,11 @@ func TestAllowedVersionIsPromoted(t *testing.T) {
 		g.Expect(got.Status.History).To(ContainElement(HaveField("Action", raiv1.HistoryPromoted)))
 		g.Expect(events(g, m, corev1.EventTypeNormal, raiv1.ReasonPromoted)).NotTo(BeEmpty())
 	}).WithTimeout(waitFor).Should(Succeed())
+
+	g.Expect(promtestutil.ToFloat64(promotionsTotal) - promotionsBefore).To(BeNumerically(">=", 1))
+	g.Expect(promtestutil.ToFloat64(decisionsTotal.WithLabelValues("allowed", "Enforce")) - allowedBefore).To(BeNumerically(">=", 1))
+	g.Expect(promtestutil.ToFloat64(evaluationsTotal.WithLabelValues("fairness", "Succeeded")) - fairnessBefore).To(BeNumerically(">=", 1))
+	g.Expect(histogramCount(t, candidateToDecisionSeconds) - decisionTimesBefore).To(BeNumerically(">=", 1))
 
 	card := &corev1.ConfigMap{}
 	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: modelCardConfigMapName("credit")}, card)).To(Succeed())
@@ -456,4 +468,14 @@ func TestPolicyConfigMapChange(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		g.Expect(getModel(g, m).Status.StableVersion).To(Equal("v2"))
 	}).WithTimeout(waitFor).Should(Succeed())
+}
+
+// histogramCount is the number of observations of h.
+func histogramCount(t *testing.T, h prometheus.Histogram) uint64 {
+	t.Helper()
+	var m dto.Metric
+	if err := h.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetHistogram().GetSampleCount()
 }

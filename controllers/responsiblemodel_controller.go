@@ -149,7 +149,7 @@ func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Req
 			// run is recorded; run again on the fresh object.
 			logger.V(1).Info("status patch conflict; reconciling again")
 			if retErr == nil {
-				result = ctrl.Result{Requeue: true}
+				result = ctrl.Result{RequeueAfter: time.Second}
 			}
 		case !apierrors.IsNotFound(err):
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patch status: %w", err)})
