@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -430,6 +431,27 @@ func TestLocalNode(t *testing.T) {
 		got := c.waitPod(t, "no-command", time.Minute, "a terminal phase", terminal)
 		if got.Status.Phase != corev1.PodFailed || !strings.Contains(got.Status.Message, "has no command") {
 			t.Errorf("phase %s message %q, want Failed naming the missing command", got.Status.Phase, got.Status.Message)
+		}
+	})
+
+	t.Run("logs follow a running container to its end", func(t *testing.T) {
+		t.Parallel()
+		c.create(t, shPod(c.ns, "chatty", "for i in 1 2 3 4 5; do echo line $i; sleep 0.3; done"))
+		c.waitPod(t, "chatty", time.Minute, "Running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
+		stream, err := c.client.CoreV1().Pods(c.ns).GetLogs("chatty", &corev1.PodLogOptions{Follow: true}).Stream(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stream.Close()
+		done := make(chan []byte)
+		go func() { b, _ := io.ReadAll(stream); done <- b }()
+		select {
+		case b := <-done:
+			if !strings.Contains(string(b), "line 1\n") || !strings.HasSuffix(string(b), "line 5\n") {
+				t.Errorf("followed logs = %q, want lines 1 to 5", b)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the followed log stream did not end when the container exited")
 		}
 	})
 

@@ -675,20 +675,19 @@ func (p *Provider) LogPath(namespace, name, container string) (string, error) {
 }
 
 // GetContainerLogs returns a container's combined stdout and stderr,
-// honouring Tail and LimitBytes (Follow is not supported: the current
-// content is returned).
-func (p *Provider) GetContainerLogs(_ context.Context, namespace, podName, containerName string, opts api.ContainerLogOpts) (io.ReadCloser, error) {
+// honouring Tail and LimitBytes. With Follow, the stream goes on while the
+// pod is known and has a container that may still write (running, or about
+// to be restarted), and ends when the request is cancelled.
+func (p *Provider) GetContainerLogs(ctx context.Context, namespace, podName, containerName string, opts api.ContainerLogOpts) (io.ReadCloser, error) {
 	path, err := p.LogPath(namespace, podName, containerName)
 	if err != nil {
 		return nil, err
 	}
 	data, err := os.ReadFile(path)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return io.NopCloser(strings.NewReader("")), nil
-		}
+	if err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
+	offset := int64(len(data))
 	if opts.Tail > 0 {
 		lines := strings.SplitAfter(string(data), "\n")
 		if lines[len(lines)-1] == "" {
@@ -699,10 +698,71 @@ func (p *Provider) GetContainerLogs(_ context.Context, namespace, podName, conta
 		}
 		data = []byte(strings.Join(lines, ""))
 	}
-	if opts.LimitBytes > 0 && len(data) > opts.LimitBytes {
-		data = data[:opts.LimitBytes]
+	head := io.Reader(strings.NewReader(string(data)))
+	if opts.Follow {
+		head = io.MultiReader(head, &followReader{ctx: ctx, path: path, offset: offset, active: func() bool {
+			return p.podActive(namespace, podName)
+		}})
 	}
-	return io.NopCloser(strings.NewReader(string(data))), nil
+	if opts.LimitBytes > 0 {
+		head = io.LimitReader(head, int64(opts.LimitBytes))
+	}
+	return io.NopCloser(head), nil
+}
+
+// podActive reports whether the pod is known and not finished for good.
+func (p *Provider) podActive(namespace, name string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	run, ok := p.pods[podKey(namespace, name)]
+	return ok && !isClosed(run.done)
+}
+
+// followReader reads what is appended to a log file from offset on, polling
+// while active() holds; it returns io.EOF once the writer is gone and the
+// file is drained, or the context's error when cancelled.
+type followReader struct {
+	ctx    context.Context
+	path   string
+	offset int64
+	active func() bool
+}
+
+func (r *followReader) Read(b []byte) (int, error) {
+	for {
+		// Sample before reading, so that output written just before the
+		// process ended is still returned.
+		active := r.active()
+		n, err := r.readAt(b)
+		if n > 0 || err != nil {
+			return n, err
+		}
+		if !active {
+			return 0, io.EOF
+		}
+		select {
+		case <-r.ctx.Done():
+			return 0, r.ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (r *followReader) readAt(b []byte) (int, error) {
+	f, err := os.Open(r.path)
+	if os.IsNotExist(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n, err := f.ReadAt(b, r.offset)
+	r.offset += int64(n)
+	if err == io.EOF {
+		err = nil
+	}
+	return n, err
 }
 
 // errUnsupported answers the streaming and metrics calls a local process
