@@ -42,11 +42,10 @@ type Work struct {
 	dataset.Batch
 	// Block is the batch number from 0.
 	Block int64
-	// Groups, Labels and Preds are filled by Prepare (as the evaluation
-	// needs); Scores by the pipeline when a model is given.
+	// Groups and Labels are scratch for the evaluation's callbacks; Scores
+	// are filled by the pipeline when a model is given.
 	Groups []int32
 	Labels []bool
-	Preds  []bool
 	Scores []float32
 	// LabelFavorable and PredFavorable snapshot, at Prepare time, whether
 	// each dictionary code of the label (and predictions) column is the
@@ -58,10 +57,9 @@ func (w *Work) size(n int) {
 	if cap(w.Groups) < n {
 		w.Groups = make([]int32, n)
 		w.Labels = make([]bool, n)
-		w.Preds = make([]bool, n)
 		w.Scores = make([]float32, n)
 	}
-	w.Groups, w.Labels, w.Preds, w.Scores = w.Groups[:n], w.Labels[:n], w.Preds[:n], w.Scores[:n]
+	w.Groups, w.Labels, w.Scores = w.Groups[:n], w.Labels[:n], w.Scores[:n]
 }
 
 // Stream reads r in blocks of BatchRows rows, keeps the blocks of shard,
