@@ -232,13 +232,19 @@ func enforcement(obj *raiv1.ResponsibleModel) raiv1.EnforcementMode {
 // It sets PolicyAllowed: True (PolicyAllowed); False with PolicyDenied,
 // BudgetExhausted, BudgetNotFound, PolicyError or PolicyNotFound under
 // Enforce (and for the blocking codes in every mode), PolicyWarned under
-// Warn, DryRun under DryRun. It records status.lastDecision, an Event, a
+// Warn, DryRun under DryRun. Without a candidate it states the decision
+// that promoted the stable version, or Unknown (NoCandidate) when the last
+// decision was about an abandoned candidate. It records status.lastDecision, an Event, a
 // log line and metrics only when the decision ID changes. It sets
 // s.promotable. It does nothing without a candidate or while evaluations
 // run.
 func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *scope) (ctrl.Result, error) {
 	obj := s.obj
-	if obj.Status.CandidateVersion == "" || !s.evaluationsDone {
+	if obj.Status.CandidateVersion == "" {
+		setCondition(obj, noCandidatePolicyCondition(&obj.Status), s.now)
+		return ctrl.Result{}, nil
+	}
+	if !s.evaluationsDone {
 		return ctrl.Result{}, nil
 	}
 	version := obj.Status.CandidateVersion

@@ -261,3 +261,14 @@ func summarizeReady(obj *raiv1.ResponsibleModel, now time.Time) {
 	}
 	meta.SetStatusCondition(&obj.Status.Conditions, cond)
 }
+
+// noCandidatePolicyCondition states PolicyAllowed when spec.version serves:
+// the decision that promoted it, or Unknown when the last decision was about
+// a candidate the spec has since abandoned.
+func noCandidatePolicyCondition(st *raiv1.ResponsibleModelStatus) metav1.Condition {
+	if d := st.LastDecision; d != nil && d.Version == st.StableVersion {
+		return policyAllowedCondition(d)
+	}
+	return metav1.Condition{Type: raiv1.ConditionPolicyAllowed, Status: metav1.ConditionUnknown, Reason: raiv1.ReasonNoCandidate,
+		Message: "no candidate is waiting for a decision; Compliant says whether the stable version passes the current policy"}
+}

@@ -161,3 +161,23 @@ func TestMergeViolationsAndCompliance(t *testing.T) {
 }
 
 var testNow = metav1.Now().Time
+
+func TestNoCandidatePolicyCondition(t *testing.T) {
+	cases := []struct {
+		name   string
+		status raiv1.ResponsibleModelStatus
+		// wantReason is PolicyAllowed's reason.
+		wantReason string
+	}{
+		{"the stable version's own decision", raiv1.ResponsibleModelStatus{StableVersion: "v2", LastDecision: decisionOf(true, raiv1.EnforcementEnforce)}, raiv1.ReasonPolicyAllowed},
+		{"an abandoned candidate's denial", raiv1.ResponsibleModelStatus{StableVersion: "v1", LastDecision: decisionOf(false, raiv1.EnforcementEnforce, "X")}, raiv1.ReasonNoCandidate},
+		{"no decision at all", raiv1.ResponsibleModelStatus{StableVersion: "v1"}, raiv1.ReasonNoCandidate},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if c := noCandidatePolicyCondition(&tc.status); c.Reason != tc.wantReason {
+				t.Errorf("PolicyAllowed = %s (%s), want %s", c.Reason, c.Message, tc.wantReason)
+			}
+		})
+	}
+}
