@@ -158,8 +158,10 @@ func (g *Gauss) AddNoiseRows(dst, x []float32, rows int, sigma float32) {
 	dst = dst[:rows*n]
 	st := g.state
 	for r := 0; r < rows; r++ {
-		d := dst[r*n : (r+1)*n]
-		for j := 0; j < n; j += 2 {
+		d := dst[r*n:]
+		d = d[:len(x)]
+		j := 0
+		for ; j+1 < len(x); j += 2 {
 			st += 0xa0761d6478bd642f
 			hi, lo := bits.Mul64(st, st^0xe7037ed1a0b428db)
 			u := hi ^ lo
@@ -173,17 +175,31 @@ func (g *Gauss) AddNoiseRows(dst, x []float32, rows int, sigma float32) {
 				d[j] = x[j] + sigma*float32(g.slow24(h))
 				st = g.state
 			}
-			if j+1 < n {
-				h = uint32(u >> 32)
-				jj = int32(h) >> 8
-				a = (jj ^ (jj >> 31)) - (jj >> 31)
-				if uint32(a) < zigK24[h&127] {
-					d[j+1] = x[j+1] + float32(jj)*sw[h&127]
-				} else {
-					g.state = st
-					d[j+1] = x[j+1] + sigma*float32(g.slow24(h))
-					st = g.state
-				}
+			h = uint32(u >> 32)
+			jj = int32(h) >> 8
+			a = (jj ^ (jj >> 31)) - (jj >> 31)
+			if uint32(a) < zigK24[h&127] {
+				d[j+1] = x[j+1] + float32(jj)*sw[h&127]
+			} else {
+				g.state = st
+				d[j+1] = x[j+1] + sigma*float32(g.slow24(h))
+				st = g.state
+			}
+		}
+		if j < len(x) {
+			// Odd width: the last value takes the low half of a word, the
+			// high half is dropped.
+			st += 0xa0761d6478bd642f
+			hi, lo := bits.Mul64(st, st^0xe7037ed1a0b428db)
+			h := uint32(hi ^ lo)
+			jj := int32(h) >> 8
+			a := (jj ^ (jj >> 31)) - (jj >> 31)
+			if uint32(a) < zigK24[h&127] {
+				d[j] = x[j] + float32(jj)*sw[h&127]
+			} else {
+				g.state = st
+				d[j] = x[j] + sigma*float32(g.slow24(h))
+				st = g.state
 			}
 		}
 	}
