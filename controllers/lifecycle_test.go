@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -478,4 +479,34 @@ func histogramCount(t *testing.T, h prometheus.Histogram) uint64 {
 		t.Fatal(err)
 	}
 	return m.GetHistogram().GetSampleCount()
+}
+
+// TestClusterPolicyConfigMap: the manager's cluster policy ConfigMap applies
+// to every model; while it is missing nothing is promoted, and its creation
+// re-decides every model.
+func TestClusterPolicyConfigMap(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	policyNS := newNamespace(t)
+	startManager(t, func(r *ResponsibleModelReconciler) {
+		r.ClusterPolicy = &types.NamespacedName{Namespace: policyNS, Name: "cluster-policy"}
+	})
+	ns := newNamespace(t)
+	m := newModel(ns, "clustered")
+	g.Expect(k8s.Create(ctx, m)).To(Succeed())
+	finishJob(t, waitForJob(t, m, "v1", report.KindFairness), corev1.PodSucceeded, fairnessReport(1, 0.9), "")
+	g.Eventually(func(g Gomega) {
+		g.Expect(condition(g, m, raiv1.ConditionPolicyAllowed).Reason).To(Equal(raiv1.ReasonPolicyNotFound))
+	}).WithTimeout(waitFor).Should(Succeed())
+
+	// A cluster rule that denies every model of this name.
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cluster-policy", Namespace: policyNS}, Data: map[string]string{
+		"cluster.rego": "package rai.promotion\n\nviolations contains {\"code\": \"ClusterRule\", \"message\": \"no model named clustered\"} if input.model.name == \"clustered\"\n",
+	}}
+	g.Expect(k8s.Create(ctx, cm)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		c := condition(g, m, raiv1.ConditionPolicyAllowed)
+		g.Expect(c.Reason).To(Equal(raiv1.ReasonPolicyDenied))
+		g.Expect(c.Message).To(ContainSubstring("ClusterRule: no model named clustered"))
+	}).WithTimeout(waitFor).Should(Succeed())
 }
