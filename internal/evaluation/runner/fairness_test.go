@@ -331,3 +331,45 @@ func TestFairnessCompactKeepsSmallestGroups(t *testing.T) {
 		t.Fatalf("compact details %+v", back)
 	}
 }
+
+// Merge refuses parts that do not belong together, and a failed shard makes
+// the merged report an Error that carries the shard's message.
+func TestMergeRefusesMismatchedParts(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("g,y,p\n")
+	for i := range 9000 {
+		fmt.Fprintf(&b, "%c,%d,%d\n", 'a'+rune(i%3), i%2, (i/2)%2)
+	}
+	data := writeText(t, "d.csv", b.String())
+	part := func(i int, favorable string) *report.Report {
+		rep, err := EvaluateFairness(context.Background(), FairnessConfig{
+			Common: Common{DataPath: data, Shard: Shard{Index: i, Count: 2}},
+			Label:  "y", Sensitive: []string{"g"}, Predictions: "p", Favorable: favorable, Bootstrap: 10,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return roundTrip(t, rep)
+	}
+	p0, p1 := part(0, "1"), part(1, "1")
+	if _, err := Merge([]*report.Report{p0, part(1, "0")}, MergeOptions{}); err == nil || !strings.Contains(err.Error(), "parameters") {
+		t.Fatalf("different parameters: %v", err)
+	}
+	whole, err := EvaluateFairness(context.Background(), FairnessConfig{Common: Common{DataPath: data}, Label: "y", Sensitive: []string{"g"}, Predictions: "p", Favorable: "1", Bootstrap: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Merge([]*report.Report{p0, roundTrip(t, whole)}, MergeOptions{}); err == nil || !strings.Contains(err.Error(), "not a shard report") {
+		t.Fatalf("whole report as a part: %v", err)
+	}
+	failed := *p1
+	failed.State, failed.Message, failed.Details = report.StateError, "data.csv: row 7, column \"x\": value \"?\" is not a finite number", nil
+	merged, err := Merge([]*report.Report{p0, &failed}, MergeOptions{})
+	if err == nil || merged == nil || merged.State != report.StateError || !strings.Contains(merged.Message, "row 7") {
+		t.Fatalf("failed shard: %v, %+v", err, merged)
+	}
+	ok, err := Merge([]*report.Report{p1, p0}, MergeOptions{})
+	if err != nil || ok.Dataset.Rows != 9000 {
+		t.Fatalf("good merge: %v %+v", err, ok.Dataset)
+	}
+}
