@@ -227,8 +227,8 @@ func TestFairnessShardsMergeToOnePass(t *testing.T) {
 			t.Errorf("interval %s: merged [%v,%v], one pass [%v,%v]", name, *miv.Lower, *miv.Upper, *iv.Lower, *iv.Upper)
 		}
 	}
-	if _, err := Merge(parts[:2], MergeOptions{}); err == nil || !strings.Contains(err.Error(), "shards 2 of 3 are missing") {
-		t.Fatalf("missing shard: %v", err)
+	if rep, err := Merge(parts[:2], MergeOptions{}); err == nil || !strings.Contains(err.Error(), "shards 2 of 3 are missing") || rep.State != report.StateError || rep.Validate() != nil {
+		t.Fatalf("missing shard: %v (report state %s)", err, rep.State)
 	}
 	if _, err := Merge([]*report.Report{parts[0], parts[0], parts[1]}, MergeOptions{}); err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Fatalf("duplicate shard: %v", err)

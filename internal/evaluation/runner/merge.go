@@ -60,28 +60,29 @@ func Merge(parts []*report.Report, opts MergeOptions) (*report.Report, error) {
 	for k, v := range first.Parameters {
 		out.Parameters[k] = v
 	}
+	fail := func(err error) (*report.Report, error) { return Fail(out, err), err }
 	var rows int64
 	seen := map[int]bool{}
 	for i, p := range parts {
 		what := fmt.Sprintf("part %d", i+1)
 		if p.Shard == nil {
-			return out, fmt.Errorf("merge: %s is not a shard report (no shard field)", what)
+			return fail(fmt.Errorf("merge: %s is not a shard report (no shard field)", what))
 		}
 		if p.Shard.Count != first.Shard.Count {
-			return out, fmt.Errorf("merge: %s is shard %d/%d but the first is of %d shards", what, p.Shard.Index, p.Shard.Count, first.Shard.Count)
+			return fail(fmt.Errorf("merge: %s is shard %d/%d but the first is of %d shards", what, p.Shard.Index, p.Shard.Count, first.Shard.Count))
 		}
 		if seen[p.Shard.Index] {
-			return out, fmt.Errorf("merge: shard %d/%d given twice", p.Shard.Index, p.Shard.Count)
+			return fail(fmt.Errorf("merge: shard %d/%d given twice", p.Shard.Index, p.Shard.Count))
 		}
 		seen[p.Shard.Index] = true
 		if p.Kind != first.Kind || p.Model.SHA256 != first.Model.SHA256 {
-			return out, fmt.Errorf("merge: %s is %s of model %s; the first is %s of model %s", what, p.Kind, p.Model.SHA256, first.Kind, first.Model.SHA256)
+			return fail(fmt.Errorf("merge: %s is %s of model %s; the first is %s of model %s", what, p.Kind, p.Model.SHA256, first.Kind, first.Model.SHA256))
 		}
 		if (p.Dataset == nil) != (first.Dataset == nil) || (p.Dataset != nil && p.Dataset.SHA256 != first.Dataset.SHA256) {
-			return out, fmt.Errorf("merge: %s evaluated different data from the first part", what)
+			return fail(fmt.Errorf("merge: %s evaluated different data from the first part", what))
 		}
 		if a, b := paramString(p.Parameters), paramString(first.Parameters); a != b {
-			return out, fmt.Errorf("merge: %s has parameters %s; the first has %s", what, a, b)
+			return fail(fmt.Errorf("merge: %s has parameters %s; the first has %s", what, a, b))
 		}
 		if p.State == report.StateError {
 			return Fail(out, fmt.Errorf("shard %d/%d failed: %s", p.Shard.Index, p.Shard.Count, p.Message)), fmt.Errorf("merge: shard %d/%d failed: %s", p.Shard.Index, p.Shard.Count, p.Message)
@@ -100,7 +101,7 @@ func Merge(parts []*report.Report, opts MergeOptions) (*report.Report, error) {
 				missing = append(missing, strconv.Itoa(i))
 			}
 		}
-		return out, fmt.Errorf("merge: shards %s of %d are missing", strings.Join(missing, ", "), first.Shard.Count)
+		return fail(fmt.Errorf("merge: shards %s of %d are missing", strings.Join(missing, ", "), first.Shard.Count))
 	}
 	if first.Dataset != nil {
 		out.Dataset = &report.Dataset{SHA256: first.Dataset.SHA256, Rows: rows}
