@@ -98,6 +98,10 @@ func costOfReport(rep *report.Report) (privacyCost, bool) {
 		} `json:"rdp"`
 	}
 	if len(rep.Details) == 0 || json.Unmarshal(rep.Details, &details) != nil || details.RDP == nil {
+		// The compact report (a termination message) drops the curve: it
+		// is recomputed from the DP-SGD parameters the report states, and
+		// used only if it gives back the report's own epsilon.
+		out.RDP = curveFromParameters(rep, out)
 		return out, true
 	}
 	orders := privacy.DefaultOrders()
@@ -114,6 +118,23 @@ func costOfReport(rep *report.Report) (privacyCost, bool) {
 	}
 	out.RDP = curve
 	return out, true
+}
+
+// curveFromParameters recomputes a privacy report's RDP curve from its
+// noise_multiplier, sample_rate and steps metrics. It returns nil when they
+// are missing or the curve does not reproduce the report's epsilon.
+func curveFromParameters(rep *report.Report, cost privacyCost) []float64 {
+	sigma, q, steps := rep.Metrics["noise_multiplier"], rep.Metrics["sample_rate"], rep.Metrics["steps"]
+	if sigma == nil || q == nil || steps == nil || cost.Delta <= 0 || *steps != math.Trunc(*steps) || *steps < 0 {
+		return nil
+	}
+	orders := privacy.DefaultOrders()
+	curve := privacy.RDP(*q, *sigma, int(*steps), orders)
+	eps, _ := privacy.EpsilonFromRDP(orders, curve, cost.Delta)
+	if math.IsInf(eps, 0) || math.IsNaN(eps) || math.Abs(eps-cost.Epsilon) > 1e-6*math.Max(1, cost.Epsilon) {
+		return nil
+	}
+	return curve
 }
 
 // budgetView is a budget as one candidate sees it.

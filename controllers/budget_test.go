@@ -211,3 +211,42 @@ func TestViewBudget(t *testing.T) {
 		t.Errorf("a candidate without epsilon: %v, want BudgetUnchargeable", vs)
 	}
 }
+
+func TestCostOfReportRecomputesTheCurve(t *testing.T) {
+	withParams := func(sigma, q, steps, eps float64) *report.Report {
+		r := baseReport(report.KindPrivacy, 1)
+		r.SetMetric("epsilon", eps, "")
+		r.SetMetric("delta", 1e-5, "")
+		r.SetMetric("noise_multiplier", sigma, "")
+		r.SetMetric("sample_rate", q, "")
+		r.SetMetric("steps", steps, "")
+		return r
+	}
+	eps, _, err := privacy.Epsilon(2, 0.05, 100, 1e-5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		rep  *report.Report
+		// wantCurve: an RDP curve is recovered.
+		wantCurve bool
+	}{
+		{"parameters reproduce epsilon", withParams(2, 0.05, 100, eps), true},
+		{"parameters contradict epsilon", withParams(2, 0.05, 100, eps*2), false},
+		{"no parameters", func() *report.Report {
+			r := baseReport(report.KindPrivacy, 1)
+			r.SetMetric("epsilon", eps, "")
+			r.SetMetric("delta", 1e-5, "")
+			return r
+		}(), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cost, ok := costOfReport(tc.rep)
+			if !ok || (len(cost.RDP) > 0) != tc.wantCurve {
+				t.Errorf("costOfReport: ok %v, curve of %d orders; want a curve: %v", ok, len(cost.RDP), tc.wantCurve)
+			}
+		})
+	}
+}
