@@ -49,7 +49,12 @@ func rolloutVerdict(f rolloutFacts) (rolloutPhase, string) {
 	current := d.Status.ObservedGeneration >= d.Generation
 	for _, c := range d.Status.Conditions {
 		if current && c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
-			return rolloutStuck, fmt.Sprintf("Deployment %s: ProgressDeadlineExceeded, no progress within %ds: %s", d.Name, ptr.Deref(d.Spec.ProgressDeadlineSeconds, 600), c.Message)
+			msg := fmt.Sprintf("Deployment %s: ProgressDeadlineExceeded, no progress within %ds: %s", d.Name, ptr.Deref(d.Spec.ProgressDeadlineSeconds, 600), c.Message)
+			if f.Unschedulable != "" {
+				// Why it made no progress matters more than that it did not.
+				msg = fmt.Sprintf("%s (%s); %s", raiv1.ReasonGPUUnschedulable, f.Unschedulable, msg)
+			}
+			return rolloutStuck, msg
 		}
 	}
 	want := ptr.Deref(d.Spec.Replicas, 1)
