@@ -113,8 +113,13 @@ var errStalled = errors.New("stalled")
 func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	logger := log.FromContext(ctx)
 
+	// The model is read from the API server, not the cache: its status is
+	// the operator's memory (history, the failed version, the decision), and
+	// a reconcile that started from a status older than the last patch would
+	// act a second time (roll out a version just rolled back) before its
+	// own patch failed on the optimistic lock.
 	obj := &raiv1.ResponsibleModel{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
