@@ -50,7 +50,7 @@ type model struct {
 var demo = []model{
 	{Name: "credit-fair", Version: "v1", Artifact: "fair-dp", GPUs: 1, Privacy: true, Robustness: true, ProgressDeadline: 30, Port: 8080,
 		Story: "fair, differentially private and robust: promoted onto an H100"},
-	{Name: "credit-biased", Version: "v1", Artifact: "biased", GPUs: 1, Privacy: true, Robustness: true, ProgressDeadline: 30, Port: 8080,
+	{Name: "credit-biased", Version: "v1", Artifact: "biased", GPUs: 1, Robustness: true, ProgressDeadline: 30, Port: 8080,
 		Story: "learned the historical bias: denied on fairness"},
 	{Name: "credit-overbudget", Version: "v1", Artifact: "dp-over-budget", GPUs: 1, Privacy: true, ProgressDeadline: 30, Port: 8080,
 		Story: "epsilon far above what the data set's privacy budget has left: BudgetExhausted"},
