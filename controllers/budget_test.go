@@ -8,6 +8,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -95,6 +96,13 @@ func TestBudgetChargedOnceAcrossRestart(t *testing.T) {
 		g.Expect(getModel(g, m2).Status.LastDecision.Enforcement).To(Equal(raiv1.EnforcementDryRun))
 		g.Expect(condition(g, m2, raiv1.ConditionPromoted).Reason).To(Equal(raiv1.ReasonBudgetExhausted))
 	}).WithTimeout(waitFor).Should(Succeed())
+	g.Expect(getBudget(g, b).Status.Charges).To(HaveLen(1))
+
+	// Deleting a model does not give its privacy back.
+	g.Expect(k8s.Delete(ctx, m)).To(Succeed())
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(m), &raiv1.ResponsibleModel{}))
+	}).WithTimeout(waitFor).Should(BeTrue())
 	g.Expect(getBudget(g, b).Status.Charges).To(HaveLen(1))
 
 	// Lowering the total below the spend exhausts the budget; the charges
