@@ -150,9 +150,10 @@ func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		case err == nil:
 			announcements.flush()
 		case apierrors.IsConflict(err):
-			// The model changed since it was read (often: the cache lagged
-			// behind this reconciler's own last patch). Nothing of this
-			// run is recorded; run again on the fresh object.
+			// The model changed while this run worked (its spec or
+			// annotations were edited). This run's status is not recorded
+			// and its announcements are dropped; its watch event, or this
+			// requeue, runs it again on the fresh object.
 			logger.V(1).Info("status patch conflict; reconciling again")
 			if retErr == nil {
 				result = ctrl.Result{RequeueAfter: time.Second}
