@@ -510,3 +510,37 @@ func TestClusterPolicyConfigMap(t *testing.T) {
 		g.Expect(c.Message).To(ContainSubstring("ClusterRule: no model named clustered"))
 	}).WithTimeout(waitFor).Should(Succeed())
 }
+
+// TestCandidateDeniedDuringRollout: a candidate whose rollout has begun is
+// taken back to the stable version when a policy change denies it.
+func TestCandidateDeniedDuringRollout(t *testing.T) {
+	g := NewWithT(t)
+	startManager(t, nil)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "midway-policy", Namespace: ns},
+		Data: map[string]string{"thresholds.json": `{"rai": {"thresholds": {"demographic_parity_ratio_min": 0.8}}}`}}
+	g.Expect(k8s.Create(ctx, cm)).To(Succeed())
+	m := newModel(ns, "midway", withPolicyConfigMap("midway-policy"))
+	g.Expect(k8s.Create(ctx, m)).To(Succeed())
+	promoteVersion(t, m, "v1", 1)
+
+	setVersion(t, m, "v2", 2)
+	finishJob(t, waitForJob(t, m, "v2", report.KindFairness), corev1.PodSucceeded, fairnessReport(2, 0.85), "")
+	servingDeployment(t, m, "v2")
+	g.Eventually(func() error {
+		cur := &corev1.ConfigMap{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(cm), cur); err != nil {
+			return err
+		}
+		cur.Data["thresholds.json"] = `{"rai": {"thresholds": {"demographic_parity_ratio_min": 0.9}}}`
+		return k8s.Update(ctx, cur)
+	}).WithTimeout(waitFor).Should(Succeed())
+	dep := servingDeployment(t, m, "v1")
+	g.Expect(dep.Spec.Template.Spec.Containers[0].Args).To(ContainElement(sha(1)))
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.StableVersion).To(Equal("v1"))
+		g.Expect(condition(g, m, raiv1.ConditionPromoted).Reason).To(Equal(raiv1.ReasonPolicyDenied))
+	}).WithTimeout(waitFor).Should(Succeed())
+}

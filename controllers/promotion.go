@@ -246,14 +246,27 @@ func (r *ResponsibleModelReconciler) rollBack(ctx context.Context, s *scope, msg
 }
 
 // keepDeployment returns the serving Deployment as it is, creating it for m
-// from the spec only when it is missing.
+// from the spec only when it is missing. A Deployment whose template runs
+// another version (a candidate that is no longer promotable: denied by a
+// changed policy, or replaced by a newer candidate) goes back to the stable
+// version's template.
 func (r *ResponsibleModelReconciler) keepDeployment(ctx context.Context, obj *raiv1.ResponsibleModel, m servedModel) (*appsv1.Deployment, error) {
+	key := client.ObjectKey{Namespace: obj.Namespace, Name: servingName(obj.Name)}
 	got := &appsv1.Deployment{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: servingName(obj.Name)}, got)
+	err := r.Get(ctx, key, got)
 	if apierrors.IsNotFound(err) {
 		return r.applyDeployment(ctx, obj, m)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("get serving Deployment: %w", err)
+	}
+	if got.Spec.Template.Labels[raiv1.LabelVersion] == m.Version {
+		return got, nil
+	}
+	if err := r.restoreStable(ctx, obj); err != nil {
+		return nil, fmt.Errorf("return the serving Deployment to version %s: %w", m.Version, err)
+	}
+	if err := r.APIReader.Get(ctx, key, got); err != nil {
 		return nil, fmt.Errorf("get serving Deployment: %w", err)
 	}
 	return got, nil
