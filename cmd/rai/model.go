@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/demo"
 	"github.com/responsible-ai/rmodel-operator/internal/demo/dataset"
 	"github.com/responsible-ai/rmodel-operator/internal/demo/train"
@@ -98,7 +99,7 @@ parameters and the ε the project's RDP accountant gives. Prints a JSON summary.
 				}
 				encoding = dataset.Encoding
 			}
-			sum, err := dataset.FileSHA256(data)
+			sum, err := artifact.FileSHA256(data)
 			if err != nil {
 				return err
 			}

@@ -268,13 +268,3 @@ func WriteWithChecksum(path string, data []byte) (string, error) {
 	}
 	return digest, nil
 }
-
-// FileSHA256 returns the lowercase hex sha256 of the file at path.
-func FileSHA256(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]), nil
-}

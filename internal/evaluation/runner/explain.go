@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/explain"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
@@ -80,7 +81,7 @@ func evaluateExplain(ctx context.Context, cfg ExplainConfig, rep *report.Report)
 	p["shapley_rows"], p["seed"] = strconv.Itoa(cfg.ShapleyRows), strconv.FormatUint(cfg.Seed, 10)
 	p["score"] = "accuracy"
 
-	dataDigest, err := FileSHA256(cfg.DataPath)
+	dataDigest, err := artifact.FileSHA256(cfg.DataPath)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/fairness"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
@@ -104,7 +105,7 @@ func evaluateFairness(ctx context.Context, cfg FairnessConfig, rep *report.Repor
 		p["threshold"] = strconv.FormatFloat(cfg.Threshold, 'g', -1, 64)
 	}
 
-	dataDigest, err := FileSHA256(cfg.DataPath)
+	dataDigest, err := artifact.FileSHA256(cfg.DataPath)
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func evaluateFairness(ctx context.Context, cfg FairnessConfig, rep *report.Repor
 		}
 		model = m
 	} else if cfg.ModelPath != "" {
-		if d, err := FileSHA256(cfg.ModelPath); err == nil {
+		if d, err := artifact.FileSHA256(cfg.ModelPath); err == nil {
 			if err := CheckDigest("model", cfg.ModelPath, cfg.ModelSHA256, d); err != nil {
 				return err
 			}

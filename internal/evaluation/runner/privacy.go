@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/privacy"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
@@ -178,7 +179,7 @@ func evaluatePrivacy(ctx context.Context, cfg PrivacyConfig, rep *report.Report)
 			EpsilonLowerBound float64 `json:"epsilon_lower_bound"`
 		}{a.Members, a.NonMembers, "loss threshold (cross-entropy)", a.Threshold, a.FPR, a.FNR, a.FPRUpper, a.FNRUpper, a.Confidence, a.EpsilonLowerBound}
 		rep.Parameters["members"], rep.Parameters["non_members"] = cfg.Members, cfg.NonMembers
-		d1, err1 := FileSHA256(cfg.Members)
+		d1, err1 := artifact.FileSHA256(cfg.Members)
 		if err1 == nil {
 			rep.Dataset = &report.Dataset{SHA256: d1, Rows: int64(a.Members + a.NonMembers)}
 		}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/robustness"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
@@ -111,7 +112,7 @@ func evaluateRobustness(ctx context.Context, cfg RobustnessConfig, rep *report.R
 	p["seed"] = strconv.FormatUint(cfg.Seed, 10)
 	p["attack"] = fmt.Sprintf("decision-based (HopSkipJump-style), %d rows, %d queries each", cfg.AttackRows, cfg.AttackQueries)
 
-	dataDigest, err := FileSHA256(cfg.DataPath)
+	dataDigest, err := artifact.FileSHA256(cfg.DataPath)
 	if err != nil {
 		return err
 	}
