@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/responsible-ai/rmodel-operator/internal/artifact"
-	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/explain"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 )
@@ -81,32 +79,13 @@ func evaluateExplain(ctx context.Context, cfg ExplainConfig, rep *report.Report)
 	p["shapley_rows"], p["seed"] = strconv.Itoa(cfg.ShapleyRows), strconv.FormatUint(cfg.Seed, 10)
 	p["score"] = "accuracy"
 
-	dataDigest, err := artifact.FileSHA256(cfg.DataPath)
+	in, err := openLabelled(cfg.Common, cfg.Label)
 	if err != nil {
 		return err
 	}
-	if err := CheckDigest("data", cfg.DataPath, cfg.DataSHA256, dataDigest); err != nil {
-		return err
-	}
-	m, err := LoadONNX(cfg.ModelPath, cfg.ModelSHA256, "")
-	if err != nil {
-		return err
-	}
-	defer m.Close()
+	defer in.Close()
+	m, r, features, dataDigest := in.Model, in.Data, in.Features, in.DataSHA256
 	rep.Model.SHA256 = m.SHA256
-	columns, err := dataset.Columns(cfg.DataPath)
-	if err != nil {
-		return err
-	}
-	features, err := FeatureColumns(m, columns, cfg.Label)
-	if err != nil {
-		return fmt.Errorf("%s: %w", cfg.DataPath, err)
-	}
-	r, err := dataset.Open(cfg.DataPath, dataset.Spec{Numeric: features, Categorical: []string{cfg.Label}})
-	if err != nil {
-		return err
-	}
-	defer r.Close()
 
 	// Reservoir sample (Algorithm R) of cfg.Samples rows: memory stays
 	// bounded by the sample however large the data.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
 	"github.com/responsible-ai/rmodel-operator/internal/onnx"
 )
@@ -233,3 +234,53 @@ func (s *onnxScorer) InputBuffer(rows int) []float32 { return s.r.Input(rows) }
 
 // Close releases the scorer's onnxruntime tensors.
 func (s *onnxScorer) Close() error { return s.r.Close() }
+
+// labelledInput is a model with its labelled evaluation data, open for
+// reading: the start of every evaluation that scores rows.
+type labelledInput struct {
+	Model *ONNXModel
+	Data  dataset.Reader
+	// Features are the data's columns the model reads, in its input order.
+	Features []string
+	// DataSHA256 is the data file's digest, for the report.
+	DataSHA256 string
+}
+
+// openLabelled checks the data file's digest, loads the model (checking its
+// digest), and opens the data with the model's feature columns and the
+// label column. Close releases both.
+func openLabelled(c Common, label string) (*labelledInput, error) {
+	dataDigest, err := artifact.FileSHA256(c.DataPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckDigest("data", c.DataPath, c.DataSHA256, dataDigest); err != nil {
+		return nil, err
+	}
+	m, err := LoadONNX(c.ModelPath, c.ModelSHA256, "")
+	if err != nil {
+		return nil, err
+	}
+	columns, err := dataset.Columns(c.DataPath)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	features, err := FeatureColumns(m, columns, label)
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("%s: %w", c.DataPath, err)
+	}
+	r, err := dataset.Open(c.DataPath, dataset.Spec{Numeric: features, Categorical: []string{label}})
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return &labelledInput{Model: m, Data: r, Features: features, DataSHA256: dataDigest}, nil
+}
+
+// Close closes the data and the model.
+func (in *labelledInput) Close() {
+	in.Data.Close()
+	in.Model.Close()
+}

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/responsible-ai/rmodel-operator/internal/artifact"
-	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/robustness"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 )
@@ -112,32 +110,13 @@ func evaluateRobustness(ctx context.Context, cfg RobustnessConfig, rep *report.R
 	p["seed"] = strconv.FormatUint(cfg.Seed, 10)
 	p["attack"] = fmt.Sprintf("decision-based (HopSkipJump-style), %d rows, %d queries each", cfg.AttackRows, cfg.AttackQueries)
 
-	dataDigest, err := artifact.FileSHA256(cfg.DataPath)
+	in, err := openLabelled(cfg.Common, cfg.Label)
 	if err != nil {
 		return err
 	}
-	if err := CheckDigest("data", cfg.DataPath, cfg.DataSHA256, dataDigest); err != nil {
-		return err
-	}
-	m, err := LoadONNX(cfg.ModelPath, cfg.ModelSHA256, "")
-	if err != nil {
-		return err
-	}
-	defer m.Close()
+	defer in.Close()
+	m, r, features, dataDigest := in.Model, in.Data, in.Features, in.DataSHA256
 	rep.Model.SHA256 = m.SHA256
-	columns, err := dataset.Columns(cfg.DataPath)
-	if err != nil {
-		return err
-	}
-	features, err := FeatureColumns(m, columns, cfg.Label)
-	if err != nil {
-		return fmt.Errorf("%s: %w", cfg.DataPath, err)
-	}
-	r, err := dataset.Open(cfg.DataPath, dataset.Spec{Numeric: features, Categorical: []string{cfg.Label}})
-	if err != nil {
-		return err
-	}
-	defer r.Close()
 
 	// The rows of this shard, in memory: certification costs n0 + n model
 	// calls per row, so the data is small next to the work.
