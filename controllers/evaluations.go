@@ -553,6 +553,11 @@ func (r *ResponsibleModelReconciler) reconcileEvaluation(ctx context.Context, ob
 	outcome := observeJob(job)
 	next.State, next.Reason, next.Message = outcome.state, outcome.reason, outcome.message
 	if outcome.state == raiv1.EvaluationPending || outcome.state == raiv1.EvaluationRunning {
+		if merging {
+			// The shards are done: the evaluation runs until it is merged.
+			next.State = raiv1.EvaluationRunning
+			next.Message = fmt.Sprintf("%d partial reports are merged by Job %s", shardCount(obj, kind), name)
+		}
 		return next, nil
 	}
 	pods := &corev1.PodList{}
