@@ -16,7 +16,8 @@ privacy_number_fields := [
 	["budget", "deltaTotal"],
 	["budget", "epsilonSpent"],
 	["budget", "epsilonRemaining"],
-	["budget", "epsilonCharge"],
+	["budget", "epsilonMarginal"],
+	["budget", "epsilonComposed"],
 ]
 
 violations contains v if {
@@ -85,7 +86,7 @@ violations contains v if {
 
 violations contains v if {
 	epsilon := metric("privacy", "epsilon")
-	not input.budget.epsilonCharge
+	not input.budget.epsilonMarginal
 	remaining := number(input.budget.epsilonRemaining)
 	epsilon > remaining
 	v := {
@@ -98,12 +99,12 @@ violations contains v if {
 }
 
 # With RDP composition the operator gives the version's marginal cost,
-# epsilonCharge: the budget's composed epsilon with this version's RDP curve
+# epsilonMarginal: the budget's composed epsilon with this version's RDP curve
 # added, minus the composed epsilon without it. It is what the version
 # really spends, and can be less than its own epsilon.
 violations contains v if {
 	metric("privacy", "epsilon")
-	charge := number(input.budget.epsilonCharge)
+	charge := number(input.budget.epsilonMarginal)
 	remaining := number(input.budget.epsilonRemaining)
 	charge > remaining
 	v := {

@@ -46,12 +46,12 @@ test_privacy_budget_exhausted_denies if {
 test_privacy_budget_composed_charge_allows_within_remaining if {
 	# epsilon 3 alone exceeds the 2.9 remaining, but composed with the
 	# earlier charges it costs only 2.5.
-	inp := json.patch(with_metric("privacy", "epsilon", 3), [{"op": "add", "path": "/budget/epsilonCharge", "value": "2.5"}])
+	inp := json.patch(with_metric("privacy", "epsilon", 3), [{"op": "add", "path": "/budget/epsilonMarginal", "value": "2.5"}])
 	allowed(inp)
 }
 
 test_privacy_budget_composed_charge_denies_over_remaining if {
-	inp := json.patch(with_metric("privacy", "epsilon", 2), [{"op": "add", "path": "/budget/epsilonCharge", "value": "3.5"}])
+	inp := json.patch(with_metric("privacy", "epsilon", 2), [{"op": "add", "path": "/budget/epsilonMarginal", "value": "3.5"}])
 	codes(inp) == {"BudgetExhausted"}
 	messages(inp, "BudgetExhausted") == {"privacy: this version would spend epsilon 3.5 of PrivacyBudget lending-data (its epsilon 2 composed with the earlier charges), but only 2.9 of 8 remains (5.1 spent)"}
 }
