@@ -13,7 +13,7 @@ violations contains v if {
 	value < minimum
 	v := {
 		"code": "FairnessDemographicParity",
-		"message": sprintf("fairness: demographic_parity_ratio %v is below the minimum %v (%s; the four-fifths rule)", [value, minimum, threshold_source("demographic_parity_ratio_min")]),
+		"message": sprintf("fairness: demographic_parity_ratio %v is below the minimum %v (%s; the four-fifths rule)", [shown(value), minimum, threshold_source("demographic_parity_ratio_min")]),
 	}
 }
 
@@ -23,7 +23,7 @@ violations contains v if {
 	abs(value) > maximum
 	v := {
 		"code": "FairnessStatisticalParity",
-		"message": sprintf("fairness: |statistical_parity_difference| %v exceeds the maximum %v (%s)", [abs(value), maximum, threshold_source("statistical_parity_difference_max")]),
+		"message": sprintf("fairness: |statistical_parity_difference| %v exceeds the maximum %v (%s)", [shown(abs(value)), maximum, threshold_source("statistical_parity_difference_max")]),
 	}
 }
 
@@ -33,7 +33,7 @@ violations contains v if {
 	value < minimum
 	v := {
 		"code": "FairnessDisparateImpact",
-		"message": sprintf("fairness: disparate_impact_ratio %v is below the minimum %v (%s)", [value, minimum, threshold_source("disparate_impact_ratio_min")]),
+		"message": sprintf("fairness: disparate_impact_ratio %v is below the minimum %v (%s)", [shown(value), minimum, threshold_source("disparate_impact_ratio_min")]),
 	}
 }
 
@@ -43,7 +43,7 @@ violations contains v if {
 	value > maximum
 	v := {
 		"code": "FairnessDisparateImpact",
-		"message": sprintf("fairness: disparate_impact_ratio %v is above the maximum %v (%s)", [value, maximum, threshold_source("disparate_impact_ratio_max")]),
+		"message": sprintf("fairness: disparate_impact_ratio %v is above the maximum %v (%s)", [shown(value), maximum, threshold_source("disparate_impact_ratio_max")]),
 	}
 }
 
@@ -53,6 +53,6 @@ violations contains v if {
 	value > maximum
 	v := {
 		"code": "FairnessEqualizedOdds",
-		"message": sprintf("fairness: equalized_odds_difference %v exceeds the maximum %v (%s)", [value, maximum, threshold_source("equalized_odds_difference_max")]),
+		"message": sprintf("fairness: equalized_odds_difference %v exceeds the maximum %v (%s)", [shown(value), maximum, threshold_source("equalized_odds_difference_max")]),
 	}
 }

@@ -10,6 +10,16 @@ test_fairness_demographic_parity_denies_below_minimum if {
 	messages(inp, "FairnessDemographicParity") == {"fairness: demographic_parity_ratio 0.62 is below the minimum 0.8 (policy default; the four-fifths rule)"}
 }
 
+test_fairness_messages_round_measured_values if {
+	inp := with_metric("fairness", "demographic_parity_ratio", 0.6825631761911692)
+	messages(inp, "FairnessDemographicParity") == {"fairness: demographic_parity_ratio 0.6826 is below the minimum 0.8 (policy default; the four-fifths rule)"}
+}
+
+test_shown_keeps_small_values if {
+	shown(0.00002) == 0.00002
+	shown(27.27264858552605) == 27.2726
+}
+
 test_fairness_statistical_parity_allows_at_bounds if {
 	allowed(with_metric("fairness", "statistical_parity_difference", -0.1))
 	allowed(with_metric("fairness", "statistical_parity_difference", 0.1))

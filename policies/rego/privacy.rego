@@ -57,7 +57,7 @@ violations contains v if {
 	epsilon > limit
 	v := {
 		"code": "PrivacyEpsilonExceeded",
-		"message": sprintf("privacy: epsilon %v exceeds the version's limit %v (privacy.maxEpsilon)", [epsilon, input.privacy.maxEpsilon]),
+		"message": sprintf("privacy: epsilon %v exceeds the version's limit %v (privacy.maxEpsilon)", [shown(epsilon), input.privacy.maxEpsilon]),
 	}
 }
 
@@ -92,7 +92,7 @@ violations contains v if {
 	v := {
 		"code": "BudgetExhausted",
 		"message": sprintf("privacy: epsilon %v exceeds what remains of PrivacyBudget %s: %v of %v (%v spent)", [
-			epsilon, object.get(input.budget, "name", "(unnamed)"), input.budget.epsilonRemaining,
+			shown(epsilon), object.get(input.budget, "name", "(unnamed)"), input.budget.epsilonRemaining,
 			object.get(input.budget, "epsilonTotal", "?"), object.get(input.budget, "epsilonSpent", "?"),
 		]),
 	}
@@ -110,7 +110,7 @@ violations contains v if {
 	v := {
 		"code": "BudgetExhausted",
 		"message": sprintf("privacy: this version would spend epsilon %v of PrivacyBudget %s (its epsilon %v composed with the earlier charges), but only %v of %v remains (%v spent)", [
-			charge, object.get(input.budget, "name", "(unnamed)"), metric("privacy", "epsilon"),
+			shown(charge), object.get(input.budget, "name", "(unnamed)"), shown(metric("privacy", "epsilon")),
 			input.budget.epsilonRemaining, object.get(input.budget, "epsilonTotal", "?"), object.get(input.budget, "epsilonSpent", "?"),
 		]),
 	}
@@ -144,7 +144,7 @@ violations contains v if {
 	bound > epsilon
 	v := {
 		"code": "PrivacyClaimContradicted",
-		"message": sprintf("privacy: the membership-inference audit's empirical epsilon lower bound %v exceeds the claimed epsilon %v", [bound, epsilon]),
+		"message": sprintf("privacy: the membership-inference audit's empirical epsilon lower bound %v exceeds the claimed epsilon %v", [shown(bound), shown(epsilon)]),
 	}
 }
 

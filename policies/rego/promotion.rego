@@ -113,3 +113,10 @@ violations contains v if {
 		"message": sprintf("%s: %s is %v, not a number, so its rule cannot be checked", [kind, name, value]),
 	}
 }
+
+# shown(x) is a measured value as messages show it: rounded to four
+# decimal places, enough to compare with a threshold, unless that would
+# hide a small value.
+shown(x) := round(x * 10000) / 10000 if abs(x) >= 0.001
+
+shown(x) := x if abs(x) < 0.001

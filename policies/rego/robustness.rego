@@ -55,7 +55,7 @@ violations contains v if {
 	e.certified_accuracy < minimum
 	v := {
 		"code": "RobustnessCertifiedAccuracy",
-		"message": sprintf("robustness: certified_accuracy %v at radius %v is below the minimum %v (%s)%s", [e.certified_accuracy, e.radius, minimum, threshold_source("certified_accuracy_min"), radius_note(e.radius, radius)]),
+		"message": sprintf("robustness: certified_accuracy %v at radius %v is below the minimum %v (%s)%s", [shown(e.certified_accuracy), e.radius, minimum, threshold_source("certified_accuracy_min"), radius_note(e.radius, radius)]),
 	}
 }
 
@@ -69,6 +69,6 @@ violations contains v if {
 	value > maximum
 	v := {
 		"code": "RobustnessAbstainRate",
-		"message": sprintf("robustness: abstain_rate %v exceeds the maximum %v (%s)", [value, maximum, threshold_source("abstain_rate_max")]),
+		"message": sprintf("robustness: abstain_rate %v exceeds the maximum %v (%s)", [shown(value), maximum, threshold_source("abstain_rate_max")]),
 	}
 }
