@@ -16,8 +16,8 @@ test_fairness_messages_round_measured_values if {
 }
 
 test_shown_keeps_small_values if {
-	shown(0.00002) == 0.00002
-	shown(27.27264858552605) == 27.2726
+	data.rai.promotion.shown(0.00002) == 0.00002
+	data.rai.promotion.shown(27.27264858552605) == 27.2726
 }
 
 test_fairness_statistical_parity_allows_at_bounds if {
