@@ -74,7 +74,7 @@ build: ## Build the manager and the rai runtime into bin/.
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/rai ./cmd/rai
 
 .PHONY: run
-run: manifests ## Run the manager against the cluster in $$KUBECONFIG.
+run: manifests ## Run the manager against the cluster in KUBECONFIG (leader election off).
 	go run ./cmd/manager --leader-elect=false
 
 $(CONTROLLER_GEN):
@@ -92,6 +92,6 @@ include $(wildcard hack/make/*.mk)
 ##@ Images (need a Docker engine; not used by the tests or the local demo)
 
 .PHONY: docker-build
-docker-build: ## Build the manager image ($(IMG)) and the runtime image ($(RUNTIME_IMG)).
+docker-build: ## Build the manager image (IMG) and the runtime image (RUNTIME_IMG).
 	docker build -t $(IMG) .
 	docker build -f Dockerfile.runtime -t $(RUNTIME_IMG) .
