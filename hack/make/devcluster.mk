@@ -33,7 +33,7 @@ localnode: $(BIN)/localnode ## Build the local execution node agent.
 
 # Always handed to go build, whose cache makes an unchanged build instant.
 $(BIN)/localnode: FORCE
-	go build -trimpath -o $@ ./cmd/localnode
+	CGO_ENABLED=0 go build -trimpath -o $@ ./cmd/localnode
 
 .PHONY: FORCE
 FORCE:

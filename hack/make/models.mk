@@ -6,8 +6,8 @@ DEMO_DIR ?= $(ROOT)/_output/demo
 ##@ Demo models
 
 .PHONY: demo-models
-demo-models: ## Build the demo data set, one ONNX model per verdict and models.json into _output/demo (seeded: same bytes every run).
-	go run ./cmd/rai model demo --out $(DEMO_DIR)
+demo-models: build-rai onnxruntime ## Build the demo data set, one ONNX model per verdict and models.json into _output/demo (seeded: same bytes every run).
+	$(BIN)/rai model demo --out $(DEMO_DIR)
 
 .PHONY: test-demo-models
 test-demo-models: onnxruntime ## Test the data set generator, the trainer and the demo models' verdicts.
