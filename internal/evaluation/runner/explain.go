@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
-	"time"
 
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/explain"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
@@ -49,12 +48,7 @@ type ExplainDetails struct {
 // EvaluateExplain ranks the model's features by permutation importance (ties
 // broken by mean |Shapley value|).
 func EvaluateExplain(ctx context.Context, cfg ExplainConfig) (*report.Report, error) {
-	rep := NewReport(report.KindExplain, cfg.Common, time.Now())
-	if err := evaluateExplain(ctx, cfg, rep); err != nil {
-		return Fail(rep, err), err
-	}
-	rep.EndTime = time.Now().UTC()
-	return rep, nil
+	return run(report.KindExplain, cfg.Common, func(rep *report.Report) error { return evaluateExplain(ctx, cfg, rep) })
 }
 
 func evaluateExplain(ctx context.Context, cfg ExplainConfig, rep *report.Report) error {

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
@@ -71,12 +70,7 @@ type compactGroup struct {
 // EvaluateFairness runs the fairness evaluation and returns its report; on
 // failure it returns the error and an Error report carrying its message.
 func EvaluateFairness(ctx context.Context, cfg FairnessConfig) (*report.Report, error) {
-	rep := NewReport(report.KindFairness, cfg.Common, time.Now())
-	if err := evaluateFairness(ctx, cfg, rep); err != nil {
-		return Fail(rep, err), err
-	}
-	rep.EndTime = time.Now().UTC()
-	return rep, nil
+	return run(report.KindFairness, cfg.Common, func(rep *report.Report) error { return evaluateFairness(ctx, cfg, rep) })
 }
 
 func evaluateFairness(ctx context.Context, cfg FairnessConfig, rep *report.Report) error {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"time"
 
 	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
@@ -60,12 +59,7 @@ const NoDPReason = "model has no differential-privacy guarantee"
 // EvaluatePrivacy computes the model's (ε, δ) from its DP-SGD parameters and,
 // with member and non-member samples, runs a membership-inference audit.
 func EvaluatePrivacy(ctx context.Context, cfg PrivacyConfig) (*report.Report, error) {
-	rep := NewReport(report.KindPrivacy, cfg.Common, time.Now())
-	if err := evaluatePrivacy(ctx, cfg, rep); err != nil {
-		return Fail(rep, err), err
-	}
-	rep.EndTime = time.Now().UTC()
-	return rep, nil
+	return run(report.KindPrivacy, cfg.Common, func(rep *report.Report) error { return evaluatePrivacy(ctx, cfg, rep) })
 }
 
 func evaluatePrivacy(ctx context.Context, cfg PrivacyConfig, rep *report.Report) error {

@@ -31,6 +31,17 @@ type Common struct {
 	Workers      int
 }
 
+// run starts a report of kind, fills it with evaluate and finishes it: an
+// Error report (and the error) when evaluate fails.
+func run(kind report.Kind, c Common, evaluate func(*report.Report) error) (*report.Report, error) {
+	rep := NewReport(kind, c, time.Now())
+	if err := evaluate(rep); err != nil {
+		return Fail(rep, err), err
+	}
+	rep.EndTime = time.Now().UTC()
+	return rep, nil
+}
+
 // NewReport starts a report of kind at start.
 func NewReport(kind report.Kind, c Common, start time.Time) *report.Report {
 	r := &report.Report{

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/robustness"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
@@ -73,12 +72,7 @@ type RobustnessDetails struct {
 // EvaluateRobustness certifies every row with randomized smoothing and
 // attacks the first AttackRows rows.
 func EvaluateRobustness(ctx context.Context, cfg RobustnessConfig) (*report.Report, error) {
-	rep := NewReport(report.KindRobustness, cfg.Common, time.Now())
-	if err := evaluateRobustness(ctx, cfg, rep); err != nil {
-		return Fail(rep, err), err
-	}
-	rep.EndTime = time.Now().UTC()
-	return rep, nil
+	return run(report.KindRobustness, cfg.Common, func(rep *report.Report) error { return evaluateRobustness(ctx, cfg, rep) })
 }
 
 func evaluateRobustness(ctx context.Context, cfg RobustnessConfig, rep *report.Report) error {
