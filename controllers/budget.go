@@ -371,11 +371,7 @@ func (r *ResponsibleModelReconciler) modelsForBudget(ctx context.Context, o clie
 		log.FromContext(ctx).Error(err, "list models that use a PrivacyBudget", "budget", o.GetName())
 		return nil
 	}
-	out := make([]ctrl.Request, 0, len(list.Items))
-	for _, m := range list.Items {
-		out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&m)})
-	}
-	return out
+	return requestsFor(list)
 }
 
 // statusEqualIgnoringTimes compares what a budget's status says, not when.

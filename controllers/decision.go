@@ -412,6 +412,11 @@ func (r *ResponsibleModelReconciler) modelsForPolicyConfigMap(ctx context.Contex
 		log.FromContext(ctx).Error(err, "list models that use a policy ConfigMap", "configMap", o.GetName())
 		return nil
 	}
+	return requestsFor(list)
+}
+
+// requestsFor returns a reconcile request for each model in list.
+func requestsFor(list *raiv1.ResponsibleModelList) []ctrl.Request {
 	out := make([]ctrl.Request, 0, len(list.Items))
 	for _, m := range list.Items {
 		out = append(out, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&m)})
