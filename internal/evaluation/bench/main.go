@@ -399,7 +399,7 @@ func fairnessRowsPerSec(path string, mem *dataset.Memory) (rate, error) {
 // scoring.
 func readRate(path string) (rate, error) {
 	clk := startClock()
-	r, err := dataset.Open(path, dataset.Spec{Numeric: featureNames(), Categorical: []string{"label", "sex", "race"}})
+	r, err := dataset.Open(path, dataset.Spec{Numeric: featureNames(), Categorical: []string{"label", "sex", "race"}, Labels: []string{"label"}})
 	if err != nil {
 		return rate{}, err
 	}

@@ -58,9 +58,8 @@ func NewCSV(r io.Reader, name string, spec Spec) (*CSV, error) {
 	if c.catIdx, err = resolve(name, c.header, spec.Categorical); err != nil {
 		return nil, err
 	}
-	c.dicts = make([]*dict, len(spec.Categorical))
-	for i := range c.dicts {
-		c.dicts[i] = newDict()
+	if c.dicts, err = newDicts(name, &spec); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -112,8 +111,8 @@ func (c *CSV) Next(b *Batch, maxRows int) (bool, error) {
 				b.rawEnd = append(b.rawEnd, int32(len(b.raw)))
 			}
 			b.rowNum = append(b.rowNum, c.row)
-			for i, p := range c.catIdx {
-				b.Codes[i][r] = c.dicts[i].code(rec[p])
+			if err := c.codeRow(b, r, rec); err != nil {
+				return false, err
 			}
 			b.Rows++
 			continue
@@ -126,13 +125,26 @@ func (c *CSV) Next(b *Batch, maxRows int) (bool, error) {
 			}
 			feat[i] = v
 		}
-		for i, p := range c.catIdx {
-			b.Codes[i][r] = c.dicts[i].code(rec[p])
+		if err := c.codeRow(b, r, rec); err != nil {
+			return false, err
 		}
 		b.Rows++
 	}
 	b.trim(&c.spec)
 	return b.Rows > 0, nil
+}
+
+// codeRow codes the categorical fields of record rec into row r of b,
+// refusing an unreadable label (see Spec.Labels).
+func (c *CSV) codeRow(b *Batch, r int, rec [][]byte) error {
+	for i, p := range c.catIdx {
+		code := c.dicts[i].code(rec[p])
+		if code == badLabel {
+			return labelError(c.file, c.row, c.header[p], string(rec[p]))
+		}
+		b.Codes[i][r] = code
+	}
+	return nil
 }
 
 // parseFloat32 parses a numeric cell without allocating on success. The

@@ -2,7 +2,8 @@
 // batches: numeric feature columns become a row-major float32 matrix ready
 // for batched inference, and categorical columns (label, sensitive
 // attributes, a predictions column) become small integer codes into a
-// per-column dictionary of the values seen so far.
+// per-column dictionary of the values seen so far. Categorical columns
+// named in Spec.Labels hold class labels and are checked (see Spec.Labels).
 //
 // Readers hold at most one batch in memory, so memory stays flat however
 // large the file is, and after warm-up they allocate only when a new
@@ -14,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,6 +29,22 @@ type Spec struct {
 	Numeric []string
 	// Categorical columns: each value is coded to an int32 per column.
 	Categorical []string
+	// Labels names the categorical columns (each also in Categorical) that
+	// hold class labels: the label column, a column of predicted labels.
+	// A label must be readable, or the evaluation would count it as some
+	// class it is not (a NaN label is not the favorable value, so it would
+	// pass as unfavorable). Refused, with an error naming the file, the
+	// 1-based data row and the column as for a bad numeric value:
+	//   - an empty value (after trimming spaces), and in Parquet a null;
+	//   - a value that parses as a non-finite number: NaN or ±Inf in any
+	//     spelling strconv.ParseFloat accepts ("nan", "NaN", "inf",
+	//     "-Infinity"), a signed NaN as C's printf writes it ("-nan"), and
+	//     so a NaN or ±Inf in a float or double column.
+	// Every other value is a class, whatever the favorable value: "0"
+	// beside "1", "no" beside "yes", and any number of string classes.
+	// Only a value new to the column's dictionary is checked, so the check
+	// costs nothing per row.
+	Labels []string
 }
 
 // Batch is a block of consecutive rows. Its slices are reused by the next
@@ -131,9 +149,34 @@ func Columns(path string) ([]string, error) {
 type dict struct {
 	codes  map[string]int32
 	values []string
+	// label makes the dictionary refuse an unreadable label (see
+	// Spec.Labels): its code is badLabel and it is not added.
+	label bool
 }
 
-func newDict() *dict { return &dict{codes: map[string]int32{}} }
+// badLabel is the code of a value a label dictionary refuses.
+const badLabel = -1
+
+// newDicts returns one dictionary per categorical column of spec, marking
+// the label columns; a label column that is not categorical is an error.
+func newDicts(file string, spec *Spec) ([]*dict, error) {
+	ds := make([]*dict, len(spec.Categorical))
+	for i := range ds {
+		ds[i] = &dict{codes: map[string]int32{}}
+	}
+	for _, l := range spec.Labels {
+		found := false
+		for i, c := range spec.Categorical {
+			if c == l {
+				ds[i].label, found = true, true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("%s: %w: label column %q is not among the categorical columns (%s)", file, ErrColumn, l, strings.Join(spec.Categorical, ", "))
+		}
+	}
+	return ds, nil
+}
 
 // code returns the code of v; the lookup with string(b) does not allocate,
 // only a new value does.
@@ -141,21 +184,43 @@ func (d *dict) code(b []byte) int32 {
 	if c, ok := d.codes[string(b)]; ok {
 		return c
 	}
-	s := string(b)
-	c := int32(len(d.values))
-	d.codes[s] = c
-	d.values = append(d.values, s)
-	return c
+	return d.add(string(b))
 }
 
 func (d *dict) codeString(s string) int32 {
 	if c, ok := d.codes[s]; ok {
 		return c
 	}
+	return d.add(s)
+}
+
+func (d *dict) add(s string) int32 {
+	if d.label && unreadableLabel(s) != "" {
+		return badLabel
+	}
 	c := int32(len(d.values))
 	d.codes[s] = c
 	d.values = append(d.values, s)
 	return c
+}
+
+// unreadableLabel says why v is not a readable label, or "" when it is one
+// (see Spec.Labels).
+func unreadableLabel(v string) string {
+	t := strings.TrimSpace(v)
+	if t == "" {
+		return "empty value where a label is required"
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) || strings.EqualFold(strings.TrimLeft(t, "+-"), "nan") {
+		return fmt.Sprintf("label value %q is NaN or infinite, not a class", v)
+	}
+	return ""
+}
+
+// labelError reports the unreadable label v at a 1-based data row.
+func labelError(file string, row int64, column, v string) error {
+	return fmt.Errorf("%s: row %d, column %q: %s", file, row, column, unreadableLabel(v))
 }
 
 // resolve maps each name in want to its index in header, naming every

@@ -127,7 +127,7 @@ func TestCSVSteadyStateDoesNotAllocate(t *testing.T) {
 		sb.WriteString("\n")
 	}
 	p := writeFile(t, "d.csv", sb.String())
-	r, err := Open(p, Spec{Numeric: []string{"a", "b"}, Categorical: []string{"g"}})
+	r, err := Open(p, Spec{Numeric: []string{"a", "b"}, Categorical: []string{"g"}, Labels: []string{"g"}})
 	if err != nil {
 		t.Fatal(err)
 	}

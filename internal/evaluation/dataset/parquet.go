@@ -23,7 +23,8 @@ const parquetBatchRows = 64 * 1024
 // columns may be strings (plain or dictionary-encoded), integers, floats or
 // booleans (coded by their decimal text, so "1" in a CSV and int64 1 in a
 // Parquet file are the same category). A null categorical value is the
-// empty string; a null numeric value is an error.
+// empty string; a null numeric value is an error, and so is a null, NaN or
+// ±Inf label (see Spec.Labels).
 type Parquet struct {
 	file    string
 	pf      *file.Reader
@@ -56,9 +57,9 @@ func OpenParquet(path string, spec Spec) (*Parquet, error) {
 		pf.Close()
 		return nil, err
 	}
-	p.dicts = make([]*dict, len(spec.Categorical))
-	for i := range p.dicts {
-		p.dicts[i] = newDict()
+	if p.dicts, err = newDicts(path, &spec); err != nil {
+		pf.Close()
+		return nil, err
 	}
 	if len(want) == 0 {
 		return p, nil
@@ -292,6 +293,20 @@ func (p *Parquet) fillCodes(col arrow.Array, name string, d *dict, dst []int32) 
 					dst[k] = d.codeString("")
 				}
 			}
+		}
+	}
+	if d.label {
+		// A label dictionary coded an unreadable value (null, "", NaN,
+		// ±Inf) as badLabel: report the first.
+		for k, c := range dst {
+			if c != badLabel {
+				continue
+			}
+			row := p.row + int64(k) + 1
+			if col.IsNull(p.off + k) {
+				return fmt.Errorf("%s: row %d, column %q: null where a label is required", p.file, row, name)
+			}
+			return labelError(p.file, row, name, col.ValueStr(p.off+k))
 		}
 	}
 	return nil

@@ -132,11 +132,15 @@ func evaluateFairness(ctx context.Context, cfg FairnessConfig, rep *report.Repor
 		}
 	}
 
+	// The label and the predicted labels must be readable (empty, NaN and
+	// ±Inf are errors): the tally would count them as unfavorable.
 	categorical := append([]string{cfg.Label}, cfg.Sensitive...)
+	labels := []string{cfg.Label}
 	if cfg.Predictions != "" {
 		categorical = append(categorical, cfg.Predictions)
+		labels = append(labels, cfg.Predictions)
 	}
-	r, err := dataset.Open(cfg.DataPath, dataset.Spec{Numeric: features, Categorical: categorical})
+	r, err := dataset.Open(cfg.DataPath, dataset.Spec{Numeric: features, Categorical: categorical, Labels: labels})
 	if err != nil {
 		return err
 	}

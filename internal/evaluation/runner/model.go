@@ -248,7 +248,8 @@ type labelledInput struct {
 
 // openLabelled checks the data file's digest, loads the model (checking its
 // digest), and opens the data with the model's feature columns and the
-// label column. Close releases both.
+// label column, whose unreadable values (empty, NaN, ±Inf) are errors.
+// Close releases both.
 func openLabelled(c Common, label string) (*labelledInput, error) {
 	dataDigest, err := artifact.FileSHA256(c.DataPath)
 	if err != nil {
@@ -271,7 +272,7 @@ func openLabelled(c Common, label string) (*labelledInput, error) {
 		m.Close()
 		return nil, fmt.Errorf("%s: %w", c.DataPath, err)
 	}
-	r, err := dataset.Open(c.DataPath, dataset.Spec{Numeric: features, Categorical: []string{label}})
+	r, err := dataset.Open(c.DataPath, dataset.Spec{Numeric: features, Categorical: []string{label}, Labels: []string{label}})
 	if err != nil {
 		m.Close()
 		return nil, err

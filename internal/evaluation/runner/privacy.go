@@ -242,7 +242,8 @@ func dpParams(cfg PrivacyConfig, meta map[string]string) (privacy.Params, string
 }
 
 // losses scores a labelled sample with the model and returns each row's
-// cross-entropy loss, in row order.
+// cross-entropy loss, in row order. An unreadable label (empty, NaN, ±Inf)
+// is an error naming its row.
 func losses(ctx context.Context, m Model, path, label, favorable string, workers int) ([]float64, error) {
 	columns, err := dataset.Columns(path)
 	if err != nil {
@@ -252,7 +253,7 @@ func losses(ctx context.Context, m Model, path, label, favorable string, workers
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	r, err := dataset.Open(path, dataset.Spec{Numeric: features, Categorical: []string{label}})
+	r, err := dataset.Open(path, dataset.Spec{Numeric: features, Categorical: []string{label}, Labels: []string{label}})
 	if err != nil {
 		return nil, err
 	}
