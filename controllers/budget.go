@@ -24,8 +24,11 @@ import (
 // The privacy budget. A PrivacyBudget's charges are the privacy that
 // promoted versions spent; they compose by adding RDP curves where charges
 // carry them (converted to epsilon at the budget's delta), plus plain
-// epsilons for charges that do not (basic composition). A version is charged
-// once, keyed by (model, version), before it rolls out, and never uncharged.
+// epsilons for charges that do not (basic composition). An artifact is
+// charged once, keyed by its model digest, before it rolls out, and never
+// uncharged: the privacy was spent when it was trained, so releasing it again
+// under another name or version costs nothing more, and another artifact
+// under a name and version charged before is a new charge.
 
 // privacyCost is one version's privacy: its epsilon and, when the report
 // carried one, its RDP curve at privacy.DefaultOrders().
@@ -151,15 +154,27 @@ type budgetView struct {
 	// candidate has no finite epsilon.
 	Candidate  privacyCost
 	Chargeable bool
-	// Charged is true when the candidate's charge is already recorded.
+	// Charged is true when the candidate's artifact is already charged.
 	Charged bool
+	// DatasetSHA256 is the data set the privacy report names, if any.
+	DatasetSHA256 string
 }
 
 // Remaining is what the budget leaves for the candidate, never below 0.
 func (b *budgetView) Remaining() float64 { return math.Max(0, b.Total-b.Spent) }
 
+// chargedFor reports whether charge c is the charge of the artifact with
+// digest. A charge recorded without a digest (before charges named one) is
+// matched by model and version.
+func chargedFor(c raiv1.PrivacyCharge, model, version, digest string) bool {
+	if c.ModelSHA256 != "" {
+		return c.ModelSHA256 == digest
+	}
+	return c.Model == model && c.Version == version
+}
+
 // viewBudget composes a budget's charges with a candidate's cost. Pure.
-func viewBudget(b *raiv1.PrivacyBudget, model, version string, candidate privacyCost, chargeable bool) (*budgetView, error) {
+func viewBudget(b *raiv1.PrivacyBudget, model, version, digest string, candidate privacyCost, chargeable bool) (*budgetView, error) {
 	total, err := strconv.ParseFloat(string(b.Spec.Epsilon), 64)
 	if err != nil {
 		return nil, fmt.Errorf("PrivacyBudget %s: epsilon %q: %w", b.Name, b.Spec.Epsilon, err)
@@ -171,7 +186,7 @@ func viewBudget(b *raiv1.PrivacyBudget, model, version string, candidate privacy
 	v := &budgetView{Name: b.Name, Total: total, Delta: string(b.Spec.Delta), Candidate: candidate, Chargeable: chargeable}
 	var others []privacyCost
 	for _, c := range b.Status.Charges {
-		if c.Model == model && c.Version == version {
+		if chargedFor(c, model, version, digest) {
 			v.Charged = true
 			continue
 		}
@@ -220,9 +235,12 @@ func (r *ResponsibleModelReconciler) budgetForCandidate(ctx context.Context, obj
 		return nil, nil, fmt.Errorf("read PrivacyBudget %q: %w", p.BudgetRef.Name, err)
 	}
 	cost, ok := costOfReport(privacyReport)
-	v, err := viewBudget(b, obj.Name, obj.Status.CandidateVersion, cost, ok)
+	v, err := viewBudget(b, obj.Name, obj.Status.CandidateVersion, obj.Status.CandidateModelSHA256, cost, ok)
 	if err != nil {
 		return nil, []policies.Violation{{Code: policies.CodeInputInvalid, Message: err.Error()}}, nil
+	}
+	if privacyReport != nil && privacyReport.Dataset != nil {
+		v.DatasetSHA256 = privacyReport.Dataset.SHA256
 	}
 	return v, budgetViolations(v), nil
 }
@@ -248,7 +266,8 @@ func (r *ResponsibleModelReconciler) reconcileBudget(ctx context.Context, s *sco
 	if err := r.APIReader.Get(ctx, key, b); err != nil {
 		return ctrl.Result{}, fmt.Errorf("read PrivacyBudget %q to charge version %s: %w", key.Name, version, err)
 	}
-	v, err := viewBudget(b, obj.Name, version, s.budget.Candidate, s.budget.Chargeable)
+	digest := obj.Status.CandidateModelSHA256
+	v, err := viewBudget(b, obj.Name, version, digest, s.budget.Candidate, s.budget.Chargeable)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -260,7 +279,7 @@ func (r *ResponsibleModelReconciler) reconcileBudget(ctx context.Context, s *sco
 		return ctrl.Result{}, fmt.Errorf("charge version %s to PrivacyBudget %q: the budget changed since the decision: %s", version, key.Name, vs[0].Message)
 	}
 	charge := raiv1.PrivacyCharge{
-		Model: obj.Name, Version: version,
+		Model: obj.Name, Version: version, ModelSHA256: digest, DatasetSHA256: s.budget.DatasetSHA256,
 		Epsilon: strconv.FormatFloat(v.Candidate.Epsilon, 'g', -1, 64),
 		Delta:   strconv.FormatFloat(v.Candidate.Delta, 'g', -1, 64),
 		Time:    metav1.NewTime(r.now()),

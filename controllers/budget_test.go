@@ -182,12 +182,21 @@ func TestComposeEpsilon(t *testing.T) {
 
 // TestViewBudget: the candidate's own charge is not counted against it, and
 // over-spending is a BudgetExhausted violation even if the policy missed it.
+// A charge is keyed by the artifact's digest: the same artifact under
+// another name is charged already; another artifact under a name and
+// version charged before is not.
 func TestViewBudget(t *testing.T) {
 	b := newBudget("ns", "b", "3")
-	b.Status.Charges = []raiv1.PrivacyCharge{{Model: "m", Version: "v1", Epsilon: "2", Delta: "1e-5"}, {Model: "other", Version: "v1", Epsilon: "0.5", Delta: "1e-5"}}
+	b.Status.Charges = []raiv1.PrivacyCharge{
+		{Model: "m", Version: "v1", Epsilon: "2", Delta: "1e-5"}, // recorded before charges named a digest
+		{Model: "other", Version: "v1", Epsilon: "0.5", Delta: "1e-5", ModelSHA256: sha(7)},
+	}
 	cases := []struct {
-		name      string
-		version   string
+		name    string
+		model   string
+		version string
+		// digest is the candidate's model digest.
+		digest    string
 		candidate float64
 		// wantCharged: the candidate already has a charge.
 		wantCharged bool
@@ -196,13 +205,15 @@ func TestViewBudget(t *testing.T) {
 		// wantCode is the operator's violation, if any.
 		wantCode string
 	}{
-		{"recharged version sees only the others", "v1", 2, true, 0.5, ""},
-		{"fits", "v2", 0.5, false, 2.5, ""},
-		{"overspends", "v2", 0.6, false, 2.5, "BudgetExhausted"},
+		{"recharged version (no digest recorded) sees only the others", "m", "v1", sha(1), 2, true, 0.5, ""},
+		{"fits", "m", "v2", sha(2), 0.5, false, 2.5, ""},
+		{"overspends", "m", "v2", sha(2), 0.6, false, 2.5, "BudgetExhausted"},
+		{"the same artifact under another name is charged already", "renamed", "v9", sha(7), 0.5, true, 2, ""},
+		{"another artifact under a charged name and version is a new charge", "other", "v1", sha(8), 0.6, false, 2.5, "BudgetExhausted"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v, err := viewBudget(b, "m", tc.version, privacyCost{Epsilon: tc.candidate}, true)
+			v, err := viewBudget(b, tc.model, tc.version, tc.digest, privacyCost{Epsilon: tc.candidate}, true)
 			if err != nil {
 				t.Fatal(err)
 			}

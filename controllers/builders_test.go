@@ -203,36 +203,6 @@ func TestBoundedName(t *testing.T) {
 	}
 }
 
-func TestJudgeReport(t *testing.T) {
-	cases := []struct {
-		name string
-		msg  string
-		// wantState and wantReason are the verdict.
-		wantState  raiv1.EvaluationState
-		wantReason string
-	}{
-		{"valid", fairnessReport(1, 0.9), raiv1.EvaluationSucceeded, ""},
-		{"empty", " \n", raiv1.EvaluationError, raiv1.ReasonReportMissing},
-		{"not JSON", "Error: model not found", raiv1.EvaluationError, raiv1.ReasonReportInvalid},
-		{"unknown field", strings.Replace(fairnessReport(1, 0.9), `"kind"`, `"extra":1,"kind"`, 1), raiv1.EvaluationError, raiv1.ReasonReportInvalid},
-		{"other kind", mustJSON(baseReport(report.KindRobustness, 1)), raiv1.EvaluationError, raiv1.ReasonReportMismatch},
-		{"other model", fairnessReport(2, 0.9), raiv1.EvaluationError, raiv1.ReasonReportMismatch},
-		{"evaluator error", mustJSON(func() *report.Report {
-			r := baseReport(report.KindFairness, 1)
-			r.State, r.Message = report.StateError, "label column missing"
-			return r
-		}()), raiv1.EvaluationError, raiv1.ReasonEvaluatorError},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got := judgeReport(tc.msg, report.KindFairness, sha(1))
-			if got.state != tc.wantState || got.reason != tc.wantReason {
-				t.Errorf("judgeReport = %s/%s (%s), want %s/%s", got.state, got.reason, got.message, tc.wantState, tc.wantReason)
-			}
-		})
-	}
-}
-
 func TestRolloutVerdict(t *testing.T) {
 	dep := func(mod func(*appsv1.Deployment)) *appsv1.Deployment {
 		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "d", Generation: 2}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(2))}}

@@ -210,8 +210,8 @@ func mergeViolations(d policies.Decision, extra []policies.Violation) policies.D
 }
 
 // decisionStatus records a decision for status.
-func decisionStatus(d policies.Decision, version string, mode raiv1.EnforcementMode, now metav1.Time) *raiv1.DecisionStatus {
-	out := &raiv1.DecisionStatus{ID: d.ID, Version: version, Allowed: d.Allow, Enforcement: mode, PolicyDigest: d.PolicyDigest, Time: now}
+func decisionStatus(d policies.Decision, version, digest string, mode raiv1.EnforcementMode, now metav1.Time) *raiv1.DecisionStatus {
+	out := &raiv1.DecisionStatus{ID: d.ID, Version: version, ModelSHA256: digest, Allowed: d.Allow, Enforcement: mode, PolicyDigest: d.PolicyDigest, Time: now}
 	for _, v := range d.Violations {
 		out.Violations = append(out.Violations, raiv1.Violation{Code: v.Code, Message: v.Message})
 	}
@@ -247,24 +247,12 @@ func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *s
 	if !s.evaluationsDone {
 		return ctrl.Result{}, nil
 	}
-	version := obj.Status.CandidateVersion
-	reports, _, err := r.loadEvidence(ctx, obj, version)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
+	version, digest := obj.Status.CandidateVersion, obj.Status.CandidateModelSHA256
+	reports := s.candidateReports
 	var requested []string
 	for _, k := range requestedKinds(&obj.Spec) {
 		requested = append(requested, string(k))
-		if e := findEvaluation(obj.Status.Evaluations, string(k)); e != nil && e.State != raiv1.EvaluationSucceeded {
-			reports[string(k)] = failedReport(*e)
-		}
 	}
-	for kind := range reports {
-		if !slices.Contains(requested, kind) {
-			delete(reports, kind)
-		}
-	}
-	s.candidateReports = reports
 
 	budget, extra, err := r.budgetForCandidate(ctx, obj, reports[string(report.KindPrivacy)])
 	if err != nil {
@@ -272,15 +260,15 @@ func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *s
 	}
 	s.budget = budget
 	in := policyInput{Version: version, Requested: requested, Reports: reports, Budget: budget,
-		PreviousVersion: obj.Status.StableVersion, PreviousDecisionID: promotionDecisionID(obj, obj.Status.StableVersion)}
+		PreviousVersion: obj.Status.StableVersion, PreviousDecisionID: promotionDecisionID(obj, obj.Status.StableVersion, obj.Status.StableModelSHA256)}
 	d, err := r.decide(ctx, obj, in, extra)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	mode := enforcement(obj)
 	last := obj.Status.LastDecision
-	if last == nil || last.ID != d.ID || last.Version != version || last.Enforcement != mode {
-		r.recordDecision(ctx, obj, d, version, mode)
+	if last == nil || last.ID != d.ID || last.Version != version || last.ModelSHA256 != digest || last.Enforcement != mode {
+		r.recordDecision(ctx, obj, d, version, digest, mode)
 	}
 	setCondition(obj, policyAllowedCondition(obj.Status.LastDecision), r.now())
 	s.promotable = promotable(obj.Status.LastDecision)
@@ -289,10 +277,10 @@ func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *s
 
 // recordDecision writes a new decision to status, an Event, a log line,
 // history and metrics.
-func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *raiv1.ResponsibleModel, d policies.Decision, version string, mode raiv1.EnforcementMode) {
+func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *raiv1.ResponsibleModel, d policies.Decision, version, digest string, mode raiv1.EnforcementMode) {
 	now := metav1.NewTime(r.now())
-	first := obj.Status.LastDecision == nil || obj.Status.LastDecision.Version != version
-	obj.Status.LastDecision = decisionStatus(d, version, mode, now)
+	first := obj.Status.LastDecision == nil || obj.Status.LastDecision.Version != version || obj.Status.LastDecision.ModelSHA256 != digest
+	obj.Status.LastDecision = decisionStatus(d, version, digest, mode, now)
 	cond := policyAllowedCondition(obj.Status.LastDecision)
 	outcome := "allowed"
 	if !d.Allow {
@@ -321,7 +309,7 @@ func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *ra
 	r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, cond.Reason, "Decide",
 		"policy denied version %s (decision %s, enforcement %s): %s", version, shortID(d.ID), mode, violationsMessage(obj.Status.LastDecision.Violations))
 	if !promotable(obj.Status.LastDecision) {
-		appendHistory(obj, raiv1.HistoryEntry{Version: version, Action: raiv1.HistoryDenied, DecisionID: d.ID,
+		appendHistory(obj, raiv1.HistoryEntry{Version: version, ModelSHA256: digest, Action: raiv1.HistoryDenied, DecisionID: d.ID,
 			Reason: cond.Reason, Message: truncate(violationsMessage(obj.Status.LastDecision.Violations), 1024), Time: now})
 	}
 }
@@ -330,34 +318,41 @@ func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *ra
 // policy with its stored reports.
 //
 // It sets Compliant: True (Compliant) or False (NonCompliant, with the
-// violations). A non-compliant stable version keeps serving: a human
-// decides. It does nothing without a stable version.
+// violations; EvidenceTampered when a stored report is missing or differs
+// from the digest recorded at promotion). A non-compliant stable version
+// keeps serving: a human decides. It does nothing without a stable version.
 func (r *ResponsibleModelReconciler) reconcileCompliance(ctx context.Context, s *scope) (ctrl.Result, error) {
 	obj := s.obj
 	stable := obj.Status.StableVersion
 	if stable == "" {
 		return ctrl.Result{}, nil
 	}
-	reports, requested, err := r.loadEvidence(ctx, obj, stable)
+	// Only the evidence recorded at promotion counts, and only while its
+	// stored copy matches the recorded digest.
+	reports, tampered, err := r.verifiedEvidence(ctx, obj.Namespace, obj.Status.StableEvidence)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if requested == nil {
-		for kind := range reports {
-			requested = append(requested, kind)
+	requested := make([]string, 0, len(obj.Status.StableEvidence))
+	for _, rec := range obj.Status.StableEvidence {
+		requested = append(requested, rec.Kind)
+		if rec.State != raiv1.EvaluationSucceeded {
+			reports[rec.Kind] = failedReport(raiv1.EvaluationStatus{Kind: rec.Kind, Reason: raiv1.ReasonEvaluationFailed, Message: "the evaluation had failed when the version was promoted"})
 		}
-		slices.Sort(requested)
+	}
+	for _, t := range tampered {
+		reports[t.Kind] = failedReport(raiv1.EvaluationStatus{Kind: t.Kind, Reason: raiv1.ReasonEvidenceTampered, Message: t.Message})
 	}
 	// The stable version's privacy was charged when it was promoted: the
 	// re-check judges its evidence, not the budget again.
 	in := policyInput{Version: stable, Requested: requested, Reports: reports,
-		PreviousVersion: obj.Status.PreviousVersion, PreviousDecisionID: promotionDecisionID(obj, obj.Status.PreviousVersion)}
+		PreviousVersion: obj.Status.PreviousVersion, PreviousDecisionID: promotionDecisionID(obj, obj.Status.PreviousVersion, "")}
 	d, err := r.decide(ctx, obj, in, nil)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	prev := findCondition(obj, raiv1.ConditionCompliant)
-	cond := complianceCondition(stable, d)
+	cond := complianceCondition(stable, d, tampered)
 	if (prev == nil || prev.Status != cond.Status) && cond.Status == metav1.ConditionFalse {
 		r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, raiv1.ReasonNonCompliant, "Recheck",
 			"stable version %s no longer passes the current policy (decision %s); it keeps serving: %s", stable, shortID(d.ID), cond.Message)
@@ -367,14 +362,15 @@ func (r *ResponsibleModelReconciler) reconcileCompliance(ctx context.Context, s 
 	return ctrl.Result{}, nil
 }
 
-// promotionDecisionID is the decision that promoted version, from history.
-func promotionDecisionID(obj *raiv1.ResponsibleModel, version string) string {
+// promotionDecisionID is the decision that promoted version (with model
+// digest, when digest is not empty), from history.
+func promotionDecisionID(obj *raiv1.ResponsibleModel, version, digest string) string {
 	if version == "" {
 		return ""
 	}
 	for i := len(obj.Status.History) - 1; i >= 0; i-- {
 		h := obj.Status.History[i]
-		if h.Version == version && h.Action == raiv1.HistoryPromoted {
+		if h.Version == version && (digest == "" || h.ModelSHA256 == digest) && h.Action == raiv1.HistoryPromoted {
 			return h.DecisionID
 		}
 	}

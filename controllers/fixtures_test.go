@@ -166,13 +166,7 @@ func finishJob(t *testing.T, job *batchv1.Job, phase corev1.PodPhase, message st
 	t.Helper()
 	ctx := context.Background()
 	g := NewWithT(t)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: job.Name + "-" + strings.ToLower(string(phase))[:4], Namespace: job.Namespace,
-			Labels: map[string]string{batchv1.JobNameLabel: job.Name},
-		},
-		Spec: *job.Spec.Template.Spec.DeepCopy(),
-	}
+	pod := jobPod(job, job.Name+"-"+strings.ToLower(string(phase))[:4])
 	g.Expect(k8s.Create(ctx, pod)).To(Succeed())
 	exit := int32(0)
 	if phase == corev1.PodFailed {
@@ -201,6 +195,20 @@ func finishJob(t *testing.T, job *batchv1.Job, phase corev1.PodPhase, message st
 		}
 	}
 	g.Expect(k8s.Status().Update(ctx, job)).To(Succeed())
+}
+
+// jobPod is a pod as the Job controller makes it for job: controlled by
+// the Job, labelled with its name and UID, running its template.
+func jobPod(job *batchv1.Job, name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: job.Namespace,
+			Labels: map[string]string{batchv1.JobNameLabel: job.Name, batchv1.ControllerUidLabel: string(job.UID)},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
+		},
+		Spec: *job.Spec.Template.Spec.DeepCopy(),
+	}
 }
 
 // servingDeployment waits for the serving Deployment to run version.

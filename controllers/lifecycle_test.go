@@ -159,9 +159,14 @@ func TestAllowedVersionIsPromoted(t *testing.T) {
 	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: modelCardConfigMapName("credit")}, card)).To(Succeed())
 	g.Expect(card.Data["model-card.md"]).To(And(ContainSubstring("Ranks loan applications"), ContainSubstring(sha(1)),
 		ContainSubstring("demographic_parity_ratio | 0.9 | [0.85, 0.93] at 0.95 (bootstrap)"), ContainSubstring("Policy digest: `sha256:")))
+	stable := getModel(g, m).Status
+	g.Expect(stable.StableEvidence).To(HaveLen(1))
+	g.Expect(stable.StableEvidence[0].ReportRef).NotTo(BeNil())
 	evidence := &corev1.ConfigMap{}
-	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: evidenceConfigMapName("credit", "v1")}, evidence)).To(Succeed())
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: stable.StableEvidence[0].ReportRef.Name}, evidence)).To(Succeed())
 	g.Expect(evidence.Data).To(HaveKey("fairness.json"))
+	g.Expect(evidence.Immutable).To(HaveValue(BeTrue()))
+	g.Expect(digestOf([]byte(evidence.Data["fairness.json"]))).To(Equal(stable.StableEvidence[0].ReportSHA256))
 	for _, o := range []client.Object{evidence, card, dep} {
 		g.Expect(metav1.IsControlledBy(o, getModel(g, m))).To(BeTrue(), "owner reference on %s", o.GetName())
 	}

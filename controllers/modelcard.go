@@ -166,22 +166,27 @@ func (r *ResponsibleModelReconciler) reconcileModelCard(ctx context.Context, s *
 	// as it was promoted, whatever is decided about later candidates.
 	cur := &corev1.ConfigMap{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: modelCardConfigMapName(obj.Name)}, cur); err == nil &&
-		cur.Labels[raiv1.LabelVersion] == st.StableVersion && cur.Data[modelCardKey] != "" {
+		cur.Labels[raiv1.LabelVersion] == st.StableVersion && cur.Labels[LabelModelDigest] == digestLabel(st.StableModelSHA256) && cur.Data[modelCardKey] != "" {
 		st.ModelCardRef = &raiv1.LocalObjectReference{Name: cur.Name}
 		return ctrl.Result{}, nil
 	} else if client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, fmt.Errorf("read model card ConfigMap: %w", err)
 	}
-	reports, _, err := r.loadEvidence(ctx, obj, st.StableVersion)
+	// The card publishes only evidence that still matches the digests
+	// recorded at promotion; anything else is named as tampered.
+	reports, tampered, err := r.verifiedEvidence(ctx, obj.Namespace, st.StableEvidence)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	for _, t := range tampered {
+		reports[t.Kind] = &report.Report{Kind: report.Kind(t.Kind), State: report.StateError, Message: raiv1.ReasonEvidenceTampered + ": " + t.Message}
+	}
 	in := modelCardInput{Version: st.StableVersion, ModelURI: st.StableModelURI, ModelSHA256: st.StableModelSHA256, Reports: reports}
-	if d := st.LastDecision; d != nil && d.Version == st.StableVersion {
+	if d := st.LastDecision; d != nil && d.Version == st.StableVersion && d.ModelSHA256 == st.StableModelSHA256 {
 		in.Decision = d
 	}
 	for i := len(st.History) - 1; i >= 0; i-- {
-		if h := st.History[i]; h.Version == st.StableVersion && h.Action == raiv1.HistoryPromoted {
+		if h := st.History[i]; h.Version == st.StableVersion && h.ModelSHA256 == st.StableModelSHA256 && h.Action == raiv1.HistoryPromoted {
 			in.PromotedBy = &h
 			break
 		}
@@ -189,8 +194,8 @@ func (r *ResponsibleModelReconciler) reconcileModelCard(ctx context.Context, s *
 	card := buildModelCard(obj, in)
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: modelCardConfigMapName(obj.Name), Namespace: obj.Namespace}}
 	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, cm, func() error {
-		cm.Labels = map[string]string{raiv1.LabelModel: obj.Name, raiv1.LabelVersion: st.StableVersion,
-			raiv1.LabelComponent: "model-card", raiv1.LabelManagedBy: "rmodel-operator"}
+		cm.Labels = map[string]string{raiv1.LabelModel: obj.Name, raiv1.LabelVersion: st.StableVersion, LabelModelDigest: digestLabel(st.StableModelSHA256),
+			raiv1.LabelComponent: "model-card", raiv1.LabelManagedBy: managerName}
 		cm.Data = map[string]string{modelCardKey: card}
 		return controllerutil.SetControllerReference(obj, cm, r.Scheme)
 	}); err != nil {

@@ -39,11 +39,6 @@ func boundedName(parts ...string) string {
 	return prefix + "-" + suffix
 }
 
-// evidenceConfigMapName holds the reports of one version, keys <kind>.json.
-func evidenceConfigMapName(model, version string) string {
-	return boundedName(model, version, "evidence")
-}
-
 // modelCardConfigMapName holds the model card of the stable version.
 func modelCardConfigMapName(model string) string { return boundedName(model, "model-card") }
 
@@ -56,3 +51,7 @@ func shortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])[:8]
 }
+
+// managerName is the app.kubernetes.io/managed-by value of what the
+// operator creates.
+const managerName = "rmodel-operator"

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -46,7 +47,13 @@ func logAfterStatusPatch(ctx context.Context, msg string, keysAndValues ...any) 
 	afterStatusPatch(ctx, func() { logger.Info(msg, keysAndValues...) })
 }
 
-// eventAfterStatusPatch records an Event once the status patch succeeded.
+// maxEventNote is the API server's limit on an Event's note: a longer one
+// is refused and the Event is lost. The full text stays in the condition.
+const maxEventNote = 1024
+
+// eventAfterStatusPatch records an Event once the status patch succeeded,
+// its note cut to maxEventNote.
 func (r *ResponsibleModelReconciler) eventAfterStatusPatch(ctx context.Context, regarding, related runtime.Object, eventType, reason, action, note string, args ...any) {
-	afterStatusPatch(ctx, func() { r.Recorder.Eventf(regarding, related, eventType, reason, action, note, args...) })
+	text := truncate(fmt.Sprintf(note, args...), maxEventNote)
+	afterStatusPatch(ctx, func() { r.Recorder.Eventf(regarding, related, eventType, reason, action, "%s", text) })
 }

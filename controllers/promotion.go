@@ -95,10 +95,14 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 	obj := s.obj
 	st := &obj.Status
 	candidate := st.CandidateVersion
+	// rollingOut: the candidate (its version and digest) is what should
+	// serve. Whatever else holds, the stable version serves, as it was
+	// promoted.
+	rollingOut := candidate != "" && s.promotable && !s.blocked
 	var target *servedModel
 	switch {
-	case s.promotable && !s.blocked:
-		target = &servedModel{Version: candidate, URI: string(obj.Spec.Model.URI), SHA256: string(obj.Spec.Model.SHA256)}
+	case rollingOut:
+		target = &servedModel{Version: candidate, URI: string(obj.Spec.Model.URI), SHA256: st.CandidateModelSHA256}
 	case st.StableVersion != "":
 		target = &servedModel{Version: st.StableVersion, URI: st.StableModelURI, SHA256: st.StableModelSHA256}
 	}
@@ -114,7 +118,7 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 	}
 	var dep *appsv1.Deployment
 	var err error
-	if target.Version == st.StableVersion && candidate != "" {
+	if !rollingOut && candidate != "" {
 		// spec.serving now describes the candidate: the stable version
 		// keeps the template it was promoted with until the candidate is
 		// promoted (or a rollback restores it).
@@ -127,7 +131,7 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 	}
 	setServingStatus(obj, dep, target.Version)
 
-	if target.Version != candidate || candidate == "" {
+	if !rollingOut {
 		if s.blocked {
 			setDegraded(s, true, raiv1.ReasonRolledBack, findCondition(obj, raiv1.ConditionPromoted).Message)
 		} else {
@@ -178,14 +182,24 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 	st := &obj.Status
 	version := st.CandidateVersion
 	now := metav1.NewTime(r.now())
+	digest := st.CandidateModelSHA256
 	decisionID := ""
-	if st.LastDecision != nil && st.LastDecision.Version == version {
+	if st.LastDecision != nil && st.LastDecision.Version == version && st.LastDecision.ModelSHA256 == digest {
 		decisionID = st.LastDecision.ID
 	}
 	from := st.StableVersion
 	st.PreviousVersion = st.StableVersion
-	st.StableVersion, st.StableModelURI, st.StableModelSHA256 = version, string(obj.Spec.Model.URI), string(obj.Spec.Model.SHA256)
-	st.CandidateVersion, st.CandidateSince = "", nil
+	st.StableVersion, st.StableModelURI, st.StableModelSHA256 = version, string(obj.Spec.Model.URI), digest
+	// The evidence the version is promoted on, with the digests read from
+	// the Jobs' pods: what the compliance re-check and the model card may
+	// read later.
+	st.StableEvidence = nil
+	for _, k := range requestedKinds(&obj.Spec) {
+		if e := findEvaluation(st.Evaluations, string(k)); e != nil {
+			st.StableEvidence = append(st.StableEvidence, evidenceRecords([]raiv1.EvaluationStatus{*e})...)
+		}
+	}
+	st.CandidateVersion, st.CandidateModelSHA256, st.CandidateSince = "", "", nil
 	if st.Serving != nil {
 		st.Serving.Version = version
 	}
@@ -193,10 +207,10 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 	if st.LastDecision != nil && !st.LastDecision.Allowed {
 		how = fmt.Sprintf("denied by the policy but promoted under enforcement %s", st.LastDecision.Enforcement)
 	}
-	appendHistory(obj, raiv1.HistoryEntry{Version: version, Action: raiv1.HistoryPromoted, DecisionID: decisionID,
+	appendHistory(obj, raiv1.HistoryEntry{Version: version, ModelSHA256: digest, Action: raiv1.HistoryPromoted, DecisionID: decisionID,
 		Reason: raiv1.ReasonPromoted, Message: truncate(fmt.Sprintf("%s; rollout: %s", how, msg), 1024), Time: now})
 	setCondition(obj, metav1.Condition{Type: raiv1.ConditionPromoted, Status: metav1.ConditionTrue, Reason: raiv1.ReasonPromoted,
-		Message: fmt.Sprintf("version %s serves (%s, decision %s)", version, how, shortID(decisionID))}, r.now())
+		Message: fmt.Sprintf("version %s (sha256 %s) serves (%s, decision %s)", version, shortDigest(digest), how, shortID(decisionID))}, r.now())
 	afterStatusPatch(ctx, promotionsTotal.Inc)
 	logAfterStatusPatch(ctx, "promoted", "decisionID", decisionID, "version", version, "previousVersion", from)
 	eventType := corev1.EventTypeNormal
@@ -215,7 +229,7 @@ func (r *ResponsibleModelReconciler) rollBack(ctx context.Context, s *scope, msg
 	obj := s.obj
 	st := &obj.Status
 	version := st.CandidateVersion
-	st.FailedVersion, st.FailedModelSHA256 = version, string(obj.Spec.Model.SHA256)
+	st.FailedVersion, st.FailedModelSHA256 = version, st.CandidateModelSHA256
 	s.blocked = true
 	now := metav1.NewTime(r.now())
 	decisionID := ""
@@ -230,7 +244,7 @@ func (r *ResponsibleModelReconciler) rollBack(ctx context.Context, s *scope, msg
 		return fmt.Errorf("roll back version %s: %w", version, err)
 	}
 	back := stableKeepsServing(obj)
-	appendHistory(obj, raiv1.HistoryEntry{Version: version, Action: raiv1.HistoryRolledBack, DecisionID: decisionID,
+	appendHistory(obj, raiv1.HistoryEntry{Version: version, ModelSHA256: st.CandidateModelSHA256, Action: raiv1.HistoryRolledBack, DecisionID: decisionID,
 		Reason: raiv1.ReasonRolledBack, Message: truncate(msg+"; "+back, 1024), Time: now})
 	message := fmt.Sprintf("version %s was rolled back: %s; %s. Set the %s annotation to a new value, or change the version, to try again",
 		version, msg, back, raiv1.AnnotationRetryEvaluations)
@@ -260,7 +274,7 @@ func (r *ResponsibleModelReconciler) keepDeployment(ctx context.Context, obj *ra
 	if err != nil {
 		return nil, fmt.Errorf("get serving Deployment: %w", err)
 	}
-	if got.Spec.Template.Labels[raiv1.LabelVersion] == m.Version {
+	if servesModel(&got.Spec.Template, m) {
 		return got, nil
 	}
 	if err := r.restoreStable(ctx, obj); err != nil {
@@ -291,10 +305,10 @@ func (r *ResponsibleModelReconciler) restoreStable(ctx context.Context, obj *rai
 	}
 	sets := &appsv1.ReplicaSetList{}
 	if err := r.APIReader.List(ctx, sets, client.InNamespace(obj.Namespace),
-		client.MatchingLabels{raiv1.LabelModel: obj.Name, raiv1.LabelComponent: "serving", raiv1.LabelVersion: st.StableVersion}); err != nil {
+		client.MatchingLabels{raiv1.LabelModel: obj.Name, raiv1.LabelComponent: "serving", raiv1.LabelVersion: st.StableVersion, LabelModelDigest: digestLabel(st.StableModelSHA256)}); err != nil {
 		return fmt.Errorf("list the ReplicaSets of version %s: %w", st.StableVersion, err)
 	}
-	template := stableTemplate(dep, sets.Items)
+	template := stableTemplate(dep, sets.Items, stable)
 	if template == nil {
 		_, err := r.applyDeployment(ctx, obj, stable)
 		return err
@@ -307,14 +321,14 @@ func (r *ResponsibleModelReconciler) restoreStable(ctx context.Context, obj *rai
 }
 
 // stableTemplate returns the pod template of the newest (highest revision)
-// ReplicaSet owned by dep among sets, without the pod-template-hash label
+// ReplicaSet owned by dep among sets that serves the stable model, without the pod-template-hash label
 // the Deployment controller adds; nil when there is none. Pure.
-func stableTemplate(dep *appsv1.Deployment, sets []appsv1.ReplicaSet) *corev1.PodTemplateSpec {
+func stableTemplate(dep *appsv1.Deployment, sets []appsv1.ReplicaSet, stable servedModel) *corev1.PodTemplateSpec {
 	var best *appsv1.ReplicaSet
 	bestRev := -1
 	for i := range sets {
 		rs := &sets[i]
-		if !metav1.IsControlledBy(rs, dep) {
+		if !metav1.IsControlledBy(rs, dep) || !servesModel(&rs.Spec.Template, stable) {
 			continue
 		}
 		rev, err := strconv.Atoi(rs.Annotations["deployment.kubernetes.io/revision"])

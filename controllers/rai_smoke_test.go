@@ -101,7 +101,7 @@ func TestEvaluationJobsRunTheRealRuntime(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				read := judgeReport(string(msg), kind, dm.SHA256)
+				read := trustedReport(string(msg), expectedFor(obj, kind))
 				if read.state != raiv1.EvaluationSucceeded {
 					t.Fatalf("%s: the operator reads %s/%s: %s", kind, read.state, read.reason, read.message)
 				}

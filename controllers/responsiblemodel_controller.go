@@ -73,7 +73,9 @@ type scope struct {
 	// evaluationsDone: every requested evaluation of the candidate is
 	// Succeeded or Error.
 	evaluationsDone bool
-	// candidateReports are the reports the decision judged.
+	// candidateReports are the reports the decision judges, read through
+	// verifiedEvidence once evaluationsDone; a failed evaluation is a
+	// synthesized Error report.
 	candidateReports map[string]*report.Report
 	// budget is the candidate's PrivacyBudget view, nil without one.
 	budget *budgetView
@@ -215,22 +217,23 @@ func shortest(a, b ctrl.Result) ctrl.Result {
 	return a
 }
 
-// reconcileCandidate decides which version is the candidate: spec.version,
-// unless it is the stable version with the same model digest.
+// reconcileCandidate decides what the candidate is: spec.version with the
+// spec's model digest, unless that pair is what serves. A version is its
+// artifact: the same version name with another digest is a new candidate
+// that goes through the whole gate.
 //
 // It resets the candidate's evaluations when the candidate changes, and
 // sets s.blocked when the candidate is a version that was rolled back. It
-// sets Promoted from what is known before the decision (True when there is
-// no candidate). It never stops the steps.
+// never stops the steps.
 func (r *ResponsibleModelReconciler) reconcileCandidate(ctx context.Context, s *scope) (ctrl.Result, error) {
 	obj := s.obj
 	st := &obj.Status
-	candidate := obj.Spec.Version
-	if candidate == st.StableVersion && string(obj.Spec.Model.SHA256) == st.StableModelSHA256 {
-		candidate = ""
+	candidate, digest := obj.Spec.Version, string(obj.Spec.Model.SHA256)
+	if candidate == st.StableVersion && digest == st.StableModelSHA256 {
+		candidate, digest = "", ""
 	}
-	if candidate != st.CandidateVersion {
-		st.CandidateVersion = candidate
+	if candidate != st.CandidateVersion || digest != st.CandidateModelSHA256 {
+		st.CandidateVersion, st.CandidateModelSHA256 = candidate, digest
 		st.CandidateSince = nil
 		if candidate != "" {
 			now := metav1.NewTime(s.now)
@@ -238,7 +241,7 @@ func (r *ResponsibleModelReconciler) reconcileCandidate(ctx context.Context, s *
 			st.Evaluations = nil
 		}
 	}
-	if candidate != "" && st.FailedVersion == candidate && st.FailedModelSHA256 == string(obj.Spec.Model.SHA256) &&
+	if candidate != "" && st.FailedVersion == candidate && st.FailedModelSHA256 == digest &&
 		obj.Annotations[raiv1.AnnotationRetryEvaluations] == st.ObservedRetry {
 		s.blocked = true
 	}
@@ -246,15 +249,42 @@ func (r *ResponsibleModelReconciler) reconcileCandidate(ctx context.Context, s *
 }
 
 // reconcileEvaluationsStep runs the candidate's evaluations (evaluations.go)
-// and records whether they are done.
+// and, once every one is done, reads their stored reports through
+// verifiedEvidence into s.candidateReports: a report whose stored copy is
+// missing or altered turns its evaluation into an Error (EvidenceTampered).
 func (r *ResponsibleModelReconciler) reconcileEvaluationsStep(ctx context.Context, s *scope) (ctrl.Result, error) {
 	obj := s.obj
-	if obj.Status.CandidateVersion != "" && !s.blocked {
-		if err := r.reconcileEvaluations(ctx, obj); err != nil {
-			return ctrl.Result{}, err
-		}
-		s.evaluationsDone = evaluationsDone(requestedKinds(&obj.Spec), obj.Status.Evaluations)
+	if obj.Status.CandidateVersion == "" || s.blocked {
+		return ctrl.Result{}, nil
 	}
+	if err := r.reconcileEvaluations(ctx, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	kinds := requestedKinds(&obj.Spec)
+	s.evaluationsDone = evaluationsDone(kinds, obj.Status.Evaluations)
+	if !s.evaluationsDone {
+		return ctrl.Result{}, nil
+	}
+	reports, tampered, err := r.verifiedEvidence(ctx, obj.Namespace, evidenceRecords(obj.Status.Evaluations))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, t := range tampered {
+		e := findEvaluation(obj.Status.Evaluations, t.Kind)
+		e.State, e.Reason, e.Message, e.Metrics = raiv1.EvaluationError, raiv1.ReasonEvidenceTampered, tamperedMessage(t), nil
+		r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, raiv1.ReasonEvidenceTampered, "Evaluate", "version %s: %s", obj.Status.CandidateVersion, t.Message)
+		done := *e
+		afterStatusPatch(ctx, func() { recordEvaluationTransition(done) })
+	}
+	if len(tampered) > 0 {
+		setCondition(obj, evaluatedCondition(kinds, obj.Status.Evaluations), s.now)
+	}
+	for _, k := range kinds {
+		if e := findEvaluation(obj.Status.Evaluations, string(k)); e.State != raiv1.EvaluationSucceeded {
+			reports[string(k)] = failedReport(*e)
+		}
+	}
+	s.candidateReports = reports
 	return ctrl.Result{}, nil
 }
 

@@ -84,12 +84,20 @@ func ctrlRef(owner *appsv1.Deployment, rs *appsv1.ReplicaSet) error {
 func TestStableTemplatePicksNewestOwnedReplicaSet(t *testing.T) {
 	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "d", UID: "dep-uid"}}
 	other := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "o", UID: "other-uid"}}
-	mk := func(owner *appsv1.Deployment, rev, marker string) appsv1.ReplicaSet {
+	stable := servedModel{Version: "v1", URI: "file:///v1.onnx", SHA256: sha(1)}
+	mkOf := func(owner *appsv1.Deployment, rev, marker string, served servedModel) appsv1.ReplicaSet {
 		rs := appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{"deployment.kubernetes.io/revision": rev},
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(owner, appsv1.SchemeGroupVersion.WithKind("Deployment"))}}}
-		rs.Spec.Template.Labels = map[string]string{"m": marker, appsv1.DefaultDeploymentUniqueLabelKey: "h" + rev}
+		rs.Spec.Template = buildServingDeployment(newModel("ns", "m"), served, "rai:1").Spec.Template
+		rs.Spec.Template.Labels["m"] = marker
+		rs.Spec.Template.Labels[appsv1.DefaultDeploymentUniqueLabelKey] = "h" + rev
 		return rs
 	}
+	mk := func(owner *appsv1.Deployment, rev, marker string) appsv1.ReplicaSet {
+		return mkOf(owner, rev, marker, stable)
+	}
+	swapped := stable
+	swapped.SHA256 = sha(2)
 	cases := []struct {
 		name string
 		sets []appsv1.ReplicaSet
@@ -99,9 +107,10 @@ func TestStableTemplatePicksNewestOwnedReplicaSet(t *testing.T) {
 		{"none", nil, ""},
 		{"only another Deployment's", []appsv1.ReplicaSet{mk(other, "9", "x")}, ""},
 		{"newest revision wins", []appsv1.ReplicaSet{mk(dep, "2", "old"), mk(dep, "10", "new"), mk(other, "11", "x")}, "new"},
+		{"another artifact under the stable version's name is not the stable one", []appsv1.ReplicaSet{mk(dep, "2", "stable"), mkOf(dep, "3", "swapped", swapped)}, "stable"},
 	}
 	for _, tc := range cases {
-		got := stableTemplate(dep, tc.sets)
+		got := stableTemplate(dep, tc.sets, stable)
 		switch {
 		case tc.want == "" && got != nil:
 			t.Errorf("%s: got a template, want none", tc.name)

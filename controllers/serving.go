@@ -37,6 +37,47 @@ type servedModel struct {
 	SHA256  string
 }
 
+// LabelModelDigest on a serving pod (and its ReplicaSet) names the model
+// digest it serves, cut to fit a label value: a version name does not
+// identify an artifact.
+const LabelModelDigest = "rai.responsible-ai.dev/model-digest"
+
+// digestLabel is the LabelModelDigest value of a sha256: its first 40 hex
+// digits.
+func digestLabel(sha string) string {
+	if len(sha) > 40 {
+		return sha[:40]
+	}
+	return sha
+}
+
+// shortDigest is a sha256 shortened for messages.
+func shortDigest(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// servesModel reports whether a serving pod template runs m: its version
+// and digest labels and the full digest the server is told to check.
+func servesModel(t *corev1.PodTemplateSpec, m servedModel) bool {
+	if t.Labels[raiv1.LabelVersion] != m.Version || t.Labels[LabelModelDigest] != digestLabel(m.SHA256) {
+		return false
+	}
+	for _, c := range t.Spec.Containers {
+		if c.Name != serveContainer {
+			continue
+		}
+		for i := 0; i+1 < len(c.Args); i++ {
+			if c.Args[i] == "--sha256" {
+				return c.Args[i+1] == m.SHA256
+			}
+		}
+	}
+	return false
+}
+
 // servingSelector selects the pods of a model's serving Deployment across
 // versions, so that a rolling update replaces one version with the next.
 func servingSelector(obj *raiv1.ResponsibleModel) map[string]string {
@@ -52,9 +93,10 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 		port = 8080
 	}
 	labels := servingSelector(obj)
-	labels[raiv1.LabelManagedBy] = "rmodel-operator"
+	labels[raiv1.LabelManagedBy] = managerName
 	podLabels := maps.Clone(labels)
 	podLabels[raiv1.LabelVersion] = m.Version
+	podLabels[LabelModelDigest] = digestLabel(m.SHA256)
 
 	resources := *sv.Resources.DeepCopy()
 	device := "cpu"
@@ -177,7 +219,7 @@ func buildService(obj *raiv1.ResponsibleModel) *corev1.Service {
 		port = 8080
 	}
 	labels := servingSelector(obj)
-	labels[raiv1.LabelManagedBy] = "rmodel-operator"
+	labels[raiv1.LabelManagedBy] = managerName
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: servingName(obj.Name), Namespace: obj.Namespace, Labels: labels},
 		Spec: corev1.ServiceSpec{

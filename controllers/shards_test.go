@@ -49,11 +49,10 @@ func TestShardedEvaluation(t *testing.T) {
 
 	for i := range 3 {
 		r := baseReport(report.KindFairness, 1)
+		r.Dataset = &report.Dataset{SHA256: sha(100), Rows: 2000}
 		r.Shard = &report.Shard{Index: i, Count: 3}
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", job.Name, i), Namespace: ns,
-			Labels:      map[string]string{batchv1.JobNameLabel: job.Name},
-			Annotations: map[string]string{batchv1.JobCompletionIndexAnnotation: fmt.Sprint(i)}},
-			Spec: *job.Spec.Template.Spec.DeepCopy()}
+		pod := jobPod(job, fmt.Sprintf("%s-%d", job.Name, i))
+		pod.Annotations = map[string]string{batchv1.JobCompletionIndexAnnotation: fmt.Sprint(i)}
 		g.Expect(k8s.Create(ctx, pod)).To(Succeed())
 		pod.Status = corev1.PodStatus{Phase: corev1.PodSucceeded, ContainerStatuses: []corev1.ContainerStatus{{Name: evaluateContainer, Image: "x",
 			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Message: mustJSON(r)}}}}}
@@ -68,11 +67,16 @@ func TestShardedEvaluation(t *testing.T) {
 
 	merge := jobOfComponent(t, m, report.KindFairness, "evaluation-merge")
 	g.Expect(merge.Spec.Template.Spec.Containers[0].Args).To(ContainElements("merge", "/parts/part-0.json", "/parts/part-2.json"))
-	g.Expect(merge.Spec.Template.Spec.Volumes).To(ContainElement(HaveField("VolumeSource.ConfigMap.LocalObjectReference.Name", evidenceConfigMapName("sharded", "v1"))))
-	evidence := &corev1.ConfigMap{}
-	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: evidenceConfigMapName("sharded", "v1")}, evidence)).To(Succeed())
-	g.Expect(evidence.Data).To(HaveKey("fairness.shard-0.json"))
-	g.Expect(evidence.Data).To(HaveKey("fairness.shard-2.json"))
+	g.Expect(merge.Spec.Template.Spec.Volumes).To(ContainElement(HaveField("VolumeSource.ConfigMap.LocalObjectReference.Name", partsConfigMapName(job.Name))))
+	parts := &corev1.ConfigMap{}
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: partsConfigMapName(job.Name)}, parts)).To(Succeed())
+	g.Expect(parts.Data).To(HaveKey("fairness.shard-0.json"))
+	g.Expect(parts.Data).To(HaveKey("fairness.shard-2.json"))
+	g.Expect(parts.Immutable).To(HaveValue(BeTrue()))
+	// The merge refuses a part whose digest is not the one read from the
+	// shard's pod.
+	margs := merge.Spec.Template.Spec.Containers[0].Args
+	g.Expect(margs[slices.Index(margs, "--part-sha256")+1]).To(Equal(digestOf([]byte(parts.Data["fairness.shard-0.json"]))))
 	g.Eventually(func(g Gomega) {
 		e := getModel(g, m).Status.Evaluations
 		g.Expect(e).To(HaveLen(1))

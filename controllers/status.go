@@ -177,7 +177,16 @@ func violationsMessage(vs []raiv1.Violation) string {
 
 // complianceCondition states whether the stable version passes the current
 // policy.
-func complianceCondition(version string, d policies.Decision) metav1.Condition {
+func complianceCondition(version string, d policies.Decision, tampered []tamperedEvidence) metav1.Condition {
+	if len(tampered) > 0 {
+		parts := make([]string, len(tampered))
+		for i, t := range tampered {
+			parts[i] = t.Message
+		}
+		return metav1.Condition{Type: raiv1.ConditionCompliant, Status: metav1.ConditionFalse, Reason: raiv1.ReasonEvidenceTampered,
+			Message: fmt.Sprintf("stable version %s cannot be re-checked: the evidence it was promoted on is missing or altered (%s); it keeps serving",
+				version, strings.Join(parts, "; "))}
+	}
 	if d.Allow {
 		return metav1.Condition{Type: raiv1.ConditionCompliant, Status: metav1.ConditionTrue, Reason: raiv1.ReasonCompliant,
 			Message: fmt.Sprintf("stable version %s passes the current policy (decision %s, policy %s)", version, shortID(d.ID), d.PolicyDigest)}
@@ -219,7 +228,7 @@ func promotedCondition(st *raiv1.ResponsibleModelStatus, evaluated metav1.Condit
 	case evaluated.Status == metav1.ConditionUnknown:
 		c.Reason = evaluated.Reason
 		c.Message = fmt.Sprintf("version %s is being evaluated (%s); %s", candidate, evaluated.Message, keeps)
-	case d == nil || d.Version != candidate:
+	case d == nil || d.Version != candidate || d.ModelSHA256 != st.CandidateModelSHA256:
 		c.Reason, c.Message = raiv1.ReasonAwaitingDecision, fmt.Sprintf("version %s awaits the policy decision; %s", candidate, keeps)
 	case !promotable(d):
 		c.Reason = denialReason(d)
@@ -266,7 +275,7 @@ func summarizeReady(obj *raiv1.ResponsibleModel, now time.Time) {
 // the decision that promoted it, or Unknown when the last decision was about
 // a candidate the spec has since abandoned.
 func noCandidatePolicyCondition(st *raiv1.ResponsibleModelStatus) metav1.Condition {
-	if d := st.LastDecision; d != nil && d.Version == st.StableVersion {
+	if d := st.LastDecision; d != nil && d.Version == st.StableVersion && d.ModelSHA256 == st.StableModelSHA256 {
 		return policyAllowedCondition(d)
 	}
 	return metav1.Condition{Type: raiv1.ConditionPolicyAllowed, Status: metav1.ConditionUnknown, Reason: raiv1.ReasonNoCandidate,

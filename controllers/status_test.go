@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -152,11 +153,17 @@ func TestMergeViolationsAndCompliance(t *testing.T) {
 	if d := mergeViolations(policyDenied, []policies.Violation{{Code: policies.CodeBudgetExhausted, Message: "operator says over"}}); len(d.Violations) != 1 || d.Violations[0].Message != "policy says over" {
 		t.Errorf("the policy's own violation of the same code is kept alone: %+v", d.Violations)
 	}
-	if c := complianceCondition("v1", allowed); c.Status != metav1.ConditionTrue || c.Reason != raiv1.ReasonCompliant {
+	if c := complianceCondition("v1", allowed, nil); c.Status != metav1.ConditionTrue || c.Reason != raiv1.ReasonCompliant {
 		t.Errorf("compliance of an allowed stable version: %+v", c)
 	}
-	if c := complianceCondition("v1", policyDenied); c.Status != metav1.ConditionFalse || c.Reason != raiv1.ReasonNonCompliant {
+	if c := complianceCondition("v1", policyDenied, nil); c.Status != metav1.ConditionFalse || c.Reason != raiv1.ReasonNonCompliant {
 		t.Errorf("compliance of a denied stable version: %+v", c)
+	}
+	// Altered evidence is never compliant, whatever the policy made of the
+	// rest.
+	tampered := []tamperedEvidence{{Kind: "fairness", Message: "ConfigMap x is gone"}}
+	if c := complianceCondition("v1", allowed, tampered); c.Status != metav1.ConditionFalse || c.Reason != raiv1.ReasonEvidenceTampered || !strings.Contains(c.Message, "ConfigMap x is gone") {
+		t.Errorf("compliance with tampered evidence: %+v", c)
 	}
 }
 
@@ -172,6 +179,7 @@ func TestNoCandidatePolicyCondition(t *testing.T) {
 		{"the stable version's own decision", raiv1.ResponsibleModelStatus{StableVersion: "v2", LastDecision: decisionOf(true, raiv1.EnforcementEnforce)}, raiv1.ReasonPolicyAllowed},
 		{"an abandoned candidate's denial", raiv1.ResponsibleModelStatus{StableVersion: "v1", LastDecision: decisionOf(false, raiv1.EnforcementEnforce, "X")}, raiv1.ReasonNoCandidate},
 		{"no decision at all", raiv1.ResponsibleModelStatus{StableVersion: "v1"}, raiv1.ReasonNoCandidate},
+		{"a decision on another artifact of the stable version's name", raiv1.ResponsibleModelStatus{StableVersion: "v2", StableModelSHA256: sha(9), LastDecision: decisionOf(true, raiv1.EnforcementEnforce)}, raiv1.ReasonNoCandidate},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -75,11 +75,21 @@ const (
 	// ReasonReportInvalid: the report does not follow the schema; the
 	// message names each offending field.
 	ReasonReportInvalid = "ReportInvalid"
-	// ReasonReportMismatch: the report is of another kind, or of another
-	// model digest, than the Job evaluated.
+	// ReasonReportMismatch: the report is of another kind, model, version,
+	// model digest or data set digest than the Job evaluated, or it does
+	// not name the model and data set digests.
 	ReasonReportMismatch = "ReportMismatch"
 	// ReasonEvaluatorError: the evaluator ran and reported state Error.
 	ReasonEvaluatorError = "EvaluatorError"
+	// ReasonReportUntrusted: the report did not come from a pod that the
+	// evaluation Job the operator created controls, running that Job's own
+	// pod template (a pod that only carries the Job's name label, say), or
+	// the Job is not the one the operator created. The report is ignored.
+	ReasonReportUntrusted = "ReportUntrusted"
+	// ReasonEvidenceTampered: a stored report is missing, or its digest is
+	// not the one the operator recorded when it read the report from the
+	// Job's pod. It never counts as a pass.
+	ReasonEvidenceTampered = "EvidenceTampered"
 )
 
 // Annotations understood by the operator.

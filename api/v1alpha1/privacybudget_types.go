@@ -45,6 +45,16 @@ type PrivacyCharge struct {
 	Model string `json:"model"`
 	// Version that was promoted.
 	Version string `json:"version"`
+	// ModelSHA256 is the digest of the artifact charged. A charge is keyed
+	// by it: an artifact is charged once to a budget, whatever model name
+	// or version releases it, and an artifact with another digest is a new
+	// charge even under a name and version charged before.
+	// +optional
+	ModelSHA256 string `json:"modelSHA256,omitempty"`
+	// DatasetSHA256 is the digest of the data set the privacy report
+	// names (the membership audit's members), when it names one.
+	// +optional
+	DatasetSHA256 string `json:"datasetSHA256,omitempty"`
 	// Epsilon of the version at the budget's delta.
 	Epsilon string `json:"epsilon"`
 	// Delta at which the version's epsilon was computed.

@@ -27,9 +27,20 @@ type ResponsibleModelStatus struct {
 	// +optional
 	StableVersion string `json:"stableVersion,omitempty"`
 
-	// StableModelSHA256 is the model digest of the stable version.
+	// StableModelSHA256 is the model digest of the stable version: with
+	// StableVersion, the identity of what serves. A version name with
+	// another digest is a new candidate that goes through the whole gate.
 	// +optional
 	StableModelSHA256 string `json:"stableModelSHA256,omitempty"`
+
+	// StableEvidence records the evidence the stable version was promoted
+	// on: one entry per requested evaluation, with the digest of the report
+	// the operator read from the evaluation Job's own pod. The compliance
+	// re-check and the model card read only evidence that still matches.
+	// +listType=map
+	// +listMapKey=kind
+	// +optional
+	StableEvidence []EvidenceRecord `json:"stableEvidence,omitempty"`
 
 	// StableModelURI is the model URI of the stable version: a rollback and
 	// a serving change while a candidate is judged run it again.
@@ -40,6 +51,11 @@ type ResponsibleModelStatus struct {
 	// when spec.version is the stable version.
 	// +optional
 	CandidateVersion string `json:"candidateVersion,omitempty"`
+
+	// CandidateModelSHA256 is the model digest of the candidate; with
+	// CandidateVersion, the identity of what is judged.
+	// +optional
+	CandidateModelSHA256 string `json:"candidateModelSHA256,omitempty"`
 
 	// CandidateSince is when the current candidate was first seen; the time
 	// from it to the first decision is a metric.
@@ -117,9 +133,25 @@ type EvaluationStatus struct {
 	// Version evaluated.
 	Version string `json:"version"`
 
+	// ModelSHA256 is the digest of the artifact evaluated.
+	// +optional
+	ModelSHA256 string `json:"modelSHA256,omitempty"`
+
 	// Job that runs the evaluation.
 	// +optional
 	Job string `json:"job,omitempty"`
+
+	// JobUID is the UID of the Job the operator created. Only a pod that
+	// this Job controls (and that runs the Job's own pod template) can
+	// report; a Job of the same name with another UID is not trusted.
+	// +optional
+	JobUID string `json:"jobUID,omitempty"`
+
+	// ReportSHA256 is the sha256 of the report as the operator read it from
+	// the Job's pod and stored it in ReportRef. A stored report with
+	// another digest, or none, is EvidenceTampered.
+	// +optional
+	ReportSHA256 string `json:"reportSHA256,omitempty"`
 
 	// State of the evaluation.
 	State EvaluationState `json:"state"`
@@ -138,14 +170,29 @@ type EvaluationStatus struct {
 	// +optional
 	Metrics map[string]string `json:"metrics,omitempty"`
 
-	// ReportRef names the ConfigMap that holds the full report, under the
-	// key <kind>.json.
+	// ReportRef names the immutable ConfigMap that holds the report, under
+	// the key <kind>.json.
 	// +optional
 	ReportRef *LocalObjectReference `json:"reportRef,omitempty"`
 
 	// CompletionTime is when the report was read.
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+}
+
+// EvidenceRecord is one piece of evidence a version was judged on.
+type EvidenceRecord struct {
+	// Kind of evaluation.
+	Kind string `json:"kind"`
+	// State of the evaluation when the version was judged; an Error has no
+	// report.
+	State EvaluationState `json:"state"`
+	// ReportRef names the immutable ConfigMap that holds the report.
+	// +optional
+	ReportRef *LocalObjectReference `json:"reportRef,omitempty"`
+	// ReportSHA256 is the sha256 of the report as the operator read it.
+	// +optional
+	ReportSHA256 string `json:"reportSHA256,omitempty"`
 }
 
 // Violation is one reason a policy denied a version.
@@ -163,6 +210,10 @@ type DecisionStatus struct {
 
 	// Version judged.
 	Version string `json:"version"`
+
+	// ModelSHA256 is the digest of the artifact judged.
+	// +optional
+	ModelSHA256 string `json:"modelSHA256,omitempty"`
 
 	// Allowed is the policy's verdict, before enforcement.
 	Allowed bool `json:"allowed"`
@@ -224,6 +275,9 @@ const (
 type HistoryEntry struct {
 	// Version concerned.
 	Version string `json:"version"`
+	// ModelSHA256 is the digest of the artifact concerned.
+	// +optional
+	ModelSHA256 string `json:"modelSHA256,omitempty"`
 	// Action taken.
 	Action HistoryAction `json:"action"`
 	// DecisionID of the policy decision behind the action, if any.

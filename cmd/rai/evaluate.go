@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/runner"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 )
@@ -148,15 +149,25 @@ func newEvaluateMergeCmd() *cobra.Command {
 		out, terminationLog string
 		bootstrap           int
 		seed                uint64
+		partDigests         []string
 	)
 	cmd := &cobra.Command{
-		Use:   "merge --report OUT.json PART.json...",
+		Use:   "merge --report OUT.json [--part-sha256 D]... PART.json...",
 		Short: "Combine the partial reports of `--shard i/N` runs into the one-pass report",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, parts []string) error {
 			runner.EvaluatorVersion = version
-			rep, err := runner.MergeFiles(parts, runner.MergeOptions{Bootstrap: bootstrap, Seed: seed, BootstrapSet: cmd.Flags().Changed("bootstrap"), SeedSet: cmd.Flags().Changed("seed")})
 			c := commonFlags{report: out, terminationLog: terminationLog, flags: cmd.Flags()}
+			if err := checkPartDigests(parts, partDigests); err != nil {
+				rep := &report.Report{SchemaVersion: report.SchemaVersion, Kind: report.KindFairness, Evaluator: report.Evaluator{Name: runner.EvaluatorName, Version: version}, StartTime: time.Now().UTC()}
+				if b, rerr := os.ReadFile(parts[0]); rerr == nil {
+					if first, perr := report.Parse(b); perr == nil {
+						rep.Kind, rep.Model = first.Kind, first.Model
+					}
+				}
+				return c.finish(runner.Fail(rep, err), err)
+			}
+			rep, err := runner.MergeFiles(parts, runner.MergeOptions{Bootstrap: bootstrap, Seed: seed, BootstrapSet: cmd.Flags().Changed("bootstrap"), SeedSet: cmd.Flags().Changed("seed")})
 			if rep == nil {
 				return err
 			}
@@ -168,7 +179,29 @@ func newEvaluateMergeCmd() *cobra.Command {
 	f.StringVar(&terminationLog, "termination-log", runner.DefaultTerminationLog, "write the compact merged report here; the default is used only when it exists")
 	f.IntVar(&bootstrap, "bootstrap", 0, "fairness bootstrap replicates (default: as the parts were run)")
 	f.Uint64Var(&seed, "seed", 0, "fairness bootstrap seed (default: as the parts were run)")
+	f.StringArrayVar(&partDigests, "part-sha256", nil, "the sha256 each part must have, in the order of the parts (the operator passes the digests of the reports it read from the shards' pods)")
 	return cmd
+}
+
+// checkPartDigests refuses a part whose file does not have its digest.
+// Without digests, every part is taken as it is.
+func checkPartDigests(parts, digests []string) error {
+	if len(digests) == 0 {
+		return nil
+	}
+	if len(digests) != len(parts) {
+		return fmt.Errorf("merge: %d --part-sha256 digests for %d parts", len(digests), len(parts))
+	}
+	for i, p := range parts {
+		got, err := artifact.FileSHA256(p)
+		if err != nil {
+			return fmt.Errorf("merge: part %s: %w", p, err)
+		}
+		if got != digests[i] {
+			return fmt.Errorf("merge: part %s has sha256 %s, not %s: it is not the report the operator read", p, got, digests[i])
+		}
+	}
+	return nil
 }
 
 func newEvaluatePrivacyCmd() *cobra.Command {

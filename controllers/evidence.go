@@ -1,0 +1,147 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/report"
+)
+
+// The evidence store. A report the operator read from an evaluation Job's
+// own pod is kept in an immutable ConfigMap named after that Job, and its
+// sha256 is recorded in status at that moment. The ConfigMap is a copy, not
+// the source of truth: decisions, compliance re-checks and the model card
+// read a stored report only through verifiedEvidence, which refuses one
+// that is missing or differs from the recorded digest (EvidenceTampered).
+
+// reportKey is the ConfigMap key of a kind's report.
+func reportKey(kind string) string { return kind + ".json" }
+
+// reportConfigMapName holds the report of the evaluation that Job ran.
+func reportConfigMapName(job string) string { return boundedName(job, "report") }
+
+// partsConfigMapName holds the partial reports of a sharded evaluation,
+// which its merge Job mounts.
+func partsConfigMapName(job string) string { return boundedName(job, "parts") }
+
+// digestOf is the lowercase hex sha256 of b.
+func digestOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// storeEvidence writes data to the immutable ConfigMap name, owned by the
+// model. A ConfigMap of that name that already holds exactly data (written
+// by an earlier reconcile whose status patch was lost) is kept; one that
+// holds anything else was not written by the operator and is replaced.
+func (r *ResponsibleModelReconciler) storeEvidence(ctx context.Context, obj *raiv1.ResponsibleModel, name string, kind report.Kind, data map[string]string) error {
+	want := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: obj.Namespace, Labels: map[string]string{
+			raiv1.LabelModel: obj.Name, raiv1.LabelVersion: obj.Spec.Version, raiv1.LabelEvaluationKind: string(kind),
+			raiv1.LabelComponent: "evidence", raiv1.LabelManagedBy: managerName,
+		}},
+		Immutable: ptr.To(true),
+		Data:      data,
+	}
+	if err := controllerutil.SetControllerReference(obj, want, r.Scheme); err != nil {
+		return fmt.Errorf("own evidence ConfigMap %q: %w", name, err)
+	}
+	for attempt := 0; ; attempt++ {
+		err := r.Create(ctx, want.DeepCopy())
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsAlreadyExists(err) || attempt > 0 {
+			return fmt.Errorf("create evidence ConfigMap %q: %w", name, err)
+		}
+		got := &corev1.ConfigMap{}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(want), got); err != nil {
+			return fmt.Errorf("read evidence ConfigMap %q: %w", name, err)
+		}
+		if maps.Equal(got.Data, data) && len(got.BinaryData) == 0 && metav1.IsControlledBy(got, obj) {
+			return nil
+		}
+		if err := r.Delete(ctx, got, client.Preconditions{UID: &got.UID}); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("replace evidence ConfigMap %q, which the operator did not write: %w", name, err)
+		}
+	}
+}
+
+// tamperedEvidence is a stored report that may not be judged.
+type tamperedEvidence struct {
+	Kind, Message string
+}
+
+// verifiedEvidence reads the reports that records name and returns those
+// whose stored bytes still have the recorded digest, by kind, and the
+// kinds whose evidence is missing or altered. Records of evaluations in
+// state Error have no report and are skipped. Only API errors are returned.
+func (r *ResponsibleModelReconciler) verifiedEvidence(ctx context.Context, namespace string, records []raiv1.EvidenceRecord) (map[string]*report.Report, []tamperedEvidence, error) {
+	reports := map[string]*report.Report{}
+	var tampered []tamperedEvidence
+	for _, rec := range records {
+		if rec.State != raiv1.EvaluationSucceeded {
+			continue
+		}
+		bad := func(format string, args ...any) {
+			tampered = append(tampered, tamperedEvidence{Kind: rec.Kind, Message: fmt.Sprintf(format, args...)})
+		}
+		if rec.ReportRef == nil || rec.ReportSHA256 == "" {
+			bad("no digest was recorded for the %s report", rec.Kind)
+			continue
+		}
+		// Read past the cache: the evaluations step may have written the
+		// report moments ago.
+		cm := &corev1.ConfigMap{}
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: rec.ReportRef.Name}, cm)
+		if apierrors.IsNotFound(err) {
+			bad("the %s report's ConfigMap %s is gone", rec.Kind, rec.ReportRef.Name)
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read the %s report ConfigMap %q: %w", rec.Kind, rec.ReportRef.Name, err)
+		}
+		raw, ok := cm.Data[reportKey(rec.Kind)]
+		if !ok {
+			bad("ConfigMap %s has no key %s", cm.Name, reportKey(rec.Kind))
+			continue
+		}
+		if got := digestOf([]byte(raw)); got != rec.ReportSHA256 {
+			bad("ConfigMap %s key %s has sha256 %s, not the %s the operator recorded when it read the report from the Job's pod", cm.Name, reportKey(rec.Kind), got, rec.ReportSHA256)
+			continue
+		}
+		rep, err := report.Parse([]byte(raw))
+		if err != nil {
+			bad("ConfigMap %s key %s: %v", cm.Name, reportKey(rec.Kind), err)
+			continue
+		}
+		reports[rec.Kind] = rep
+	}
+	return reports, tampered, nil
+}
+
+// evidenceRecords are the records of the evaluations of kinds.
+func evidenceRecords(evals []raiv1.EvaluationStatus) []raiv1.EvidenceRecord {
+	out := make([]raiv1.EvidenceRecord, 0, len(evals))
+	for _, e := range evals {
+		out = append(out, raiv1.EvidenceRecord{Kind: e.Kind, State: e.State, ReportRef: e.ReportRef.DeepCopy(), ReportSHA256: e.ReportSHA256})
+	}
+	return out
+}
+
+// tamperedMessage explains tampered evidence.
+func tamperedMessage(t tamperedEvidence) string {
+	return fmt.Sprintf("stored evidence does not match what the operator read: %s; set the %s annotation to a new value to evaluate again",
+		t.Message, raiv1.AnnotationRetryEvaluations)
+}
