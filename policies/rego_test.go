@@ -18,6 +18,12 @@ import (
 	"github.com/open-policy-agent/opa/v1/tester"
 )
 
+// regoTestParserOptions parse test modules as the opa CLI does for `opa
+// test` and `opa check`: Rego v1, with METADATA annotations processed, so
+// that what the CLI rejects (say a package annotation redeclared in a second
+// file of the package) fails the Go runner too.
+var regoTestParserOptions = ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true}
+
 // runRegoTests runs the Rego unit tests (test_* rules) found in modules with
 // OPA's test runner, each as a Go subtest named package.rule, and returns
 // how many ran. A failing or erroring Rego test fails its subtest.
@@ -25,7 +31,7 @@ func runRegoTests(t *testing.T, modules map[string]string, data map[string]any) 
 	t.Helper()
 	parsed := map[string]*ast.Module{}
 	for name, src := range modules {
-		m, err := ast.ParseModuleWithOpts(name, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		m, err := ast.ParseModuleWithOpts(name, src, regoTestParserOptions)
 		if err != nil {
 			t.Fatalf("parse %s: %v", name, err)
 		}
@@ -114,6 +120,27 @@ test_errors if f(1) == 1
 		!strings.Contains(got["test_fails"], "test_fails: FAIL") ||
 		!strings.Contains(got["test_errors"], "test_errors: error") {
 		t.Fatalf("failures by test: %q", got)
+	}
+}
+
+// TestRegoRunnerRejectsRedeclaredPackageAnnotation checks that the Go runner,
+// like `opa test`, refuses two package-scoped METADATA blocks in one package.
+func TestRegoRunnerRejectsRedeclaredPackageAnnotation(t *testing.T) {
+	parsed := map[string]*ast.Module{}
+	for name, src := range map[string]string{
+		"a.rego":      "# METADATA\n# title: A\npackage x\n\na := 1\n",
+		"b.rego":      "# METADATA\n# title: B\npackage x\n\nb := 2\n",
+		"x_test.rego": "package x_test\n\ntest_passes if 1 == 1\n",
+	} {
+		m, err := ast.ParseModuleWithOpts(name, src, regoTestParserOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed[name] = m
+	}
+	_, err := regoTestResults(parsed, map[string]any{})
+	if err == nil || !strings.Contains(err.Error(), "package annotation redeclared") {
+		t.Fatalf("two package annotations in package x: error %v, want package annotation redeclared", err)
 	}
 }
 

@@ -1,10 +1,10 @@
-# METADATA
-# title: Fairness rules
-# description: |
-#   Group fairness of a succeeded fairness report: the four-fifths rule on
-#   Fairlearn's demographic parity ratio, TrustyAI's bounds on AIF360's
-#   statistical parity difference and disparate impact ratio, and
-#   Fairlearn's equalized odds difference.
+# Fairness rules: group fairness of a succeeded fairness report: the
+# four-fifths rule on Fairlearn's demographic parity ratio, TrustyAI's bounds
+# on AIF360's statistical parity difference and disparate impact ratio, and
+# Fairlearn's equalized odds difference.
+#
+# The package's one METADATA block is in promotion.rego: OPA allows a single
+# package-scoped annotation per package across all its files.
 package rai.promotion
 
 violations contains v if {

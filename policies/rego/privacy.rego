@@ -1,11 +1,11 @@
-# METADATA
-# title: Privacy rules
-# description: |
-#   Differential privacy of a succeeded privacy report: epsilon within the
-#   version's own limit (input.privacy) and within what remains of its
-#   PrivacyBudget (input.budget), delta no larger than the one asked for, a
-#   DP guarantee when privacy was requested, and no membership-inference
-#   audit that contradicts the claimed epsilon.
+# Privacy rules: differential privacy of a succeeded privacy report: epsilon
+# within the version's own limit (input.privacy) and within what remains of
+# its PrivacyBudget (input.budget), delta no larger than the one asked for, a
+# DP guarantee when privacy was requested, and no membership-inference audit
+# that contradicts the claimed epsilon.
+#
+# The package's one METADATA block is in promotion.rego: OPA allows a single
+# package-scoped annotation per package across all its files.
 package rai.promotion
 
 # The numeric input fields that the privacy rules convert from strings.

@@ -1,8 +1,9 @@
-# METADATA
-# title: Robustness rules
-# description: |
-#   Randomized-smoothing certification of a succeeded robustness report:
-#   certified accuracy at the configured radius and the abstain rate.
+# Robustness rules: randomized-smoothing certification of a succeeded
+# robustness report: certified accuracy at the configured radius and the
+# abstain rate.
+#
+# The package's one METADATA block is in promotion.rego: OPA allows a single
+# package-scoped annotation per package across all its files.
 package rai.promotion
 
 # radii(r) are the report's per-radius results that carry a numeric radius.

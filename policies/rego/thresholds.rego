@@ -1,9 +1,10 @@
-# METADATA
-# title: Thresholds
-# description: |
-#   threshold(key) resolves a number by precedence: input.thresholds (the
-#   model's spec.policy.thresholds) first, then data.rai.thresholds (policy
-#   data: per-model ConfigMap over cluster ConfigMap), then threshold_defaults.
+# Thresholds: threshold(key) resolves a number by precedence:
+# input.thresholds (the model's spec.policy.thresholds) first, then
+# data.rai.thresholds (policy data: per-model ConfigMap over cluster
+# ConfigMap), then threshold_defaults.
+#
+# The package's one METADATA block is in promotion.rego: OPA allows a single
+# package-scoped annotation per package across all its files.
 package rai.promotion
 
 # threshold_defaults holds the built-in thresholds. Custom modules may add

@@ -1,11 +1,13 @@
-# METADATA
-# title: Credit models need enough evaluation data
-# description: |
-#   A model labelled policy.example.com/domain=credit is promoted only when
-#   its fairness evaluation ran on at least 5,000 rows and every sensitive
-#   group in it had at least 100 rows: fairness numbers from small groups
-#   are noise. Both numbers are thresholds, so a model can raise them in
-#   spec.policy.thresholds and a ConfigMap can set them in data.
+# Credit models need enough evaluation data. A model labelled
+# policy.example.com/domain=credit is promoted only when its fairness
+# evaluation ran on at least 5,000 rows and every sensitive group in it had
+# at least 100 rows: fairness numbers from small groups are noise. Both
+# numbers are thresholds, so a model can raise them in
+# spec.policy.thresholds and a ConfigMap can set them in data.
+#
+# A plain comment, not a METADATA block: the default policy's promotion.rego
+# holds the package's one package-scoped annotation, and a second one makes
+# `opa test` and `opa check` fail with "package annotation redeclared".
 package rai.promotion
 
 threshold_defaults["credit_evaluation_rows_min"] := 5000
