@@ -56,8 +56,8 @@ $(KUBE_BIN)/%:
 	hack/build-kube-binaries.sh $*
 
 .PHONY: test
-test: kube-binaries test-deps ## Run every test: envtest suites, policies, runtime.
-	go test $(GO_TEST_FLAGS) ./...
+test: kube-binaries test-deps build-rai ## Run every test: envtest suites, policies, runtime, evaluation Jobs' arguments run by the real rai.
+	RAI_SMOKE_RAI=$(BIN)/rai go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: verify
 verify: manifests generate ## Fail when generated files are stale or the tree is not gofmt/vet clean.

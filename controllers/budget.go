@@ -254,7 +254,7 @@ func (r *ResponsibleModelReconciler) budgetForCandidate(ctx context.Context, obj
 // budget.
 func (r *ResponsibleModelReconciler) reconcileBudget(ctx context.Context, s *scope) (ctrl.Result, error) {
 	obj := s.obj
-	if !s.promotable || s.budget == nil || s.budget.Charged {
+	if !s.Promotable || s.budget == nil || s.budget.Charged {
 		return ctrl.Result{}, nil
 	}
 	version := obj.Status.CandidateVersion
@@ -275,7 +275,7 @@ func (r *ResponsibleModelReconciler) reconcileBudget(ctx context.Context, s *sco
 		return ctrl.Result{}, nil
 	}
 	if vs := budgetViolations(v); len(vs) > 0 {
-		s.promotable = false
+		s.Promotable = false
 		return ctrl.Result{}, fmt.Errorf("charge version %s to PrivacyBudget %q: the budget changed since the decision: %s", version, key.Name, vs[0].Message)
 	}
 	charge := raiv1.PrivacyCharge{

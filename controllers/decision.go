@@ -236,15 +236,11 @@ func enforcement(obj *raiv1.ResponsibleModel) raiv1.EnforcementMode {
 // that promoted the stable version, or Unknown (NoCandidate) when the last
 // decision was about an abandoned candidate. It records status.lastDecision, an Event, a
 // log line and metrics only when the decision ID changes. It sets
-// s.promotable. It does nothing without a candidate or while evaluations
+// s.Promotable. It does nothing without a candidate or while evaluations
 // run.
 func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *scope) (ctrl.Result, error) {
 	obj := s.obj
-	if obj.Status.CandidateVersion == "" {
-		setCondition(obj, noCandidatePolicyCondition(&obj.Status), s.now)
-		return ctrl.Result{}, nil
-	}
-	if !s.evaluationsDone {
+	if obj.Status.CandidateVersion == "" || !s.EvaluationsDone {
 		return ctrl.Result{}, nil
 	}
 	version, digest := obj.Status.CandidateVersion, obj.Status.CandidateModelSHA256
@@ -270,8 +266,7 @@ func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *s
 	if last == nil || last.ID != d.ID || last.Version != version || last.ModelSHA256 != digest || last.Enforcement != mode {
 		r.recordDecision(ctx, obj, d, version, digest, mode)
 	}
-	setCondition(obj, policyAllowedCondition(obj.Status.LastDecision), r.now())
-	s.promotable = promotable(obj.Status.LastDecision)
+	s.Promotable = promotable(obj.Status.LastDecision)
 	return ctrl.Result{}, nil
 }
 
@@ -351,6 +346,7 @@ func (r *ResponsibleModelReconciler) reconcileCompliance(ctx context.Context, s 
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	s.Compliance = &complianceFacts{Decision: d, Tampered: tampered}
 	prev := findCondition(obj, raiv1.ConditionCompliant)
 	cond := complianceCondition(stable, d, tampered)
 	if (prev == nil || prev.Status != cond.Status) && cond.Status == metav1.ConditionFalse {
@@ -358,7 +354,6 @@ func (r *ResponsibleModelReconciler) reconcileCompliance(ctx context.Context, s 
 			"stable version %s no longer passes the current policy (decision %s); it keeps serving: %s", stable, shortID(d.ID), cond.Message)
 		logAfterStatusPatch(ctx, "stable version non-compliant", "decisionID", d.ID, "version", stable, "violations", violationCodes(d.Violations))
 	}
-	setCondition(obj, cond, r.now())
 	return ctrl.Result{}, nil
 }
 

@@ -117,7 +117,6 @@ func (r *ResponsibleModelReconciler) reconcileEvaluations(ctx context.Context, o
 	obj.Status.Evaluations = slices.DeleteFunc(obj.Status.Evaluations, func(e raiv1.EvaluationStatus) bool {
 		return !slices.Contains(kinds, report.Kind(e.Kind))
 	})
-	setCondition(obj, evaluatedCondition(kinds, obj.Status.Evaluations), r.now())
 	return nil
 }
 
@@ -171,6 +170,8 @@ func (r *ResponsibleModelReconciler) reconcileEvaluation(ctx context.Context, ob
 			// unrecorded and replaces it.
 			next.Message = fmt.Sprintf("Job %s exists but was not created by the operator for this evaluation", name)
 			return next, nil
+		} else if apierrors.IsInvalid(err) {
+			return next, specRefused(err, "the API server refused evaluation Job %s, which the spec describes", name)
 		} else if err != nil {
 			return next, fmt.Errorf("create evaluation Job %q: %w", name, err)
 		}
@@ -355,11 +356,6 @@ func (r *ResponsibleModelReconciler) retryFailedEvaluations(ctx context.Context,
 	obj.Status.Evaluations = kept
 	obj.Status.FailedVersion, obj.Status.FailedModelSHA256 = "", ""
 	obj.Status.ObservedRetry = want
-	// The decision of the failed evidence no longer holds.
-	if obj.Status.LastDecision != nil && obj.Status.LastDecision.Version == obj.Spec.Version {
-		setCondition(obj, metav1.Condition{Type: raiv1.ConditionPolicyAllowed, Status: metav1.ConditionUnknown, Reason: raiv1.ReasonAwaitingDecision,
-			Message: "the failed evaluations run again; the policy decides when they finish"}, r.now())
-	}
 	return nil
 }
 

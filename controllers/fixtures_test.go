@@ -15,7 +15,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
@@ -286,6 +288,17 @@ func setVersion(t *testing.T, m *raiv1.ResponsibleModel, version string, shaN in
 		}
 		return k8s.Update(context.Background(), cur)
 	}).WithTimeout(waitFor).Should(Succeed())
+}
+
+// kstatusOf is what kstatus (Flux's health checks, kpt, cli-utils) computes
+// for the model as the API server holds it.
+func kstatusOf(g Gomega, m *raiv1.ResponsibleModel) *kstatus.Result {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(raiv1.GroupVersion.WithKind("ResponsibleModel"))
+	g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(m), u)).To(Succeed())
+	res, err := kstatus.Compute(u)
+	g.Expect(err).NotTo(HaveOccurred())
+	return res
 }
 
 // events returns the notes of the model's events with reason.

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -95,6 +96,10 @@ func TestAllowedVersionIsPromoted(t *testing.T) {
 
 	job := waitForJob(t, m, "v1", report.KindFairness)
 	g.Expect(metav1.IsControlledBy(job, getModel(g, m))).To(BeTrue(), "the model owns its Job")
+	g.Eventually(func(g Gomega) {
+		g.Expect(kstatusOf(g, m).Status).To(Equal(kstatus.InProgressStatus), "evaluating")
+		g.Expect(condition(g, m, raiv1.ConditionReconciling).Status).To(Equal(metav1.ConditionTrue))
+	}).WithTimeout(waitFor).Should(Succeed())
 	pod := job.Spec.Template.Spec
 	g.Expect(pod.NodeSelector).To(HaveKeyWithValue("rai.responsible-ai.dev/local-exec", "true"))
 	g.Expect(pod.Tolerations).To(HaveLen(1))
@@ -148,6 +153,7 @@ func TestAllowedVersionIsPromoted(t *testing.T) {
 		g.Expect(got.Status.ModelCardRef).NotTo(BeNil())
 		g.Expect(got.Status.History).To(ContainElement(HaveField("Action", raiv1.HistoryPromoted)))
 		g.Expect(events(g, m, corev1.EventTypeNormal, raiv1.ReasonPromoted)).NotTo(BeEmpty())
+		g.Expect(kstatusOf(g, m).Status).To(Equal(kstatus.CurrentStatus), "serving the spec")
 	}).WithTimeout(waitFor).Should(Succeed())
 
 	g.Expect(promtestutil.ToFloat64(promotionsTotal) - promotionsBefore).To(BeNumerically(">=", 1))
@@ -213,7 +219,17 @@ func TestDeniedVersionLeavesStableServing(t *testing.T) {
 		g.Expect(got.Status.CandidateVersion).To(Equal("v2"))
 		g.Expect(got.Status.LastDecision.Violations).To(ContainElement(HaveField("Code", "FairnessDemographicParity")))
 		g.Expect(got.Status.History).To(ContainElement(And(HaveField("Action", raiv1.HistoryDenied), HaveField("Version", "v2"))))
-		g.Expect(condition(g, m, raiv1.ConditionReady).Status).To(Equal(metav1.ConditionTrue), "v1 still serves")
+		// Ready says the spec's version does not serve; Stalled (what
+		// kstatus reads as Failed) says why, and what still serves.
+		r := condition(g, m, raiv1.ConditionReady)
+		g.Expect(r.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(r.Reason).To(Equal(raiv1.ReasonPolicyDenied))
+		g.Expect(r.Message).To(ContainSubstring("version v1 keeps serving"))
+		g.Expect(condition(g, m, raiv1.ConditionStalled).Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(condition(g, m, raiv1.ConditionDegraded).Status).To(Equal(metav1.ConditionFalse), "v1 still serves")
+		res := kstatusOf(g, m)
+		g.Expect(res.Status).To(Equal(kstatus.FailedStatus), "denied")
+		g.Expect(res.Message).To(And(ContainSubstring("FairnessDemographicParity"), ContainSubstring("version v1 keeps serving")))
 		g.Expect(events(g, m, corev1.EventTypeWarning, raiv1.ReasonPolicyDenied)).To(ContainElement(ContainSubstring("demographic_parity_ratio 0.5")))
 	}).WithTimeout(waitFor).Should(Succeed())
 	g.Consistently(func(g Gomega) {
@@ -285,7 +301,9 @@ func TestEvaluationErrors(t *testing.T) {
 				g.Expect(condition(g, m, raiv1.ConditionEvaluated).Reason).To(Equal(raiv1.ReasonEvaluationFailed))
 				g.Expect(got.Status.LastDecision).NotTo(BeNil())
 				g.Expect(got.Status.LastDecision.Violations).To(ContainElement(HaveField("Code", "EvaluationFailed")))
-				g.Expect(condition(g, m, raiv1.ConditionPromoted).Reason).To(Equal(raiv1.ReasonPolicyDenied))
+				g.Expect(condition(g, m, raiv1.ConditionPromoted).Reason).To(Equal(raiv1.ReasonEvaluationFailed))
+				g.Expect(condition(g, m, raiv1.ConditionStalled).Reason).To(Equal(raiv1.ReasonEvaluationFailed))
+				g.Expect(kstatusOf(g, m).Status).To(Equal(kstatus.FailedStatus))
 				g.Expect(condition(g, m, raiv1.ConditionReady).Status).To(Equal(metav1.ConditionFalse))
 			}).WithTimeout(waitFor).Should(Succeed())
 			g.Expect(apierrors.IsNotFound(k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: servingName(m.Name)}, &appsv1.Deployment{}))).To(BeTrue(), "nothing serves")
@@ -356,9 +374,13 @@ func TestStuckRolloutRollsBack(t *testing.T) {
 		g.Expect(condition(g, m, raiv1.ConditionDegraded).Reason).To(Equal(raiv1.ReasonRolledBack))
 		g.Expect(got.Status.History).To(ContainElement(And(HaveField("Action", raiv1.HistoryRolledBack), HaveField("Version", "v2"))))
 		g.Expect(events(g, m, corev1.EventTypeWarning, raiv1.ReasonRolledBack)).NotTo(BeEmpty())
+		res := kstatusOf(g, m)
+		g.Expect(res.Status).To(Equal(kstatus.FailedStatus), "rolled back")
+		g.Expect(res.Message).To(ContainSubstring("ProgressDeadlineExceeded"))
 	}).WithTimeout(waitFor).Should(Succeed())
 	g.Consistently(func(g Gomega) {
 		g.Expect(servingDeployment(t, m, "v1")).NotTo(BeNil())
+		g.Expect(kstatusOf(g, m).Status).To(Equal(kstatus.FailedStatus), "still rolled back")
 	}).WithTimeout(2*time.Second).Should(Succeed(), "the failed candidate is not tried again")
 }
 

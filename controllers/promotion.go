@@ -86,11 +86,10 @@ func unschedulableMessage(pods []corev1.Pod) string {
 // reconcileServing keeps the serving Deployment and Service on the version
 // that should serve, and follows a candidate's rollout.
 //
-// It sets Promoted: True (Promoted) when the rollout completes (and the
-// candidate becomes stable); False with RollingOut, GPUUnschedulable or
-// RolledBack while a promotable candidate rolls out or after it failed.
-// It sets Degraded: True with GPUUnschedulable or RolledBack, else False.
-// It requeues while a rollout is in progress, to look at its pods.
+// It records the rollout's phase (s.Rollout) while a promotable candidate
+// rolls out, makes the candidate stable when the rollout completes
+// (s.Promoted) and rolls it back when it is stuck (s.RolledBack). It
+// requeues while a rollout is in progress, to look at its pods.
 func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *scope) (ctrl.Result, error) {
 	obj := s.obj
 	st := &obj.Status
@@ -98,7 +97,7 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 	// rollingOut: the candidate (its version and digest) is what should
 	// serve. Whatever else holds, the stable version serves, as it was
 	// promoted.
-	rollingOut := candidate != "" && s.promotable && !s.blocked
+	rollingOut := candidate != "" && s.Promotable && !s.Blocked
 	var target *servedModel
 	switch {
 	case rollingOut:
@@ -110,7 +109,6 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 		if err := r.removeServing(ctx, obj); err != nil {
 			return ctrl.Result{}, err
 		}
-		setDegraded(s, false, "", "")
 		return ctrl.Result{}, nil
 	}
 	if err := r.applyService(ctx, obj); err != nil {
@@ -132,11 +130,6 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 	setServingStatus(obj, dep, target.Version)
 
 	if !rollingOut {
-		if s.blocked {
-			setDegraded(s, true, raiv1.ReasonRolledBack, findCondition(obj, raiv1.ConditionPromoted).Message)
-		} else {
-			setDegraded(s, false, "", "")
-		}
 		return ctrl.Result{}, nil
 	}
 
@@ -153,27 +146,12 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 	switch phase {
 	case rolloutComplete:
 		r.promote(ctx, s, msg)
-		setDegraded(s, false, "", "")
 		return ctrl.Result{}, nil
 	case rolloutStuck:
 		return ctrl.Result{}, r.rollBack(ctx, s, msg)
-	case rolloutUnschedulable:
-		setCondition(obj, metav1.Condition{Type: raiv1.ConditionPromoted, Status: metav1.ConditionFalse, Reason: raiv1.ReasonGPUUnschedulable,
-			Message: fmt.Sprintf("version %s cannot roll out: %s; %s", candidate, msg, stableKeepsServing(obj))}, r.now())
-		setDegraded(s, true, raiv1.ReasonGPUUnschedulable, msg)
-	default:
-		setCondition(obj, metav1.Condition{Type: raiv1.ConditionPromoted, Status: metav1.ConditionFalse, Reason: raiv1.ReasonRollingOut,
-			Message: fmt.Sprintf("version %s is rolling out: %s", candidate, msg)}, r.now())
-		setDegraded(s, false, "", "")
 	}
+	s.Rollout = &rolloutObservation{Phase: phase, Message: msg}
 	return ctrl.Result{RequeueAfter: r.rolloutPoll()}, nil
-}
-
-func stableKeepsServing(obj *raiv1.ResponsibleModel) string {
-	if obj.Status.StableVersion == "" {
-		return "no version serves yet"
-	}
-	return "version " + obj.Status.StableVersion + " keeps serving"
 }
 
 // promote makes the candidate the stable version.
@@ -209,8 +187,8 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 	}
 	appendHistory(obj, raiv1.HistoryEntry{Version: version, ModelSHA256: digest, Action: raiv1.HistoryPromoted, DecisionID: decisionID,
 		Reason: raiv1.ReasonPromoted, Message: truncate(fmt.Sprintf("%s; rollout: %s", how, msg), 1024), Time: now})
-	setCondition(obj, metav1.Condition{Type: raiv1.ConditionPromoted, Status: metav1.ConditionTrue, Reason: raiv1.ReasonPromoted,
-		Message: fmt.Sprintf("version %s (sha256 %s) serves (%s, decision %s)", version, shortDigest(digest), how, shortID(decisionID))}, r.now())
+	s.Promoted = true
+	s.PromotedMessage = fmt.Sprintf("version %s (sha256 %s) serves (%s, decision %s)", version, shortDigest(digest), how, shortID(decisionID))
 	afterStatusPatch(ctx, promotionsTotal.Inc)
 	logAfterStatusPatch(ctx, "promoted", "decisionID", decisionID, "version", version, "previousVersion", from)
 	eventType := corev1.EventTypeNormal
@@ -219,7 +197,6 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 	}
 	r.eventAfterStatusPatch(ctx, obj, nil, eventType, raiv1.ReasonPromoted, "Promote", "version %s promoted (decision %s, %s); previous version %q",
 		version, shortID(decisionID), how, from)
-	s.promoted = true
 }
 
 // rollBack returns the Deployment to the stable version (or removes it when
@@ -230,7 +207,7 @@ func (r *ResponsibleModelReconciler) rollBack(ctx context.Context, s *scope, msg
 	st := &obj.Status
 	version := st.CandidateVersion
 	st.FailedVersion, st.FailedModelSHA256 = version, st.CandidateModelSHA256
-	s.blocked = true
+	s.Blocked = true
 	now := metav1.NewTime(r.now())
 	decisionID := ""
 	if st.LastDecision != nil {
@@ -243,13 +220,12 @@ func (r *ResponsibleModelReconciler) rollBack(ctx context.Context, s *scope, msg
 	} else if err := r.removeServing(ctx, obj); err != nil {
 		return fmt.Errorf("roll back version %s: %w", version, err)
 	}
-	back := stableKeepsServing(obj)
+	back := keepsServing(st)
 	appendHistory(obj, raiv1.HistoryEntry{Version: version, ModelSHA256: st.CandidateModelSHA256, Action: raiv1.HistoryRolledBack, DecisionID: decisionID,
 		Reason: raiv1.ReasonRolledBack, Message: truncate(msg+"; "+back, 1024), Time: now})
 	message := fmt.Sprintf("version %s was rolled back: %s; %s. Set the %s annotation to a new value, or change the version, to try again",
 		version, msg, back, raiv1.AnnotationRetryEvaluations)
-	setCondition(obj, metav1.Condition{Type: raiv1.ConditionPromoted, Status: metav1.ConditionFalse, Reason: raiv1.ReasonRolledBack, Message: message}, r.now())
-	setDegraded(s, true, raiv1.ReasonRolledBack, message)
+	s.RolledBack = message
 	if st.Serving != nil {
 		st.Serving.Version = st.StableVersion
 	}
@@ -358,7 +334,7 @@ func (r *ResponsibleModelReconciler) applyDeployment(ctx context.Context, obj *r
 	err := r.Get(ctx, client.ObjectKeyFromObject(want), got)
 	if apierrors.IsNotFound(err) {
 		if err := r.Create(ctx, want); err != nil {
-			return nil, fmt.Errorf("create serving Deployment %q for version %s: %w", want.Name, m.Version, err)
+			return nil, specRefused(err, "create serving Deployment %q for version %s", want.Name, m.Version)
 		}
 		return want, nil
 	}
@@ -372,7 +348,7 @@ func (r *ResponsibleModelReconciler) applyDeployment(ctx context.Context, obj *r
 	got.Labels = want.Labels
 	got.OwnerReferences = want.OwnerReferences
 	if err := r.Update(ctx, got); err != nil {
-		return nil, fmt.Errorf("update serving Deployment %q to version %s: %w", want.Name, m.Version, err)
+		return nil, specRefused(err, "update serving Deployment %q to version %s", want.Name, m.Version)
 	}
 	return got, nil
 }
@@ -387,7 +363,7 @@ func (r *ResponsibleModelReconciler) applyService(ctx context.Context, obj *raiv
 	err := r.Get(ctx, client.ObjectKeyFromObject(want), got)
 	if apierrors.IsNotFound(err) {
 		if err := r.Create(ctx, want); err != nil {
-			return fmt.Errorf("create serving Service %q: %w", want.Name, err)
+			return specRefused(err, "create serving Service %q", want.Name)
 		}
 		return nil
 	}
@@ -435,17 +411,6 @@ func setServingStatus(obj *raiv1.ResponsibleModel, dep *appsv1.Deployment, versi
 		ReadyReplicas: dep.Status.ReadyReplicas,
 		Version:       version,
 	}
-}
-
-func setDegraded(s *scope, degraded bool, reason, message string) {
-	c := metav1.Condition{Type: raiv1.ConditionDegraded, Status: metav1.ConditionFalse, Reason: raiv1.ReasonServing, Message: "serving is not impaired"}
-	if s.obj.Status.StableVersion == "" && s.obj.Status.Serving == nil {
-		c.Reason, c.Message = raiv1.ReasonNotServing, "no version serves yet"
-	}
-	if degraded {
-		c.Status, c.Reason, c.Message = metav1.ConditionTrue, reason, message
-	}
-	setCondition(s.obj, c, s.now)
 }
 
 // appendHistory adds an entry, keeping the newest raiv1.MaxHistory.

@@ -14,7 +14,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -70,32 +69,41 @@ type ResponsibleModelReconciler struct {
 type scope struct {
 	obj *raiv1.ResponsibleModel
 	now time.Time
-	// evaluationsDone: every requested evaluation of the candidate is
-	// Succeeded or Error.
-	evaluationsDone bool
+	// verdictFacts are what the steps observed and did; decideConditions
+	// turns them (and the status) into every condition at the end.
+	verdictFacts
 	// candidateReports are the reports the decision judges, read through
 	// verifiedEvidence once evaluationsDone; a failed evaluation is a
 	// synthesized Error report.
 	candidateReports map[string]*report.Report
 	// budget is the candidate's PrivacyBudget view, nil without one.
 	budget *budgetView
-	// promotable: the decision lets the candidate roll out.
-	promotable bool
-	// blocked: the candidate was rolled back and may not roll out again.
-	blocked bool
-	// promoted: the candidate became stable in this reconcile.
-	promoted bool
 }
 
-// subReconciler is one step of a reconcile. It records what it observed on
-// the scope and obj.Status (conditions included) and returns a result that
-// asks for a requeue, or an error. An error stops the steps after it; a
-// requeue does not (the shortest requeue wins).
+// subReconciler is one step of a reconcile. It acts, and records what it
+// observed and did on the scope and in obj.Status (never a condition: those
+// are decided at the end, from the facts, by decideConditions). It returns a
+// result that asks for a requeue, or an error. An error stops the steps
+// after it; a requeue does not (the shortest requeue wins).
 type subReconciler func(ctx context.Context, s *scope) (ctrl.Result, error)
 
-// errStalled marks an error the user must fix in the spec: retrying does not
-// help, so the reconcile ends without requeue.
-var errStalled = errors.New("stalled")
+// stalledError is an error the user must fix in the spec (the API server
+// refused what it describes): retrying does not help, so the reconcile ends
+// without requeue, with Stalled=True and this reason and message.
+type stalledError struct {
+	Reason, Message string
+}
+
+func (e *stalledError) Error() string { return e.Reason + ": " + e.Message }
+
+// specRefused turns the API server's refusal of an object the spec
+// describes into a stalledError; other errors pass through.
+func specRefused(err error, format string, args ...any) error {
+	if apierrors.IsInvalid(err) {
+		return &stalledError{Reason: raiv1.ReasonInvalidSpec, Message: fmt.Sprintf(format, args...) + ": " + err.Error()}
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
 
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=responsiblemodels,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=responsiblemodels/status,verbs=get;update;patch
@@ -142,10 +150,17 @@ func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Req
 
 	ctx, announcements := withOutbox(ctx)
 	statusPatch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	s := &scope{obj: obj, now: r.now()}
+	s.Kinds = requestedKinds(&obj.Spec)
 	defer func() {
-		stalled := errors.Is(retErr, errStalled)
-		summarizeReady(obj, r.now())
-		if retErr == nil || stalled {
+		var stalled *stalledError
+		if errors.As(retErr, &stalled) {
+			s.InvalidSpec = stalled
+		}
+		// Conditions are decided only from a complete set of facts: after
+		// a generic error they stay as they were, and it is retried.
+		if retErr == nil || stalled != nil {
+			decideConditions(obj, s.verdictFacts, s.now)
 			obj.Status.ObservedGeneration = obj.Generation
 		}
 		switch err := r.Status().Patch(ctx, obj, statusPatch); {
@@ -163,8 +178,8 @@ func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		case !apierrors.IsNotFound(err):
 			retErr = kerrors.NewAggregate([]error{retErr, fmt.Errorf("patch status: %w", err)})
 		}
-		if stalled {
-			logger.Info("reconcile stalled: the spec must change", "reason", retErr.Error())
+		if stalled != nil {
+			logger.Info("reconcile stalled: the spec must change", "reason", stalled.Reason, "message", stalled.Message)
 			retErr = nil
 		}
 	}()
@@ -172,14 +187,10 @@ func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	initConditions(obj, r.now())
 
 	if obj.Spec.Suspend {
-		meta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{
-			Type: raiv1.ConditionReady, Status: metav1.ConditionFalse, Reason: raiv1.ReasonSuspended,
-			Message: "reconciliation is suspended (spec.suspend=true); what serves keeps serving", ObservedGeneration: obj.Generation,
-		})
+		s.Suspended = true
 		return ctrl.Result{}, nil
 	}
 
-	s := &scope{obj: obj, now: r.now()}
 	for _, step := range r.steps() {
 		res, err := step(ctx, s)
 		if err != nil {
@@ -196,7 +207,6 @@ func (r *ResponsibleModelReconciler) steps() []subReconciler {
 		r.reconcileCandidate,
 		r.reconcileEvaluationsStep,
 		r.reconcileDecision,
-		r.reconcilePromotedBeforeRollout,
 		r.reconcileBudget,
 		r.reconcileServing,
 		r.reconcileCompliance,
@@ -223,7 +233,7 @@ func shortest(a, b ctrl.Result) ctrl.Result {
 // that goes through the whole gate.
 //
 // It resets the candidate's evaluations when the candidate changes, and
-// sets s.blocked when the candidate is a version that was rolled back. It
+// sets s.Blocked when the candidate is a version that was rolled back. It
 // never stops the steps.
 func (r *ResponsibleModelReconciler) reconcileCandidate(ctx context.Context, s *scope) (ctrl.Result, error) {
 	obj := s.obj
@@ -243,7 +253,7 @@ func (r *ResponsibleModelReconciler) reconcileCandidate(ctx context.Context, s *
 	}
 	if candidate != "" && st.FailedVersion == candidate && st.FailedModelSHA256 == digest &&
 		obj.Annotations[raiv1.AnnotationRetryEvaluations] == st.ObservedRetry {
-		s.blocked = true
+		s.Blocked = true
 	}
 	return ctrl.Result{}, nil
 }
@@ -254,15 +264,15 @@ func (r *ResponsibleModelReconciler) reconcileCandidate(ctx context.Context, s *
 // missing or altered turns its evaluation into an Error (EvidenceTampered).
 func (r *ResponsibleModelReconciler) reconcileEvaluationsStep(ctx context.Context, s *scope) (ctrl.Result, error) {
 	obj := s.obj
-	if obj.Status.CandidateVersion == "" || s.blocked {
+	if obj.Status.CandidateVersion == "" || s.Blocked {
 		return ctrl.Result{}, nil
 	}
 	if err := r.reconcileEvaluations(ctx, obj); err != nil {
 		return ctrl.Result{}, err
 	}
-	kinds := requestedKinds(&obj.Spec)
-	s.evaluationsDone = evaluationsDone(kinds, obj.Status.Evaluations)
-	if !s.evaluationsDone {
+	kinds := s.Kinds
+	s.EvaluationsDone = evaluationsDone(kinds, obj.Status.Evaluations)
+	if !s.EvaluationsDone {
 		return ctrl.Result{}, nil
 	}
 	reports, tampered, err := r.verifiedEvidence(ctx, obj.Namespace, evidenceRecords(obj.Status.Evaluations))
@@ -276,29 +286,12 @@ func (r *ResponsibleModelReconciler) reconcileEvaluationsStep(ctx context.Contex
 		done := *e
 		afterStatusPatch(ctx, func() { recordEvaluationTransition(done) })
 	}
-	if len(tampered) > 0 {
-		setCondition(obj, evaluatedCondition(kinds, obj.Status.Evaluations), s.now)
-	}
 	for _, k := range kinds {
 		if e := findEvaluation(obj.Status.Evaluations, string(k)); e.State != raiv1.EvaluationSucceeded {
 			reports[string(k)] = failedReport(*e)
 		}
 	}
 	s.candidateReports = reports
-	return ctrl.Result{}, nil
-}
-
-// reconcilePromotedBeforeRollout states Promoted as far as it is known
-// before the rollout: True when there is no candidate; False with the
-// evaluation state, AwaitingDecision, the denial's reason or RolledBack;
-// RollingOut for a promotable candidate (reconcileServing refines it).
-func (r *ResponsibleModelReconciler) reconcilePromotedBeforeRollout(ctx context.Context, s *scope) (ctrl.Result, error) {
-	obj := s.obj
-	evaluated := metav1.Condition{Status: metav1.ConditionTrue}
-	if c := findCondition(obj, raiv1.ConditionEvaluated); c != nil && obj.Status.CandidateVersion != "" {
-		evaluated = *c
-	}
-	setCondition(obj, promotedCondition(&obj.Status, evaluated, s.blocked), s.now)
 	return ctrl.Result{}, nil
 }
 

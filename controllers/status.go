@@ -24,6 +24,8 @@ var ownedConditions = []string{
 	raiv1.ConditionEvaluated,
 	raiv1.ConditionPolicyAllowed,
 	raiv1.ConditionPromoted,
+	raiv1.ConditionReconciling,
+	raiv1.ConditionStalled,
 }
 
 // initConditions sets every owned condition that is absent to Unknown with
@@ -200,22 +202,150 @@ func complianceCondition(version string, d policies.Decision, tampered []tampere
 			version, shortID(d.ID), d.PolicyDigest, violationsMessage(vs))}
 }
 
-// promotedCondition states where the candidate stands before its rollout;
-// the serving step refines it while the candidate rolls out.
-func promotedCondition(st *raiv1.ResponsibleModelStatus, evaluated metav1.Condition, blocked bool) metav1.Condition {
+// verdictFacts are what the steps of one reconcile observed and did, for
+// the verdict functions. Everything else they read is the model's status.
+type verdictFacts struct {
+	// Kinds are the evaluation kinds the spec requests.
+	Kinds []report.Kind
+	// Suspended: spec.suspend stops the steps; only Ready says so.
+	Suspended bool
+	// Blocked: the candidate was rolled back and may not roll out again.
+	Blocked bool
+	// EvaluationsDone: every requested evaluation of the candidate is
+	// Succeeded or Error.
+	EvaluationsDone bool
+	// Promotable: the decision lets the candidate roll out.
+	Promotable bool
+	// Rollout is where the candidate's rollout stands, when it rolls out.
+	Rollout *rolloutObservation
+	// Promoted: the candidate became stable; PromotedMessage says how.
+	Promoted        bool
+	PromotedMessage string
+	// RolledBack is the rollback's message when the candidate was rolled
+	// back in this reconcile.
+	RolledBack string
+	// Compliance is the re-check of the stable version; nil without one.
+	Compliance *complianceFacts
+	// InvalidSpec is why the spec cannot be acted on (the API server
+	// refused what it describes); nil when it can.
+	InvalidSpec *stalledError
+}
+
+// rolloutObservation is a candidate rollout's phase and message.
+type rolloutObservation struct {
+	Phase   rolloutPhase
+	Message string
+}
+
+// complianceFacts are the stable version's re-check.
+type complianceFacts struct {
+	Decision policies.Decision
+	Tampered []tamperedEvidence
+}
+
+// decideConditions sets every condition from the facts and the status: the
+// one place where a condition is decided. Pure.
+func decideConditions(obj *raiv1.ResponsibleModel, f verdictFacts, now time.Time) {
+	set := func(c metav1.Condition) { setCondition(obj, c, now) }
+	st := &obj.Status
+	if f.Suspended {
+		set(metav1.Condition{Type: raiv1.ConditionReady, Status: metav1.ConditionFalse, Reason: raiv1.ReasonSuspended,
+			Message: "reconciliation is suspended (spec.suspend=true); what serves keeps serving"})
+		return
+	}
+	evaluated := evaluatedVerdict(st, f)
+	set(evaluated)
+	set(policyVerdict(st, f))
+	set(promotedVerdict(st, f, evaluated))
+	set(degradedVerdict(st, f))
+	if f.Compliance != nil {
+		set(complianceCondition(st.StableVersion, f.Compliance.Decision, f.Compliance.Tampered))
+	}
+	set(reconcilingVerdict(st, f, evaluated))
+	set(stalledVerdict(obj, f))
+	set(readyVerdict(obj.Status.Conditions, st))
+}
+
+// candidateActive: a candidate is being judged or rolled out (it is not
+// blocked after a rollback).
+func candidateActive(st *raiv1.ResponsibleModelStatus, f verdictFacts) bool {
+	return st.CandidateVersion != "" && !f.Blocked
+}
+
+// evaluatedVerdict: the candidate's evaluations, or, without a candidate,
+// those the stable version was promoted on.
+func evaluatedVerdict(st *raiv1.ResponsibleModelStatus, f verdictFacts) metav1.Condition {
+	if st.CandidateVersion != "" {
+		return evaluatedCondition(f.Kinds, st.Evaluations)
+	}
+	if st.StableVersion == "" {
+		return metav1.Condition{Type: raiv1.ConditionEvaluated, Status: metav1.ConditionUnknown, Reason: raiv1.ReasonReconciling, Message: "no version yet"}
+	}
+	var failed, kinds []string
+	for _, e := range st.StableEvidence {
+		kinds = append(kinds, e.Kind)
+		if e.State != raiv1.EvaluationSucceeded {
+			failed = append(failed, e.Kind)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		return metav1.Condition{Type: raiv1.ConditionEvaluated, Status: metav1.ConditionFalse, Reason: raiv1.ReasonEvaluationFailed,
+			Message: fmt.Sprintf("stable version %s was promoted with failed evaluations: %s", st.StableVersion, strings.Join(failed, ", "))}
+	case len(kinds) == 0:
+		return metav1.Condition{Type: raiv1.ConditionEvaluated, Status: metav1.ConditionTrue, Reason: raiv1.ReasonNoEvaluations,
+			Message: fmt.Sprintf("stable version %s was promoted without evaluations", st.StableVersion)}
+	}
+	return metav1.Condition{Type: raiv1.ConditionEvaluated, Status: metav1.ConditionTrue, Reason: raiv1.ReasonEvaluationsSucceeded,
+		Message: fmt.Sprintf("stable version %s was promoted on valid reports: %s", st.StableVersion, strings.Join(kinds, ", "))}
+}
+
+// policyVerdict: the decision on the candidate once its evaluations are
+// done; without a candidate, the decision that promoted the stable version.
+func policyVerdict(st *raiv1.ResponsibleModelStatus, f verdictFacts) metav1.Condition {
+	switch {
+	case st.CandidateVersion == "":
+		return noCandidatePolicyCondition(st)
+	case !decidedOnCandidate(st):
+		return metav1.Condition{Type: raiv1.ConditionPolicyAllowed, Status: metav1.ConditionUnknown, Reason: raiv1.ReasonAwaitingDecision,
+			Message: fmt.Sprintf("version %s awaits its evaluations; the policy decides when they finish", st.CandidateVersion)}
+	case candidateActive(st, f) && !f.EvaluationsDone:
+		return metav1.Condition{Type: raiv1.ConditionPolicyAllowed, Status: metav1.ConditionUnknown, Reason: raiv1.ReasonAwaitingDecision,
+			Message: fmt.Sprintf("version %s is evaluated again; the policy decides when its evaluations finish", st.CandidateVersion)}
+	}
+	return policyAllowedCondition(st.LastDecision)
+}
+
+// decidedOnCandidate: the last decision is about the candidate's version and
+// artifact.
+func decidedOnCandidate(st *raiv1.ResponsibleModelStatus) bool {
+	d := st.LastDecision
+	return d != nil && st.CandidateVersion != "" && d.Version == st.CandidateVersion && d.ModelSHA256 == st.CandidateModelSHA256
+}
+
+// keepsServing says what serves while the candidate does not.
+func keepsServing(st *raiv1.ResponsibleModelStatus) string {
+	if st.StableVersion == "" {
+		return "no version serves yet"
+	}
+	return "version " + st.StableVersion + " keeps serving"
+}
+
+// promotedVerdict: whether the candidate became stable, and if not, where it
+// stands.
+func promotedVerdict(st *raiv1.ResponsibleModelStatus, f verdictFacts, evaluated metav1.Condition) metav1.Condition {
 	c := metav1.Condition{Type: raiv1.ConditionPromoted, Status: metav1.ConditionFalse}
 	candidate := st.CandidateVersion
-	keeps := "no version serves yet"
-	if st.StableVersion != "" {
-		keeps = "version " + st.StableVersion + " keeps serving"
-	}
-	d := st.LastDecision
 	switch {
+	case f.Promoted:
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, raiv1.ReasonPromoted, f.PromotedMessage
 	case candidate == "" && st.StableVersion != "":
 		c.Status, c.Reason, c.Message = metav1.ConditionTrue, raiv1.ReasonPromoted, "version "+st.StableVersion+" serves"
 	case candidate == "":
 		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, raiv1.ReasonReconciling, "no version yet"
-	case blocked:
+	case f.RolledBack != "":
+		c.Reason, c.Message = raiv1.ReasonRolledBack, f.RolledBack
+	case f.Blocked:
 		c.Reason = raiv1.ReasonRolledBack
 		why := ""
 		for i := len(st.History) - 1; i >= 0; i-- {
@@ -227,48 +357,121 @@ func promotedCondition(st *raiv1.ResponsibleModelStatus, evaluated metav1.Condit
 		c.Message = fmt.Sprintf("version %s was rolled back%s. Set the %s annotation to a new value, or change the version, to try again", candidate, why, raiv1.AnnotationRetryEvaluations)
 	case evaluated.Status == metav1.ConditionUnknown:
 		c.Reason = evaluated.Reason
-		c.Message = fmt.Sprintf("version %s is being evaluated (%s); %s", candidate, evaluated.Message, keeps)
-	case d == nil || d.Version != candidate || d.ModelSHA256 != st.CandidateModelSHA256:
-		c.Reason, c.Message = raiv1.ReasonAwaitingDecision, fmt.Sprintf("version %s awaits the policy decision; %s", candidate, keeps)
-	case !promotable(d):
-		c.Reason = denialReason(d)
-		c.Message = fmt.Sprintf("version %s was not promoted; %s: %s", candidate, keeps, violationsMessage(d.Violations))
+		c.Message = fmt.Sprintf("version %s is being evaluated (%s); %s", candidate, evaluated.Message, keepsServing(st))
+	case !decidedOnCandidate(st):
+		c.Reason, c.Message = raiv1.ReasonAwaitingDecision, fmt.Sprintf("version %s awaits the policy decision; %s", candidate, keepsServing(st))
+	case !f.Promotable:
+		c.Reason = denialReason(st.LastDecision)
+		if evaluated.Status == metav1.ConditionFalse {
+			c.Reason = raiv1.ReasonEvaluationFailed
+		}
+		c.Message = fmt.Sprintf("version %s was not promoted; %s: %s", candidate, keepsServing(st), violationsMessage(st.LastDecision.Violations))
+	case f.Rollout != nil && f.Rollout.Phase == rolloutUnschedulable:
+		c.Reason = raiv1.ReasonGPUUnschedulable
+		c.Message = fmt.Sprintf("version %s cannot roll out: %s; %s", candidate, f.Rollout.Message, keepsServing(st))
+	case f.Rollout != nil:
+		c.Reason, c.Message = raiv1.ReasonRollingOut, fmt.Sprintf("version %s is rolling out: %s", candidate, f.Rollout.Message)
 	default:
-		c.Reason, c.Message = raiv1.ReasonRollingOut, fmt.Sprintf("version %s is rolling out; %s", candidate, keeps)
+		c.Reason, c.Message = raiv1.ReasonRollingOut, fmt.Sprintf("version %s is rolling out; %s", candidate, keepsServing(st))
 	}
 	return c
 }
 
-// summarizeReady derives Ready from the other conditions unless a step set
-// it explicitly for this generation (suspend does): a degraded model is not
-// ready; a stable version that serves is; without one, Ready follows why
-// nothing was promoted.
-func summarizeReady(obj *raiv1.ResponsibleModel, now time.Time) {
-	ready := meta.FindStatusCondition(obj.Status.Conditions, raiv1.ConditionReady)
-	if ready != nil && ready.ObservedGeneration == obj.Generation && ready.Reason == raiv1.ReasonSuspended {
-		return
+// degradedVerdict: serving is impaired when a rollback happened (or the
+// candidate stays rolled back) or the candidate's pods cannot be placed.
+func degradedVerdict(st *raiv1.ResponsibleModelStatus, f verdictFacts) metav1.Condition {
+	c := metav1.Condition{Type: raiv1.ConditionDegraded, Status: metav1.ConditionFalse, Reason: raiv1.ReasonServing, Message: "serving is not impaired"}
+	if st.StableVersion == "" && st.Serving == nil {
+		c.Reason, c.Message = raiv1.ReasonNotServing, "no version serves yet"
 	}
-	cond := metav1.Condition{Type: raiv1.ConditionReady, ObservedGeneration: obj.Generation, LastTransitionTime: metav1.NewTime(now)}
-	promoted := meta.FindStatusCondition(obj.Status.Conditions, raiv1.ConditionPromoted)
-	switch degraded := meta.FindStatusCondition(obj.Status.Conditions, raiv1.ConditionDegraded); {
-	case degraded != nil && degraded.Status == metav1.ConditionTrue:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, degraded.Reason, degraded.Message
-	case obj.Status.StableVersion != "":
-		cond.Status, cond.Reason = metav1.ConditionTrue, raiv1.ReasonServing
-		cond.Message = "version " + obj.Status.StableVersion + " is serving"
-		if c := obj.Status.CandidateVersion; c != "" && promoted != nil {
-			cond.Message += fmt.Sprintf("; candidate %s: %s", c, promoted.Reason)
+	switch {
+	case f.RolledBack != "":
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, raiv1.ReasonRolledBack, f.RolledBack
+	case f.Blocked:
+		c.Status, c.Reason = metav1.ConditionTrue, raiv1.ReasonRolledBack
+		c.Message = fmt.Sprintf("version %s was rolled back; %s", st.CandidateVersion, keepsServing(st))
+	case f.Rollout != nil && f.Rollout.Phase == rolloutUnschedulable:
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, raiv1.ReasonGPUUnschedulable, f.Rollout.Message
+	}
+	return c
+}
+
+// reconcilingVerdict is True while the operator makes progress without a
+// human: the candidate's evaluations run or it rolls out (kstatus reads
+// InProgress).
+func reconcilingVerdict(st *raiv1.ResponsibleModelStatus, f verdictFacts, evaluated metav1.Condition) metav1.Condition {
+	c := metav1.Condition{Type: raiv1.ConditionReconciling, Status: metav1.ConditionFalse, Reason: raiv1.ReasonReconciled,
+		Message: "nothing is in progress"}
+	switch {
+	case !candidateActive(st, f) || f.Promoted || f.RolledBack != "" || f.InvalidSpec != nil:
+	case evaluated.Status == metav1.ConditionUnknown:
+		c.Status, c.Reason = metav1.ConditionTrue, evaluated.Reason
+		c.Message = fmt.Sprintf("version %s is being evaluated: %s", st.CandidateVersion, evaluated.Message)
+	case f.Promotable && f.Rollout != nil:
+		c.Status, c.Reason = metav1.ConditionTrue, raiv1.ReasonRollingOut
+		c.Message = fmt.Sprintf("version %s is rolling out: %s", st.CandidateVersion, f.Rollout.Message)
+	}
+	return c
+}
+
+// stalledVerdict is True when nothing changes without a human: the spec
+// cannot be acted on, the candidate was denied (an evaluation Error
+// included) or rolled back (kstatus reads Failed, with this message).
+func stalledVerdict(obj *raiv1.ResponsibleModel, f verdictFacts) metav1.Condition {
+	st := &obj.Status
+	c := metav1.Condition{Type: raiv1.ConditionStalled, Status: metav1.ConditionFalse, Reason: raiv1.ReasonReconciled,
+		Message: "the operator can make progress"}
+	candidate := st.CandidateVersion
+	switch {
+	case f.InvalidSpec != nil:
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, f.InvalidSpec.Reason, f.InvalidSpec.Message
+	case candidate == "" || f.Promoted:
+	case f.RolledBack != "":
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, raiv1.ReasonRolledBack, f.RolledBack
+	case f.Blocked:
+		c.Status, c.Reason = metav1.ConditionTrue, raiv1.ReasonRolledBack
+		c.Message = promotedVerdict(st, f, metav1.Condition{}).Message
+	case f.EvaluationsDone && decidedOnCandidate(st) && !f.Promotable:
+		c.Status, c.Reason = metav1.ConditionTrue, denialReason(st.LastDecision)
+		if e := findCondition(obj, raiv1.ConditionEvaluated); e != nil && e.Status == metav1.ConditionFalse {
+			c.Reason = raiv1.ReasonEvaluationFailed
 		}
-	case promoted != nil && promoted.Status == metav1.ConditionFalse && !slices.Contains([]string{raiv1.ReasonRollingOut, raiv1.ReasonEvaluationsPending, raiv1.ReasonEvaluationsRunning, raiv1.ReasonAwaitingDecision}, promoted.Reason):
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, promoted.Reason, promoted.Message
-	default:
-		cond.Status, cond.Reason = metav1.ConditionUnknown, raiv1.ReasonReconciling
-		cond.Message = "no version has been promoted yet"
-		if promoted != nil {
-			cond.Reason, cond.Message = promoted.Reason, promoted.Message
+		c.Message = fmt.Sprintf("version %s (sha256 %s) was denied; %s. Change the version or the policy, or set the %s annotation to a new value to evaluate again: %s",
+			candidate, shortDigest(st.CandidateModelSHA256), keepsServing(st), raiv1.AnnotationRetryEvaluations, violationsMessage(st.LastDecision.Violations))
+	}
+	return c
+}
+
+// readyFrom declares what Ready summarizes, in order: the first condition
+// that is in its abnormal state decides Ready, with that condition's reason
+// and message. Stalled, Degraded and Reconciling are negative-polarity
+// (True is abnormal); Promoted is positive (anything but True is).
+var readyFrom = []struct {
+	Type     string
+	Negative bool
+	// Ready is Ready's status when this condition decides it.
+	Ready metav1.ConditionStatus
+}{
+	{raiv1.ConditionStalled, true, metav1.ConditionFalse},
+	{raiv1.ConditionDegraded, true, metav1.ConditionFalse},
+	{raiv1.ConditionReconciling, true, metav1.ConditionUnknown},
+	{raiv1.ConditionPromoted, false, metav1.ConditionUnknown},
+}
+
+// readyVerdict is True when the spec's version and artifact serve and
+// nothing is abnormal. Pure.
+func readyVerdict(conds []metav1.Condition, st *raiv1.ResponsibleModelStatus) metav1.Condition {
+	for _, r := range readyFrom {
+		c := meta.FindStatusCondition(conds, r.Type)
+		if c == nil {
+			continue
+		}
+		if abnormal := (c.Status == metav1.ConditionTrue) == r.Negative; abnormal {
+			return metav1.Condition{Type: raiv1.ConditionReady, Status: r.Ready, Reason: c.Reason, Message: c.Message}
 		}
 	}
-	meta.SetStatusCondition(&obj.Status.Conditions, cond)
+	return metav1.Condition{Type: raiv1.ConditionReady, Status: metav1.ConditionTrue, Reason: raiv1.ReasonServing,
+		Message: fmt.Sprintf("version %s (sha256 %s) is serving", st.StableVersion, shortDigest(st.StableModelSHA256))}
 }
 
 // noCandidatePolicyCondition states PolicyAllowed when spec.version serves:

@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
@@ -44,7 +47,7 @@ func TestEvaluatedCondition(t *testing.T) {
 }
 
 func decisionOf(allowed bool, mode raiv1.EnforcementMode, codes ...string) *raiv1.DecisionStatus {
-	d := &raiv1.DecisionStatus{ID: "abc", Version: "v2", Allowed: allowed, Enforcement: mode, PolicyDigest: "sha256:x"}
+	d := &raiv1.DecisionStatus{ID: "abc", Version: "v2", ModelSHA256: sha(2), Allowed: allowed, Enforcement: mode, PolicyDigest: "sha256:x"}
 	for _, c := range codes {
 		d.Violations = append(d.Violations, raiv1.Violation{Code: c, Message: c + " message"})
 	}
@@ -84,58 +87,164 @@ func TestPolicyAllowedConditionAndPromotable(t *testing.T) {
 	}
 }
 
-func TestPromotedCondition(t *testing.T) {
-	unknown := metav1.Condition{Status: metav1.ConditionUnknown, Reason: raiv1.ReasonEvaluationsRunning, Message: "running: fairness"}
-	done := metav1.Condition{Status: metav1.ConditionTrue, Reason: raiv1.ReasonEvaluationsSucceeded}
+// TestDecideConditions: every condition, decided from the facts of one
+// reconcile and the status, and what kstatus (the health library of Flux,
+// kpt and cli-utils) reads from them. No client.
+func TestDecideConditions(t *testing.T) {
+	fairness := []report.Kind{report.KindFairness}
+	succeeded := []raiv1.EvaluationStatus{eval("fairness", raiv1.EvaluationSucceeded, "")}
+	allowedV2 := decisionOf(true, raiv1.EnforcementEnforce)
+	deniedV2 := decisionOf(false, raiv1.EnforcementEnforce, "FairnessDemographicParity")
+	failedV2 := decisionOf(false, raiv1.EnforcementEnforce, "EvaluationFailed")
+	warnedV2 := decisionOf(false, raiv1.EnforcementWarn, "FairnessDemographicParity")
+	type want struct {
+		// status and reason of a condition type; "" skips it.
+		status metav1.ConditionStatus
+		reason string
+	}
 	cases := []struct {
-		name      string
-		status    raiv1.ResponsibleModelStatus
-		evaluated metav1.Condition
-		blocked   bool
-		// wantStatus and wantReason are Promoted's verdict.
-		wantStatus metav1.ConditionStatus
-		wantReason string
+		name   string
+		status raiv1.ResponsibleModelStatus
+		facts  verdictFacts
+		// want maps condition types to their verdicts.
+		want map[string]want
+		// wantKstatus is what kstatus computes; wantKstatusMessage a part
+		// of its message.
+		wantKstatus        kstatus.Status
+		wantKstatusMessage string
 	}{
-		{"stable, no candidate", raiv1.ResponsibleModelStatus{StableVersion: "v1"}, done, false, metav1.ConditionTrue, raiv1.ReasonPromoted},
-		{"evaluating", raiv1.ResponsibleModelStatus{StableVersion: "v1", CandidateVersion: "v2"}, unknown, false, metav1.ConditionFalse, raiv1.ReasonEvaluationsRunning},
-		{"awaiting decision", raiv1.ResponsibleModelStatus{CandidateVersion: "v2"}, done, false, metav1.ConditionFalse, raiv1.ReasonAwaitingDecision},
-		{"decision of an older candidate", raiv1.ResponsibleModelStatus{CandidateVersion: "v3", LastDecision: decisionOf(true, raiv1.EnforcementEnforce)}, done, false, metav1.ConditionFalse, raiv1.ReasonAwaitingDecision},
-		{"denied", raiv1.ResponsibleModelStatus{CandidateVersion: "v2", LastDecision: decisionOf(false, raiv1.EnforcementEnforce, "X")}, done, false, metav1.ConditionFalse, raiv1.ReasonPolicyDenied},
-		{"allowed", raiv1.ResponsibleModelStatus{CandidateVersion: "v2", LastDecision: decisionOf(true, raiv1.EnforcementEnforce)}, done, false, metav1.ConditionFalse, raiv1.ReasonRollingOut},
-		{"rolled back", raiv1.ResponsibleModelStatus{StableVersion: "v1", CandidateVersion: "v2", LastDecision: decisionOf(true, raiv1.EnforcementEnforce)}, done, true, metav1.ConditionFalse, raiv1.ReasonRolledBack},
+		{"first version evaluating", raiv1.ResponsibleModelStatus{CandidateVersion: "v2", Evaluations: []raiv1.EvaluationStatus{eval("fairness", raiv1.EvaluationRunning, "")}},
+			verdictFacts{Kinds: fairness},
+			map[string]want{raiv1.ConditionReconciling: {metav1.ConditionTrue, raiv1.ReasonEvaluationsRunning}, raiv1.ConditionStalled: {metav1.ConditionFalse, raiv1.ReasonReconciled},
+				raiv1.ConditionReady: {metav1.ConditionUnknown, raiv1.ReasonEvaluationsRunning}, raiv1.ConditionPolicyAllowed: {metav1.ConditionUnknown, raiv1.ReasonAwaitingDecision},
+				raiv1.ConditionPromoted: {metav1.ConditionFalse, raiv1.ReasonEvaluationsRunning}},
+			kstatus.InProgressStatus, "being evaluated"},
+		{"first version denied", raiv1.ResponsibleModelStatus{CandidateVersion: "v2", Evaluations: succeeded, LastDecision: deniedV2},
+			verdictFacts{Kinds: fairness, EvaluationsDone: true},
+			map[string]want{raiv1.ConditionStalled: {metav1.ConditionTrue, raiv1.ReasonPolicyDenied}, raiv1.ConditionReconciling: {metav1.ConditionFalse, raiv1.ReasonReconciled},
+				raiv1.ConditionReady: {metav1.ConditionFalse, raiv1.ReasonPolicyDenied}, raiv1.ConditionPromoted: {metav1.ConditionFalse, raiv1.ReasonPolicyDenied},
+				raiv1.ConditionPolicyAllowed: {metav1.ConditionFalse, raiv1.ReasonPolicyDenied}},
+			kstatus.FailedStatus, "FairnessDemographicParity"},
+		{"candidate denied, stable serving", raiv1.ResponsibleModelStatus{StableVersion: "v1", StableModelSHA256: sha(1), CandidateVersion: "v2", Evaluations: succeeded, LastDecision: deniedV2},
+			verdictFacts{Kinds: fairness, EvaluationsDone: true},
+			map[string]want{raiv1.ConditionStalled: {metav1.ConditionTrue, raiv1.ReasonPolicyDenied}, raiv1.ConditionReady: {metav1.ConditionFalse, raiv1.ReasonPolicyDenied},
+				raiv1.ConditionDegraded: {metav1.ConditionFalse, raiv1.ReasonServing}},
+			kstatus.FailedStatus, "version v1 keeps serving"},
+		{"an evaluation Error", raiv1.ResponsibleModelStatus{CandidateVersion: "v2", Evaluations: []raiv1.EvaluationStatus{eval("fairness", raiv1.EvaluationError, raiv1.ReasonReportUntrusted)}, LastDecision: failedV2},
+			verdictFacts{Kinds: fairness, EvaluationsDone: true},
+			map[string]want{raiv1.ConditionEvaluated: {metav1.ConditionFalse, raiv1.ReasonEvaluationFailed}, raiv1.ConditionStalled: {metav1.ConditionTrue, raiv1.ReasonEvaluationFailed},
+				raiv1.ConditionPromoted: {metav1.ConditionFalse, raiv1.ReasonEvaluationFailed}},
+			kstatus.FailedStatus, "EvaluationFailed"},
+		{"rolling out", raiv1.ResponsibleModelStatus{StableVersion: "v1", CandidateVersion: "v2", Evaluations: succeeded, LastDecision: allowedV2},
+			verdictFacts{Kinds: fairness, EvaluationsDone: true, Promotable: true, Rollout: &rolloutObservation{Phase: rolloutProgressing, Message: "0 of 1 pods updated"}},
+			map[string]want{raiv1.ConditionReconciling: {metav1.ConditionTrue, raiv1.ReasonRollingOut}, raiv1.ConditionPromoted: {metav1.ConditionFalse, raiv1.ReasonRollingOut},
+				raiv1.ConditionPolicyAllowed: {metav1.ConditionTrue, raiv1.ReasonPolicyAllowed}, raiv1.ConditionReady: {metav1.ConditionUnknown, raiv1.ReasonRollingOut}},
+			kstatus.InProgressStatus, "rolling out"},
+		{"denied under Warn, rolling out", raiv1.ResponsibleModelStatus{CandidateVersion: "v2", Evaluations: succeeded, LastDecision: warnedV2},
+			verdictFacts{Kinds: fairness, EvaluationsDone: true, Promotable: true, Rollout: &rolloutObservation{Phase: rolloutProgressing, Message: "0 of 1"}},
+			map[string]want{raiv1.ConditionPolicyAllowed: {metav1.ConditionFalse, raiv1.ReasonPolicyWarned}, raiv1.ConditionStalled: {metav1.ConditionFalse, raiv1.ReasonReconciled},
+				raiv1.ConditionReconciling: {metav1.ConditionTrue, raiv1.ReasonRollingOut}},
+			kstatus.InProgressStatus, ""},
+		{"no GPU free yet", raiv1.ResponsibleModelStatus{StableVersion: "v1", CandidateVersion: "v2", Evaluations: succeeded, LastDecision: allowedV2},
+			verdictFacts{Kinds: fairness, EvaluationsDone: true, Promotable: true, Rollout: &rolloutObservation{Phase: rolloutUnschedulable, Message: "0/3 nodes are available"}},
+			map[string]want{raiv1.ConditionDegraded: {metav1.ConditionTrue, raiv1.ReasonGPUUnschedulable}, raiv1.ConditionPromoted: {metav1.ConditionFalse, raiv1.ReasonGPUUnschedulable},
+				raiv1.ConditionReconciling: {metav1.ConditionTrue, raiv1.ReasonRollingOut}, raiv1.ConditionReady: {metav1.ConditionFalse, raiv1.ReasonGPUUnschedulable}},
+			kstatus.InProgressStatus, ""},
+		{"promoted now", raiv1.ResponsibleModelStatus{StableVersion: "v2", StableModelSHA256: sha(2), Evaluations: succeeded, LastDecision: allowedV2},
+			verdictFacts{Kinds: fairness, EvaluationsDone: true, Promotable: true, Promoted: true, PromotedMessage: "version v2 serves"},
+			map[string]want{raiv1.ConditionPromoted: {metav1.ConditionTrue, raiv1.ReasonPromoted}, raiv1.ConditionReady: {metav1.ConditionTrue, raiv1.ReasonServing},
+				raiv1.ConditionReconciling: {metav1.ConditionFalse, raiv1.ReasonReconciled}, raiv1.ConditionStalled: {metav1.ConditionFalse, raiv1.ReasonReconciled}},
+			kstatus.CurrentStatus, ""},
+		{"serving, nothing to do", raiv1.ResponsibleModelStatus{StableVersion: "v2", StableModelSHA256: sha(2), LastDecision: allowedV2, StableEvidence: []raiv1.EvidenceRecord{{Kind: "fairness", State: raiv1.EvaluationSucceeded}}},
+			verdictFacts{Kinds: fairness},
+			map[string]want{raiv1.ConditionReady: {metav1.ConditionTrue, raiv1.ReasonServing}, raiv1.ConditionEvaluated: {metav1.ConditionTrue, raiv1.ReasonEvaluationsSucceeded},
+				raiv1.ConditionPolicyAllowed: {metav1.ConditionTrue, raiv1.ReasonPolicyAllowed}},
+			kstatus.CurrentStatus, ""},
+		{"rolled back now", raiv1.ResponsibleModelStatus{StableVersion: "v1", CandidateVersion: "v2", Evaluations: succeeded, LastDecision: allowedV2},
+			verdictFacts{Kinds: fairness, EvaluationsDone: true, Promotable: true, Blocked: true, RolledBack: "version v2 was rolled back: GPUUnschedulable; version v1 keeps serving"},
+			map[string]want{raiv1.ConditionStalled: {metav1.ConditionTrue, raiv1.ReasonRolledBack}, raiv1.ConditionDegraded: {metav1.ConditionTrue, raiv1.ReasonRolledBack},
+				raiv1.ConditionPromoted: {metav1.ConditionFalse, raiv1.ReasonRolledBack}, raiv1.ConditionReconciling: {metav1.ConditionFalse, raiv1.ReasonReconciled}},
+			kstatus.FailedStatus, "GPUUnschedulable"},
+		{"still rolled back", raiv1.ResponsibleModelStatus{StableVersion: "v1", CandidateVersion: "v2", LastDecision: allowedV2,
+			History: []raiv1.HistoryEntry{{Version: "v2", Action: raiv1.HistoryRolledBack, Message: "ProgressDeadlineExceeded"}}},
+			verdictFacts{Kinds: fairness, Blocked: true},
+			map[string]want{raiv1.ConditionStalled: {metav1.ConditionTrue, raiv1.ReasonRolledBack}, raiv1.ConditionReady: {metav1.ConditionFalse, raiv1.ReasonRolledBack}},
+			kstatus.FailedStatus, "ProgressDeadlineExceeded"},
+		{"the spec cannot be acted on", raiv1.ResponsibleModelStatus{CandidateVersion: "v2"},
+			verdictFacts{Kinds: fairness, InvalidSpec: &stalledError{Reason: raiv1.ReasonInvalidSpec, Message: "the API server refused evaluation Job x"}},
+			map[string]want{raiv1.ConditionStalled: {metav1.ConditionTrue, raiv1.ReasonInvalidSpec}, raiv1.ConditionReconciling: {metav1.ConditionFalse, raiv1.ReasonReconciled}},
+			kstatus.FailedStatus, "refused evaluation Job"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := promotedCondition(&tc.status, tc.evaluated, tc.blocked)
-			if c.Status != tc.wantStatus || c.Reason != tc.wantReason {
-				t.Errorf("promotedCondition = %s/%s (%s), want %s/%s", c.Status, c.Reason, c.Message, tc.wantStatus, tc.wantReason)
+			obj := &raiv1.ResponsibleModel{TypeMeta: metav1.TypeMeta{APIVersion: raiv1.GroupVersion.String(), Kind: "ResponsibleModel"},
+				ObjectMeta: metav1.ObjectMeta{Name: "m", Namespace: "ns", Generation: 3}, Status: tc.status}
+			obj.Status.ObservedGeneration = 3
+			if obj.Status.CandidateVersion == "v2" {
+				obj.Status.CandidateModelSHA256 = sha(2)
+			}
+			decideConditions(obj, tc.facts, testNow)
+			for typ, w := range tc.want {
+				c := findCondition(obj, typ)
+				if c == nil || c.Status != w.status || c.Reason != w.reason {
+					t.Errorf("%s = %+v, want %s/%s", typ, c, w.status, w.reason)
+				}
+			}
+			for _, c := range obj.Status.Conditions {
+				if c.ObservedGeneration != 3 || c.Message == "" {
+					t.Errorf("condition %s: observedGeneration %d, message %q", c.Type, c.ObservedGeneration, c.Message)
+				}
+			}
+			u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := kstatus.Compute(&unstructured.Unstructured{Object: u})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Status != tc.wantKstatus || !strings.Contains(res.Message, tc.wantKstatusMessage) {
+				t.Errorf("kstatus = %s (%q), want %s containing %q", res.Status, res.Message, tc.wantKstatus, tc.wantKstatusMessage)
 			}
 		})
 	}
 }
 
-func TestSummarizeReady(t *testing.T) {
+// TestSuspendedDecidesOnlyReady: a suspended model keeps its verdicts.
+func TestSuspendedDecidesOnlyReady(t *testing.T) {
+	obj := &raiv1.ResponsibleModel{Status: raiv1.ResponsibleModelStatus{Conditions: []metav1.Condition{{Type: raiv1.ConditionStalled, Status: metav1.ConditionTrue, Reason: raiv1.ReasonPolicyDenied, Message: "x"}}}}
+	decideConditions(obj, verdictFacts{Suspended: true}, testNow)
+	if c := findCondition(obj, raiv1.ConditionReady); c == nil || c.Reason != raiv1.ReasonSuspended || c.Status != metav1.ConditionFalse {
+		t.Errorf("Ready = %+v", c)
+	}
+	if c := findCondition(obj, raiv1.ConditionStalled); c.Reason != raiv1.ReasonPolicyDenied || len(obj.Status.Conditions) != 2 {
+		t.Errorf("suspend changed other conditions: %+v", obj.Status.Conditions)
+	}
+}
+
+// TestReadyFrom: Ready is decided by the first abnormal condition in
+// readyFrom's order.
+func TestReadyFrom(t *testing.T) {
 	cond := func(typ string, status metav1.ConditionStatus, reason string) metav1.Condition {
 		return metav1.Condition{Type: typ, Status: status, Reason: reason, Message: reason}
 	}
+	st := &raiv1.ResponsibleModelStatus{StableVersion: "v1", StableModelSHA256: sha(1)}
 	cases := []struct {
-		name   string
-		stable string
-		conds  []metav1.Condition
+		name  string
+		conds []metav1.Condition
 		// wantStatus and wantReason are Ready's verdict.
 		wantStatus metav1.ConditionStatus
 		wantReason string
 	}{
-		{"serving", "v1", nil, metav1.ConditionTrue, raiv1.ReasonServing},
-		{"degraded wins", "v1", []metav1.Condition{cond(raiv1.ConditionDegraded, metav1.ConditionTrue, raiv1.ReasonGPUUnschedulable)}, metav1.ConditionFalse, raiv1.ReasonGPUUnschedulable},
-		{"first version denied", "", []metav1.Condition{cond(raiv1.ConditionPromoted, metav1.ConditionFalse, raiv1.ReasonPolicyDenied)}, metav1.ConditionFalse, raiv1.ReasonPolicyDenied},
-		{"first version rolling out", "", []metav1.Condition{cond(raiv1.ConditionPromoted, metav1.ConditionFalse, raiv1.ReasonRollingOut)}, metav1.ConditionUnknown, raiv1.ReasonRollingOut},
+		{"all normal", []metav1.Condition{cond(raiv1.ConditionPromoted, metav1.ConditionTrue, raiv1.ReasonPromoted), cond(raiv1.ConditionStalled, metav1.ConditionFalse, "R")}, metav1.ConditionTrue, raiv1.ReasonServing},
+		{"stalled before degraded", []metav1.Condition{cond(raiv1.ConditionDegraded, metav1.ConditionTrue, raiv1.ReasonGPUUnschedulable), cond(raiv1.ConditionStalled, metav1.ConditionTrue, raiv1.ReasonRolledBack)}, metav1.ConditionFalse, raiv1.ReasonRolledBack},
+		{"degraded before reconciling", []metav1.Condition{cond(raiv1.ConditionReconciling, metav1.ConditionTrue, raiv1.ReasonRollingOut), cond(raiv1.ConditionDegraded, metav1.ConditionTrue, raiv1.ReasonGPUUnschedulable)}, metav1.ConditionFalse, raiv1.ReasonGPUUnschedulable},
+		{"reconciling", []metav1.Condition{cond(raiv1.ConditionReconciling, metav1.ConditionTrue, raiv1.ReasonEvaluationsRunning)}, metav1.ConditionUnknown, raiv1.ReasonEvaluationsRunning},
+		{"not promoted", []metav1.Condition{cond(raiv1.ConditionPromoted, metav1.ConditionFalse, raiv1.ReasonAwaitingDecision)}, metav1.ConditionUnknown, raiv1.ReasonAwaitingDecision},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			obj := &raiv1.ResponsibleModel{Status: raiv1.ResponsibleModelStatus{StableVersion: tc.stable, Conditions: tc.conds}}
-			summarizeReady(obj, testNow)
-			c := findCondition(obj, raiv1.ConditionReady)
+			c := readyVerdict(tc.conds, st)
 			if c.Status != tc.wantStatus || c.Reason != tc.wantReason {
 				t.Errorf("Ready = %s/%s (%s), want %s/%s", c.Status, c.Reason, c.Message, tc.wantStatus, tc.wantReason)
 			}
@@ -176,7 +285,7 @@ func TestNoCandidatePolicyCondition(t *testing.T) {
 		// wantReason is PolicyAllowed's reason.
 		wantReason string
 	}{
-		{"the stable version's own decision", raiv1.ResponsibleModelStatus{StableVersion: "v2", LastDecision: decisionOf(true, raiv1.EnforcementEnforce)}, raiv1.ReasonPolicyAllowed},
+		{"the stable version's own decision", raiv1.ResponsibleModelStatus{StableVersion: "v2", StableModelSHA256: sha(2), LastDecision: decisionOf(true, raiv1.EnforcementEnforce)}, raiv1.ReasonPolicyAllowed},
 		{"an abandoned candidate's denial", raiv1.ResponsibleModelStatus{StableVersion: "v1", LastDecision: decisionOf(false, raiv1.EnforcementEnforce, "X")}, raiv1.ReasonNoCandidate},
 		{"no decision at all", raiv1.ResponsibleModelStatus{StableVersion: "v1"}, raiv1.ReasonNoCandidate},
 		{"a decision on another artifact of the stable version's name", raiv1.ResponsibleModelStatus{StableVersion: "v2", StableModelSHA256: sha(9), LastDecision: decisionOf(true, raiv1.EnforcementEnforce)}, raiv1.ReasonNoCandidate},

@@ -2,8 +2,9 @@ package v1alpha1
 
 // Condition types of a ResponsibleModel.
 const (
-	// ConditionReady is True when the stable version serves and the
-	// candidate, if any, is not stuck. It summarizes the others.
+	// ConditionReady is True when the spec's version and artifact serve
+	// and nothing is abnormal. It summarizes, in this order, Stalled
+	// (False), Degraded (False), Reconciling (Unknown) and Promoted.
 	ConditionReady = "Ready"
 	// ConditionEvaluated is True when every requested evaluation of the
 	// candidate has a valid report.
@@ -18,6 +19,15 @@ const (
 	// ConditionDegraded is True when serving is impaired (unschedulable
 	// pods, rollback).
 	ConditionDegraded = "Degraded"
+	// ConditionReconciling is True while the operator makes progress on
+	// its own: the candidate's evaluations run or it rolls out (kstatus:
+	// InProgress). Abnormal-true: False otherwise.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when nothing changes without a human: the
+	// candidate was denied (an evaluation Error included) or rolled back,
+	// or the spec cannot be acted on (kstatus: Failed, with this message).
+	// Abnormal-true: False otherwise.
+	ConditionStalled = "Stalled"
 )
 
 // Condition types of a PrivacyBudget.
@@ -56,6 +66,8 @@ const (
 	ReasonWithinBudget         = "WithinBudget"
 	ReasonPolicyNotFound       = "PolicyNotFound"
 	ReasonNoCandidate          = "NoCandidate"
+	// ReasonReconciled: Reconciling or Stalled is False.
+	ReasonReconciled = "Reconciled"
 )
 
 // Reasons of an evaluation in state Error (status.evaluations[].reason).

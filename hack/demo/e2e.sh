@@ -42,6 +42,22 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/jso
   "http://127.0.0.1:$local_serving_port/v2/models/credit-local/infer" || true)
 check "credit-local: a bad request gets a 4xx" "$code" '^4[0-9][0-9]$'
 
+echo
+echo "== integrity: the namespace user swaps credit-local's artifact for the biased one, keeping version v1"
+fair_sha=$(get rmodel/credit-local '{.status.stableModelSHA256}')
+biased_uri=$(get rmodel/credit-biased '{.spec.model.uri}')
+biased_sha=$(get rmodel/credit-biased '{.spec.model.sha256}')
+"${kubectl[@]}" patch rmodel credit-local -n "$demo_ns" --type merge \
+  -p "{\"spec\":{\"model\":{\"uri\":\"$biased_uri\",\"sha256\":\"$biased_sha\"}}}" >/dev/null
+"${kubectl[@]}" wait rmodel/credit-local -n "$demo_ns" --for=jsonpath='{.status.lastDecision.modelSHA256}'="$biased_sha" --timeout=300s >/dev/null || true
+check "swapped artifact: judged as a new candidate" "$(get rmodel/credit-local '{.status.candidateVersion}@{.status.candidateModelSHA256}')" "^v1@$biased_sha\$"
+check "swapped artifact: denied on fairness" "$(get rmodel/credit-local '{.status.lastDecision.allowed} {.status.lastDecision.violations[*].code}')" '^false .*Fairness'
+check "swapped artifact: the evaluated artifact still serves" "$(get rmodel/credit-local '{.status.stableModelSHA256}') $(get deployment/credit-local-serving '{.spec.template.spec.containers[0].args}')" "^$fair_sha .*$fair_sha"
+out=$(curl -fsS -H 'Content-Type: application/json' \
+  -d '{"inputs":[{"name":"features","shape":[1,9],"datatype":"FP32","data":[0.61,0.52,-0.09,2,0.54,1,0,0,-0.74]}]}' \
+  "http://127.0.0.1:$local_serving_port/v2/models/credit-local/infer" || true)
+check "swapped artifact: credit-local keeps answering" "$out" '"outputs"'
+
 if [ "$failures" -gt 0 ]; then
   echo "e2e: $failures assertion(s) failed; manager log tail:"
   tail -40 "$manager_log" || true
