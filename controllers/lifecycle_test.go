@@ -31,6 +31,7 @@ var nsCounter int
 // newNamespace creates a namespace for one test.
 func newNamespace(t *testing.T) string {
 	t.Helper()
+	needEnvtest(t)
 	nsCounter++
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("t%d-%d", nsCounter, time.Now().UnixNano()%100000)}}
 	if err := k8s.Create(context.Background(), ns); err != nil {

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -28,29 +30,49 @@ var (
 	policyEngine = policies.NewEngine()
 )
 
+// The API server starts on the first test that needs it (needEnvtest), so
+// the pure tests run on a machine without the Kubernetes binaries:
+// `go test ./controllers/ -run 'TestDecideConditions|...'`.
+var (
+	envOnce sync.Once
+	env     *envtest.Environment
+	envErr  error
+)
+
 func TestMain(m *testing.M) {
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
-	env, err := testenv.New()
-	if err != nil {
-		panic(err)
-	}
-	restCfg, err = env.Start()
-	if err != nil {
-		panic(err)
-	}
-	k8s, err = client.New(restCfg, client.Options{Scheme: testenv.Scheme()})
-	if err != nil {
-		panic(err)
-	}
 	code := m.Run()
-	_ = env.Stop()
+	if env != nil {
+		_ = env.Stop()
+	}
 	os.Exit(code)
+}
+
+// needEnvtest starts the shared API server (once) or fails the test with
+// what to run to get its binaries.
+func needEnvtest(t *testing.T) {
+	t.Helper()
+	envOnce.Do(func() {
+		env, envErr = testenv.New()
+		if envErr != nil {
+			return
+		}
+		if restCfg, envErr = env.Start(); envErr != nil {
+			env = nil
+			return
+		}
+		k8s, envErr = client.New(restCfg, client.Options{Scheme: testenv.Scheme()})
+	})
+	if envErr != nil {
+		t.Fatalf("this test needs a kube-apiserver: %v", envErr)
+	}
 }
 
 // startManager runs a manager with the reconciler until the test ends (or
 // the returned stop function is called).
 func startManager(t *testing.T, configure func(r *ResponsibleModelReconciler)) (stop func()) {
 	t.Helper()
+	needEnvtest(t)
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                 testenv.Scheme(),
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
