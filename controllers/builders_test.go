@@ -134,7 +134,7 @@ func TestBuildEvaluationJob(t *testing.T) {
 		{report.KindFairness, [][2]string{{"--data", "file:///data/eval.csv"}, {"--label", "label"}, {"--sensitive", "sex"}, {"--privileged", "sex=male"}}},
 		{report.KindPrivacy, [][2]string{{"--delta", "1e-5"}, {"--noise-multiplier", "1.1"}, {"--sample-rate", "0.01"}, {"--steps", "3000"}}},
 		{report.KindRobustness, [][2]string{{"--sigma", "0.25"}, {"--n0", "100"}, {"--n", "1000"}, {"--alpha", "0.001"}, {"--radii", "0.1,0.25"}}},
-		{report.KindExplain, [][2]string{{"--samples", "50"}, {"--data-sha256", sha(100)}}},
+		{report.KindExplain, [][2]string{{"--shapley-rows", "50"}, {"--data-sha256", sha(100)}}},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.kind), func(t *testing.T) {

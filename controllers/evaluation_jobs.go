@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 )
 
@@ -65,11 +66,15 @@ type EvaluationJobOptions struct {
 }
 
 // evaluationArgs returns the `rai evaluate <kind>` arguments for the spec.
+// Flag names and the defaults of unset fields come from internal/contract,
+// which rai registers its flags from.
 func evaluationArgs(obj *raiv1.ResponsibleModel, kind report.Kind) []string {
 	spec := &obj.Spec
 	ev := spec.Evaluations
-	args := []string{"evaluate", string(kind),
-		"--model", string(spec.Model.URI), "--sha256", string(spec.Model.SHA256)}
+	args := []string{contract.CommandEvaluate, string(kind)}
+	flag := func(name, value string) { args = append(args, contract.Arg(name), value) }
+	flag(contract.FlagModel, string(spec.Model.URI))
+	flag(contract.FlagSHA256, string(spec.Model.SHA256))
 	// dataset is the data this kind reads: robustness may bring its own.
 	dataset := ev.Dataset
 	if kind == report.KindRobustness && ev.Robustness != nil && ev.Robustness.Dataset != nil {
@@ -77,17 +82,19 @@ func evaluationArgs(obj *raiv1.ResponsibleModel, kind report.Kind) []string {
 	}
 	data := func() {
 		if d := dataset; d != nil {
-			args = append(args, "--data", string(d.URI), "--data-sha256", string(d.SHA256), "--label", d.LabelColumn)
+			flag(contract.FlagData, string(d.URI))
+			flag(contract.FlagDataSHA256, string(d.SHA256))
+			flag(contract.FlagLabel, d.LabelColumn)
 		}
 	}
 	favorable := func() {
 		if d := dataset; d != nil && d.FavorableLabel != "" {
-			args = append(args, "--favorable", d.FavorableLabel)
+			flag(contract.FlagFavorable, d.FavorableLabel)
 		}
 	}
 	threshold := func() {
 		if f := ev.Fairness; f != nil && f.PredictionThreshold != "" {
-			args = append(args, "--threshold", string(f.PredictionThreshold))
+			flag(contract.FlagThreshold, string(f.PredictionThreshold))
 		}
 	}
 	switch kind {
@@ -95,30 +102,33 @@ func evaluationArgs(obj *raiv1.ResponsibleModel, kind report.Kind) []string {
 		f := ev.Fairness
 		data()
 		favorable()
-		args = append(args, "--sensitive", strings.Join(f.SensitiveColumns, ","))
+		flag(contract.FlagSensitive, strings.Join(f.SensitiveColumns, ","))
 		if len(f.Privileged) > 0 {
 			var pairs []string
 			for _, p := range f.Privileged {
 				pairs = append(pairs, p.Column+"="+p.Value)
 			}
-			args = append(args, "--privileged", strings.Join(pairs, ","))
+			flag(contract.FlagPrivileged, strings.Join(pairs, ","))
 		}
 		threshold()
 		if spec.Model.OutputName != "" {
-			args = append(args, "--output", spec.Model.OutputName)
+			flag(contract.FlagOutput, spec.Model.OutputName)
 		}
 	case report.KindPrivacy:
 		p := ev.Privacy
-		args = append(args, "--delta", string(p.Delta))
+		flag(contract.FlagDelta, string(p.Delta))
 		if p.ParametersFrom == raiv1.DPParametersFromSpec && p.DPSGD != nil {
-			args = append(args, "--noise-multiplier", string(p.DPSGD.NoiseMultiplier),
-				"--sample-rate", string(p.DPSGD.SampleRate), "--steps", strconv.FormatInt(p.DPSGD.Steps, 10))
+			flag(contract.FlagNoiseMultiplier, string(p.DPSGD.NoiseMultiplier))
+			flag(contract.FlagSampleRate, string(p.DPSGD.SampleRate))
+			flag(contract.FlagSteps, strconv.FormatInt(p.DPSGD.Steps, 10))
 		}
 		if a := p.MembershipAudit; a != nil {
-			args = append(args, "--members", string(a.Members.URI), "--members-sha256", string(a.Members.SHA256),
-				"--non-members", string(a.NonMembers.URI), "--non-members-sha256", string(a.NonMembers.SHA256))
+			flag(contract.FlagMembers, string(a.Members.URI))
+			flag(contract.FlagMembersSHA256, string(a.Members.SHA256))
+			flag(contract.FlagNonMembers, string(a.NonMembers.URI))
+			flag(contract.FlagNonMembersSHA256, string(a.NonMembers.SHA256))
 			if d := ev.Dataset; d != nil {
-				args = append(args, "--label", d.LabelColumn)
+				flag(contract.FlagLabel, d.LabelColumn)
 			}
 			favorable()
 		}
@@ -126,36 +136,39 @@ func evaluationArgs(obj *raiv1.ResponsibleModel, kind report.Kind) []string {
 		r := ev.Robustness
 		data()
 		favorable()
-		args = append(args, "--sigma", string(r.Sigma))
-		if r.SelectionSamples != nil {
-			args = append(args, "--n0", strconv.Itoa(int(*r.SelectionSamples)))
-		}
-		if r.CertificationSamples != nil {
-			args = append(args, "--n", strconv.Itoa(int(*r.CertificationSamples)))
-		}
+		flag(contract.FlagSigma, string(r.Sigma))
+		flag(contract.FlagN0, strconv.Itoa(int(ptr.Deref(r.SelectionSamples, contract.DefaultSelectionSamples))))
+		flag(contract.FlagN, strconv.Itoa(int(ptr.Deref(r.CertificationSamples, contract.DefaultCertificationSamples))))
 		if r.Alpha != "" {
-			args = append(args, "--alpha", string(r.Alpha))
+			flag(contract.FlagAlpha, string(r.Alpha))
 		}
 		if len(r.Radii) > 0 {
 			radii := make([]string, len(r.Radii))
 			for i, x := range r.Radii {
 				radii[i] = string(x)
 			}
-			args = append(args, "--radii", strings.Join(radii, ","))
+			flag(contract.FlagRadii, strings.Join(radii, ","))
 		}
 		threshold()
 	case report.KindExplain:
 		data()
 		favorable()
-		if s := ev.Explanations.Samples; s != nil {
-			args = append(args, "--samples", strconv.Itoa(int(*s)))
+		// explanations.samples counts the rows that get Shapley values; rai
+		// draws them from its row sample, which grows to hold them.
+		rows := int(ptr.Deref(ev.Explanations.Samples, contract.DefaultShapleyRows))
+		if rows > contract.DefaultExplainSamples {
+			flag(contract.FlagSamples, strconv.Itoa(rows))
 		}
+		flag(contract.FlagShapleyRows, strconv.Itoa(rows))
 	}
+	flag(contract.FlagModelName, obj.Name)
+	flag(contract.FlagModelVersion, spec.Version)
+	flag(contract.FlagReport, reportPath)
 	// The termination log is named explicitly: rai writes its default only
 	// where the file already exists, and a node that runs pods as local
 	// processes maps the path only when it appears in the arguments.
-	return append(args, "--model-name", obj.Name, "--model-version", spec.Version, "--report", reportPath,
-		"--termination-log", corev1.TerminationMessagePathDefault)
+	flag(contract.FlagTerminationLog, contract.DefaultTerminationLog)
+	return args
 }
 
 // evaluationJobName is deterministic in the Job's inputs: a spec change that
@@ -248,7 +261,7 @@ func buildEvaluationJob(obj *raiv1.ResponsibleModel, kind report.Kind, opts Eval
 		c := &job.Spec.Template.Spec.Containers[0]
 		c.Env = append(c.Env, corev1.EnvVar{Name: jobCompletionIndexEnv, ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + batchv1.JobCompletionIndexAnnotation + "']"}}})
-		c.Args = append(c.Args, "--shard", fmt.Sprintf("$(JOB_COMPLETION_INDEX)/%d", n))
+		c.Args = append(c.Args, contract.Arg(contract.FlagShard), fmt.Sprintf("$(%s)/%d", jobCompletionIndexEnv, n))
 	}
 	return job
 }
@@ -259,9 +272,10 @@ func buildEvaluationJob(obj *raiv1.ResponsibleModel, kind report.Kind, opts Eval
 // the merge refuses a part with another digest.
 func buildMergeJob(obj *raiv1.ResponsibleModel, kind report.Kind, opts EvaluationJobOptions, digests []string) *batchv1.Job {
 	n := int(shardCount(obj, kind))
-	args := []string{"evaluate", "merge", "--report", reportPath, "--termination-log", corev1.TerminationMessagePathDefault}
+	args := []string{contract.CommandEvaluate, contract.CommandMerge,
+		contract.Arg(contract.FlagReport), reportPath, contract.Arg(contract.FlagTerminationLog), contract.DefaultTerminationLog}
 	for _, d := range digests {
-		args = append(args, "--part-sha256", d)
+		args = append(args, contract.Arg(contract.FlagPartSHA256), d)
 	}
 	items := make([]corev1.KeyToPath, n)
 	for i := range n {

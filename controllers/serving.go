@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/contract"
 )
 
 // The serving workload: a Deployment running `rai serve` for one version and
@@ -85,13 +86,12 @@ func servingSelector(obj *raiv1.ResponsibleModel) map[string]string {
 }
 
 // buildServingDeployment returns the Deployment that serves m with the
-// spec's serving settings. It sets no owner reference.
+// spec's serving settings. It sets no owner reference. The `rai serve` flags,
+// the probe paths and the defaults of unset fields come from
+// internal/contract, which rai registers its flags from.
 func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image string) *appsv1.Deployment {
 	sv := obj.Spec.Serving
-	port := sv.Port
-	if port == 0 {
-		port = 8080
-	}
+	port := servingPort(obj)
 	labels := servingSelector(obj)
 	labels[raiv1.LabelManagedBy] = managerName
 	podLabels := maps.Clone(labels)
@@ -99,14 +99,14 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 	podLabels[LabelModelDigest] = digestLabel(m.SHA256)
 
 	resources := *sv.Resources.DeepCopy()
-	device := "cpu"
+	device := contract.DefaultDevice
 	var affinity *corev1.Affinity
 	tolerations := make([]corev1.Toleration, 0, len(sv.Tolerations)+1)
 	for _, t := range sv.Tolerations {
 		tolerations = append(tolerations, *t.DeepCopy())
 	}
 	if g := sv.GPU; g != nil {
-		device = "cuda"
+		device = contract.DeviceCUDA
 		name, count := gpuResource, int64(ptr.Deref(g.Count, 1))
 		if g.MIGProfile != "" {
 			name, count = corev1.ResourceName("nvidia.com/mig-"+g.MIGProfile), 1
@@ -121,13 +121,13 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 	if len(tolerations) == 0 {
 		tolerations = nil
 	}
-	batchDelay := "2ms"
+	batchDelay := contract.DefaultMaxBatchDelay.String()
 	if sv.MaxBatchDelay != nil {
 		batchDelay = sv.MaxBatchDelay.Duration.String()
 	}
 	maxBatch := sv.MaxBatchSize
 	if maxBatch == 0 {
-		maxBatch = 32
+		maxBatch = contract.DefaultMaxBatchSize
 	}
 	probe := func(path string, period int32) *corev1.Probe {
 		return &corev1.Probe{
@@ -139,19 +139,19 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 		Name:    serveContainer,
 		Image:   image,
 		Command: []string{"rai"},
-		Args: []string{"serve",
-			"--model-uri", m.URI, "--sha256", m.SHA256,
-			"--name", obj.Name, "--model-version", m.Version,
-			"--port", strconv.Itoa(int(port)), "--device", device,
-			"--audit-log", auditLogDir + "/audit.jsonl",
-			"--max-batch-size", strconv.Itoa(int(maxBatch)), "--max-batch-delay", batchDelay,
+		Args: []string{contract.CommandServe,
+			contract.Arg(contract.FlagModelURI), m.URI, contract.Arg(contract.FlagSHA256), m.SHA256,
+			contract.Arg(contract.FlagName), obj.Name, contract.Arg(contract.FlagModelVersion), m.Version,
+			contract.Arg(contract.FlagPort), strconv.Itoa(int(port)), contract.Arg(contract.FlagDevice), device,
+			contract.Arg(contract.FlagAuditLog), auditLogDir + "/audit.jsonl",
+			contract.Arg(contract.FlagMaxBatchSize), strconv.Itoa(int(maxBatch)), contract.Arg(contract.FlagMaxBatchDelay), batchDelay,
 		},
 		Env:             []corev1.EnvVar{{Name: "TMPDIR", Value: "/tmp"}},
 		Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP}},
 		Resources:       resources,
-		ReadinessProbe:  probe("/v2/health/ready", 5),
-		LivenessProbe:   probe("/v2/health/live", 10),
-		StartupProbe:    &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/v2/health/live", Port: intstr.FromString("http")}}, PeriodSeconds: 5, FailureThreshold: 60},
+		ReadinessProbe:  probe(contract.ReadinessPath, 5),
+		LivenessProbe:   probe(contract.LivenessPath, 10),
+		StartupProbe:    &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: contract.LivenessPath, Port: intstr.FromString("http")}}, PeriodSeconds: 5, FailureThreshold: 60},
 		SecurityContext: restrictedContainerSecurityContext(),
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: "tmp", MountPath: "/tmp"},
@@ -214,10 +214,7 @@ func gpuAffinity(g *raiv1.GPUSpec) *corev1.Affinity {
 
 // buildService returns the ClusterIP Service in front of the serving pods.
 func buildService(obj *raiv1.ResponsibleModel) *corev1.Service {
-	port := obj.Spec.Serving.Port
-	if port == 0 {
-		port = 8080
-	}
+	port := servingPort(obj)
 	labels := servingSelector(obj)
 	labels[raiv1.LabelManagedBy] = managerName
 	return &corev1.Service{
@@ -232,9 +229,14 @@ func buildService(obj *raiv1.ResponsibleModel) *corev1.Service {
 
 // inferenceURL is the in-cluster Open Inference Protocol endpoint.
 func inferenceURL(obj *raiv1.ResponsibleModel) string {
-	port := obj.Spec.Serving.Port
-	if port == 0 {
-		port = 8080
+	return fmt.Sprintf("http://%s.%s.svc:%d/v2/models/%s/infer", servingName(obj.Name), obj.Namespace, servingPort(obj), obj.Name)
+}
+
+// servingPort is the port `rai serve` listens on and the Service exposes:
+// spec.serving.port, else the contract's default.
+func servingPort(obj *raiv1.ResponsibleModel) int32 {
+	if p := obj.Spec.Serving.Port; p != 0 {
+		return p
 	}
-	return fmt.Sprintf("http://%s.%s.svc:%d/v2/models/%s/infer", servingName(obj.Name), obj.Namespace, port, obj.Name)
+	return contract.DefaultServingPort
 }

@@ -284,6 +284,10 @@ type RobustnessEvaluation struct {
 	// feature units.
 	Sigma Decimal `json:"sigma"`
 
+	// The default markers of selectionSamples, certificationSamples and
+	// alpha are literals; internal/contract's tests check them against the
+	// defaults rai evaluate robustness uses.
+
 	// SelectionSamples (the paper's n0) is the number of noise samples used
 	// to pick the top class.
 	// +kubebuilder:default=100
@@ -315,7 +319,14 @@ type RobustnessEvaluation struct {
 // ExplanationEvaluation configures the explanations evaluation. Listing it
 // turns it on.
 type ExplanationEvaluation struct {
-	// Samples is the number of rows explained with sampled Shapley values.
+	// The default marker of samples is a literal; internal/contract's tests
+	// check it against rai evaluate explain's --shapley-rows default.
+
+	// Samples is the number of rows that get sampled Shapley values, drawn
+	// uniformly from the dataset (fewer when the dataset has fewer rows).
+	// Permutation importance uses the same uniform sample, of 1000 rows or
+	// of samples rows when that is more; the sample is also the Shapley
+	// background.
 	// +kubebuilder:default=200
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=100000
@@ -404,6 +415,10 @@ type ServingSpec struct {
 	// served on CPU.
 	// +optional
 	GPU *GPUSpec `json:"gpu,omitempty"`
+
+	// The default markers of port, maxBatchSize and maxBatchDelay are
+	// literals; internal/contract's tests check them against rai serve's
+	// flag defaults.
 
 	// Port the inference server listens on.
 	// +kubebuilder:default=8080

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/responsible-ai/rmodel-operator/internal/artifact"
+	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/runner"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 )
@@ -20,7 +21,7 @@ import (
 // report (--report) and its compact form to --termination-log; on bad input
 // it still writes an Error report when it can, and exits non-zero.
 var evaluateCmd = &cobra.Command{
-	Use:   "evaluate",
+	Use:   contract.CommandEvaluate,
 	Short: "Evaluate a model: fairness, privacy, robustness, explain; merge shard reports",
 }
 
@@ -35,19 +36,21 @@ type commonFlags struct {
 	tmpDir string
 }
 
+// register registers the shared flags. The flags the operator passes are
+// named, and default, as internal/contract says.
 func (c *commonFlags) register(f *pflag.FlagSet, withData bool) {
 	c.flags = f
-	f.StringVar(&c.ModelPath, "model", "", "ONNX model file")
-	f.StringVar(&c.ModelSHA256, "sha256", "", "expected sha256 of the model file; a mismatch is an error")
-	f.StringVar(&c.ModelName, "model-name", "", "model name recorded in the report")
-	f.StringVar(&c.ModelVersion, "model-version", "", "model version recorded in the report")
+	f.StringVar(&c.ModelPath, contract.FlagModel, "", "ONNX model file")
+	f.StringVar(&c.ModelSHA256, contract.FlagSHA256, "", "expected sha256 of the model file; a mismatch is an error")
+	f.StringVar(&c.ModelName, contract.FlagModelName, "", "model name recorded in the report")
+	f.StringVar(&c.ModelVersion, contract.FlagModelVersion, "", "model version recorded in the report")
 	if withData {
-		f.StringVar(&c.DataPath, "data", "", "evaluation data: CSV with a header row, or Parquet (.parquet)")
-		f.StringVar(&c.DataSHA256, "data-sha256", "", "expected sha256 of the data file; a mismatch is an error")
-		f.StringVar(&c.shard, "shard", "", "evaluate shard i/N only (blocks of 4096 rows, block k to shard k mod N) and write a partial report for `rai evaluate merge`")
+		f.StringVar(&c.DataPath, contract.FlagData, "", "evaluation data: CSV with a header row, or Parquet (.parquet)")
+		f.StringVar(&c.DataSHA256, contract.FlagDataSHA256, "", "expected sha256 of the data file; a mismatch is an error")
+		f.StringVar(&c.shard, contract.FlagShard, "", "evaluate shard i/N only (blocks of 4096 rows, block k to shard k mod N) and write a partial report for `rai evaluate merge`")
 	}
-	f.StringVar(&c.report, "report", "", "write the JSON report here")
-	f.StringVar(&c.terminationLog, "termination-log", runner.DefaultTerminationLog, "write the compact report (≤ 4 KiB) here; the default is used only when it exists")
+	f.StringVar(&c.report, contract.FlagReport, "", "write the JSON report here")
+	f.StringVar(&c.terminationLog, contract.FlagTerminationLog, contract.DefaultTerminationLog, "write the compact report (≤ 4 KiB) here; the default is used only when it exists")
 }
 
 // prepare parses the shared flags that need parsing and fetches the inputs
@@ -61,7 +64,10 @@ func (c *commonFlags) prepare(ctx context.Context, kind report.Kind, extra ...in
 		return err
 	}
 	c.Shard = s
-	inputs := append([]input{{"--model", "--sha256", &c.ModelPath, c.ModelSHA256}, {"--data", "--data-sha256", &c.DataPath, c.DataSHA256}}, extra...)
+	inputs := append([]input{
+		{contract.Arg(contract.FlagModel), contract.Arg(contract.FlagSHA256), &c.ModelPath, c.ModelSHA256},
+		{contract.Arg(contract.FlagData), contract.Arg(contract.FlagDataSHA256), &c.DataPath, c.DataSHA256},
+	}, extra...)
 	if err := c.fetchInputs(ctx, inputs); err != nil {
 		return c.finish(runner.Fail(runner.NewReport(kind, c.Common, time.Now()), err), err)
 	}
@@ -69,7 +75,7 @@ func (c *commonFlags) prepare(ctx context.Context, kind report.Kind, extra ...in
 }
 
 func (c *commonFlags) terminationLogPath() string {
-	return runner.TerminationLogPath(c.terminationLog, c.flags.Changed("termination-log"))
+	return runner.TerminationLogPath(c.terminationLog, c.flags.Changed(contract.FlagTerminationLog))
 }
 
 // finish writes rep (a Succeeded or an Error report) and returns evalErr, or
@@ -114,7 +120,7 @@ func newEvaluateFairnessCmd() *cobra.Command {
 		sensitive string
 	)
 	cmd := &cobra.Command{
-		Use:   "fairness --model M.onnx --data D.csv --label COL --sensitive COL[,COL...] --report OUT.json",
+		Use:   contract.KindFairness + " --model M.onnx --data D.csv --label COL --sensitive COL[,COL...] --report OUT.json",
 		Short: "Group fairness: Fairlearn disparities, AIF360 signed metrics, per-group rates, bootstrap intervals",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -129,18 +135,18 @@ func newEvaluateFairnessCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	c.register(f, true)
-	f.StringVar(&cfg.Label, "label", "", "label column")
-	f.StringVar(&sensitive, "sensitive", "", "sensitive column(s), comma-separated; several give intersectional groups")
-	f.StringVar(&cfg.Privileged, "privileged", "", "privileged group for the signed metrics, COL=VALUE[,COL=VALUE...] on sensitive columns")
-	f.StringVar(&cfg.Favorable, "favorable", "1", "the favorable label value")
-	f.Float64Var(&cfg.Threshold, "threshold", 0.5, "a row is predicted favorable when P(favorable) ≥ threshold")
-	f.StringVar(&cfg.Output, "output", "", "model output holding P(favorable) (default: the first output)")
+	f.StringVar(&cfg.Label, contract.FlagLabel, "", "label column")
+	f.StringVar(&sensitive, contract.FlagSensitive, "", "sensitive column(s), comma-separated; several give intersectional groups")
+	f.StringVar(&cfg.Privileged, contract.FlagPrivileged, "", "privileged group for the signed metrics, COL=VALUE[,COL=VALUE...] on sensitive columns")
+	f.StringVar(&cfg.Favorable, contract.FlagFavorable, contract.DefaultFavorableLabel, "the favorable label value")
+	f.Float64Var(&cfg.Threshold, contract.FlagThreshold, contract.DefaultPredictionThreshold, "a row is predicted favorable when P(favorable) ≥ threshold")
+	f.StringVar(&cfg.Output, contract.FlagOutput, "", "model output holding P(favorable) (default: the first output)")
 	f.StringVar(&cfg.Predictions, "predictions", "", "evaluate this column of predicted labels instead of running a model")
 	f.IntVar(&cfg.Bootstrap, "bootstrap", 1000, "bootstrap replicates for the 95% intervals (0: none)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "bootstrap seed")
-	_ = cmd.MarkFlagRequired("data")
-	_ = cmd.MarkFlagRequired("label")
-	_ = cmd.MarkFlagRequired("sensitive")
+	_ = cmd.MarkFlagRequired(contract.FlagData)
+	_ = cmd.MarkFlagRequired(contract.FlagLabel)
+	_ = cmd.MarkFlagRequired(contract.FlagSensitive)
 	return cmd
 }
 
@@ -152,7 +158,7 @@ func newEvaluateMergeCmd() *cobra.Command {
 		partDigests         []string
 	)
 	cmd := &cobra.Command{
-		Use:   "merge --report OUT.json [--part-sha256 D]... PART.json...",
+		Use:   contract.CommandMerge + " --report OUT.json [--part-sha256 D]... PART.json...",
 		Short: "Combine the partial reports of `--shard i/N` runs into the one-pass report",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, parts []string) error {
@@ -175,11 +181,11 @@ func newEvaluateMergeCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&out, "report", "", "write the merged JSON report here")
-	f.StringVar(&terminationLog, "termination-log", runner.DefaultTerminationLog, "write the compact merged report here; the default is used only when it exists")
+	f.StringVar(&out, contract.FlagReport, "", "write the merged JSON report here")
+	f.StringVar(&terminationLog, contract.FlagTerminationLog, contract.DefaultTerminationLog, "write the compact merged report here; the default is used only when it exists")
 	f.IntVar(&bootstrap, "bootstrap", 0, "fairness bootstrap replicates (default: as the parts were run)")
 	f.Uint64Var(&seed, "seed", 0, "fairness bootstrap seed (default: as the parts were run)")
-	f.StringArrayVar(&partDigests, "part-sha256", nil, "the sha256 each part must have, in the order of the parts (the operator passes the digests of the reports it read from the shards' pods)")
+	f.StringArrayVar(&partDigests, contract.FlagPartSHA256, nil, "the sha256 each part must have, in the order of the parts (the operator passes the digests of the reports it read from the shards' pods)")
 	return cmd
 }
 
@@ -211,32 +217,33 @@ func newEvaluatePrivacyCmd() *cobra.Command {
 		membersSHA, nonMembersSHA string
 	)
 	cmd := &cobra.Command{
-		Use:   "privacy [--model M.onnx] [--noise-multiplier S --sample-rate Q --steps T] --delta D [--members A.csv --non-members B.csv --label COL] --report OUT.json",
+		Use:   contract.KindPrivacy + " [--model M.onnx] [--noise-multiplier S --sample-rate Q --steps T] --delta D [--members A.csv --non-members B.csv --label COL] --report OUT.json",
 		Short: "DP-SGD privacy budget (Opacus RDP accountant) and a membership-inference audit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := c.prepare(cmd.Context(), report.KindPrivacy, input{"--members", "--members-sha256", &cfg.Members, membersSHA}, input{"--non-members", "--non-members-sha256", &cfg.NonMembers, nonMembersSHA}); err != nil {
+			if err := c.prepare(cmd.Context(), report.KindPrivacy, input{contract.Arg(contract.FlagMembers), contract.Arg(contract.FlagMembersSHA256), &cfg.Members, membersSHA},
+				input{contract.Arg(contract.FlagNonMembers), contract.Arg(contract.FlagNonMembersSHA256), &cfg.NonMembers, nonMembersSHA}); err != nil {
 				return err
 			}
 			cfg.Common = c.Common
 			f := cmd.Flags()
-			cfg.NoiseSet, cfg.RateSet, cfg.StepsSet, cfg.DeltaSet = f.Changed("noise-multiplier"), f.Changed("sample-rate"), f.Changed("steps"), f.Changed("delta")
+			cfg.NoiseSet, cfg.RateSet, cfg.StepsSet, cfg.DeltaSet = f.Changed(contract.FlagNoiseMultiplier), f.Changed(contract.FlagSampleRate), f.Changed(contract.FlagSteps), f.Changed(contract.FlagDelta)
 			rep, err := runner.EvaluatePrivacy(cmd.Context(), cfg)
 			return c.finish(rep, err)
 		},
 	}
 	f := cmd.Flags()
 	c.register(f, false)
-	f.Float64Var(&cfg.NoiseMultiplier, "noise-multiplier", 0, "DP-SGD noise multiplier σ (default: the model's rai.dp.noise_multiplier)")
-	f.Float64Var(&cfg.SampleRate, "sample-rate", 0, "Poisson sample rate q (default: the model's rai.dp.sample_rate)")
-	f.IntVar(&cfg.Steps, "steps", 0, "optimizer steps T (default: the model's rai.dp.steps)")
-	f.Float64Var(&cfg.Delta, "delta", 0, "target δ (default: the model's rai.dp.delta)")
-	f.StringVar(&cfg.Members, "members", "", "training (member) samples for the membership-inference audit, CSV or Parquet")
-	f.StringVar(&cfg.NonMembers, "non-members", "", "held-out (non-member) samples of the same distribution")
-	f.StringVar(&membersSHA, "members-sha256", "", "expected sha256 of the members file (required when --members is a URI)")
-	f.StringVar(&nonMembersSHA, "non-members-sha256", "", "expected sha256 of the non-members file (required when --non-members is a URI)")
-	f.StringVar(&cfg.Label, "label", "", "label column of the audit samples")
-	f.StringVar(&cfg.Favorable, "favorable", "1", "the favorable label value")
+	f.Float64Var(&cfg.NoiseMultiplier, contract.FlagNoiseMultiplier, 0, "DP-SGD noise multiplier σ (default: the model's rai.dp.noise_multiplier)")
+	f.Float64Var(&cfg.SampleRate, contract.FlagSampleRate, 0, "Poisson sample rate q (default: the model's rai.dp.sample_rate)")
+	f.IntVar(&cfg.Steps, contract.FlagSteps, 0, "optimizer steps T (default: the model's rai.dp.steps)")
+	f.Float64Var(&cfg.Delta, contract.FlagDelta, 0, "target δ (default: the model's rai.dp.delta)")
+	f.StringVar(&cfg.Members, contract.FlagMembers, "", "training (member) samples for the membership-inference audit, CSV or Parquet")
+	f.StringVar(&cfg.NonMembers, contract.FlagNonMembers, "", "held-out (non-member) samples of the same distribution")
+	f.StringVar(&membersSHA, contract.FlagMembersSHA256, "", "expected sha256 of the members file (required when --members is a URI)")
+	f.StringVar(&nonMembersSHA, contract.FlagNonMembersSHA256, "", "expected sha256 of the non-members file (required when --non-members is a URI)")
+	f.StringVar(&cfg.Label, contract.FlagLabel, "", "label column of the audit samples")
+	f.StringVar(&cfg.Favorable, contract.FlagFavorable, contract.DefaultFavorableLabel, "the favorable label value")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the audit's selection/evaluation split")
 	return cmd
 }
@@ -248,7 +255,7 @@ func newEvaluateRobustnessCmd() *cobra.Command {
 		radii string
 	)
 	cmd := &cobra.Command{
-		Use:   "robustness --model M.onnx --data D.csv --label COL --sigma S --report OUT.json",
+		Use:   contract.KindRobustness + " --model M.onnx --data D.csv --label COL --sigma S --report OUT.json",
 		Short: "Randomized-smoothing certification (Cohen et al. 2019) and a decision-based attack",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -259,7 +266,7 @@ func newEvaluateRobustnessCmd() *cobra.Command {
 			for _, r := range splitList(radii) {
 				v, err := strconv.ParseFloat(r, 64)
 				if err != nil {
-					return fmt.Errorf("--radii: %q is not a number", r)
+					return fmt.Errorf("%s: %q is not a number", contract.Arg(contract.FlagRadii), r)
 				}
 				cfg.Radii = append(cfg.Radii, v)
 			}
@@ -269,21 +276,21 @@ func newEvaluateRobustnessCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	c.register(f, true)
-	f.StringVar(&cfg.Label, "label", "", "label column")
-	f.StringVar(&cfg.Favorable, "favorable", "1", "the favorable label value (class 1)")
-	f.Float64Var(&cfg.Threshold, "threshold", 0.5, "the base classifier predicts class 1 when P(favorable) ≥ threshold")
-	f.Float64Var(&cfg.Sigma, "sigma", 0, "standard deviation of the smoothing noise, in feature units")
-	f.IntVar(&cfg.N0, "n0", 100, "noise samples per row to select the class")
-	f.IntVar(&cfg.N, "n", 100000, "noise samples per row to bound the class probability")
-	f.Float64Var(&cfg.Alpha, "alpha", 0.001, "failure probability of each certificate")
-	f.StringVar(&radii, "radii", "0.1,0.25,0.5", "L2 radii at which to report certified accuracy and attack success")
+	f.StringVar(&cfg.Label, contract.FlagLabel, "", "label column")
+	f.StringVar(&cfg.Favorable, contract.FlagFavorable, contract.DefaultFavorableLabel, "the favorable label value (class 1)")
+	f.Float64Var(&cfg.Threshold, contract.FlagThreshold, contract.DefaultPredictionThreshold, "the base classifier predicts class 1 when P(favorable) ≥ threshold")
+	f.Float64Var(&cfg.Sigma, contract.FlagSigma, 0, "standard deviation of the smoothing noise, in feature units")
+	f.IntVar(&cfg.N0, contract.FlagN0, contract.DefaultSelectionSamples, "noise samples per row to select the class")
+	f.IntVar(&cfg.N, contract.FlagN, contract.DefaultCertificationSamples, "noise samples per row to bound the class probability")
+	f.Float64Var(&cfg.Alpha, contract.FlagAlpha, contract.DefaultAlpha, "failure probability of each certificate")
+	f.StringVar(&radii, contract.FlagRadii, contract.DefaultRadii, "L2 radii at which to report certified accuracy and attack success")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the noise and the attack")
 	f.IntVar(&cfg.AttackRows, "attack-rows", 100, "attack the first N rows of the data (0: no attack)")
 	f.IntVar(&cfg.AttackQueries, "attack-queries", 2000, "model queries per attacked row")
-	_ = cmd.MarkFlagRequired("model")
-	_ = cmd.MarkFlagRequired("data")
-	_ = cmd.MarkFlagRequired("label")
-	_ = cmd.MarkFlagRequired("sigma")
+	_ = cmd.MarkFlagRequired(contract.FlagModel)
+	_ = cmd.MarkFlagRequired(contract.FlagData)
+	_ = cmd.MarkFlagRequired(contract.FlagLabel)
+	_ = cmd.MarkFlagRequired(contract.FlagSigma)
 	return cmd
 }
 
@@ -293,7 +300,7 @@ func newEvaluateExplainCmd() *cobra.Command {
 		cfg runner.ExplainConfig
 	)
 	cmd := &cobra.Command{
-		Use:   "explain --model M.onnx --data D.csv --label COL [--samples N] --report OUT.json",
+		Use:   contract.KindExplain + " --model M.onnx --data D.csv --label COL [--samples N] [--shapley-rows R] --report OUT.json",
 		Short: "Rank features: permutation importance and sampled Shapley values",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -307,17 +314,17 @@ func newEvaluateExplainCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	c.register(f, true)
-	f.StringVar(&cfg.Label, "label", "", "label column")
-	f.StringVar(&cfg.Favorable, "favorable", "1", "the favorable label value")
-	f.Float64Var(&cfg.Threshold, "threshold", 0.5, "a row is predicted favorable when P(favorable) ≥ threshold")
-	f.IntVar(&cfg.Samples, "samples", 1000, "rows sampled uniformly from the data (the Shapley background too)")
+	f.StringVar(&cfg.Label, contract.FlagLabel, "", "label column")
+	f.StringVar(&cfg.Favorable, contract.FlagFavorable, contract.DefaultFavorableLabel, "the favorable label value")
+	f.Float64Var(&cfg.Threshold, contract.FlagThreshold, contract.DefaultPredictionThreshold, "a row is predicted favorable when P(favorable) ≥ threshold")
+	f.IntVar(&cfg.Samples, contract.FlagSamples, contract.DefaultExplainSamples, "rows sampled uniformly from the data (the Shapley background too)")
 	f.IntVar(&cfg.Repeats, "repeats", 5, "shuffles per feature for permutation importance")
 	f.IntVar(&cfg.Permutations, "permutations", 64, "feature orders sampled per row for Shapley values")
-	f.IntVar(&cfg.ShapleyRows, "shapley-rows", 200, "sampled rows that get Shapley values")
+	f.IntVar(&cfg.ShapleyRows, contract.FlagShapleyRows, contract.DefaultShapleyRows, "sampled rows that get Shapley values (at most --samples)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the sample, the shuffles and the orders")
-	_ = cmd.MarkFlagRequired("model")
-	_ = cmd.MarkFlagRequired("data")
-	_ = cmd.MarkFlagRequired("label")
+	_ = cmd.MarkFlagRequired(contract.FlagModel)
+	_ = cmd.MarkFlagRequired(contract.FlagData)
+	_ = cmd.MarkFlagRequired(contract.FlagLabel)
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/onnx"
 	"github.com/responsible-ai/rmodel-operator/serving"
 )
@@ -20,10 +21,10 @@ func init() {
 	var port int
 	var device string
 	cmd := &cobra.Command{
-		Use:   "serve --model-uri URI --sha256 HEX",
+		Use:   contract.CommandServe + " --model-uri URI --sha256 HEX",
 		Short: "Serve an ONNX model over the Open Inference Protocol v2 (KServe V2) REST API",
 		Long: `Serve one ONNX model over the Open Inference Protocol v2 REST API:
-/v2, /v2/health/live, /v2/health/ready, /v2/models/NAME[/versions/V][/ready|/infer], and
+/v2, ` + contract.LivenessPath + `, ` + contract.ReadinessPath + `, /v2/models/NAME[/versions/V][/ready|/infer], and
 Prometheus metrics at /metrics.
 
 The model is read from file:// or http(s):// and refused unless its sha256 matches. The server
@@ -54,21 +55,22 @@ or beside the rai executable.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.ModelURI, "model-uri", "", "model location: file:///path, http://... or https://... (required)")
-	f.StringVar(&cfg.SHA256, "sha256", "", "expected sha256 of the model file, hex (required)")
-	f.StringVar(&cfg.Name, "name", "model", "model name in the API paths")
-	f.IntVar(&port, "port", 8080, "HTTP port")
-	f.StringVar(&device, "device", "cpu", "execution provider: cpu or cuda (cuda fails at start when unavailable)")
-	f.StringVar(&cfg.AuditLogPath, "audit-log", "", "append-only hash-chained JSON-lines audit log (off when empty)")
-	f.IntVar(&cfg.MaxBatchSize, "max-batch-size", 64, "most rows in one dynamic batch; 1 turns dynamic batching off")
-	f.DurationVar(&cfg.MaxBatchDelay, "max-batch-delay", 2*time.Millisecond, "longest a batch waits for requests already arriving")
+	// The flags the operator passes are named, and default, as internal/contract says.
+	f.StringVar(&cfg.ModelURI, contract.FlagModelURI, "", "model location: file:///path, http://... or https://... (required)")
+	f.StringVar(&cfg.SHA256, contract.FlagSHA256, "", "expected sha256 of the model file, hex (required)")
+	f.StringVar(&cfg.Name, contract.FlagName, contract.DefaultServedName, "model name in the API paths")
+	f.IntVar(&port, contract.FlagPort, contract.DefaultServingPort, "HTTP port")
+	f.StringVar(&device, contract.FlagDevice, contract.DefaultDevice, "execution provider: cpu or cuda (cuda fails at start when unavailable)")
+	f.StringVar(&cfg.AuditLogPath, contract.FlagAuditLog, "", "append-only hash-chained JSON-lines audit log (off when empty)")
+	f.IntVar(&cfg.MaxBatchSize, contract.FlagMaxBatchSize, contract.DefaultMaxBatchSize, "most rows in one dynamic batch; 1 turns dynamic batching off")
+	f.DurationVar(&cfg.MaxBatchDelay, contract.FlagMaxBatchDelay, contract.DefaultMaxBatchDelay, "longest a batch waits for requests already arriving")
 	f.StringVar(&cfg.LibraryPath, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (default: $"+onnx.LibraryEnv+", bin/onnxruntime, or beside the executable)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 16<<20, "largest request body accepted (larger gets 413)")
-	f.StringVar(&cfg.ModelVersion, "model-version", "", "model version reported (default: the ONNX model_version, else 1)")
+	f.StringVar(&cfg.ModelVersion, contract.FlagModelVersion, "", "model version reported (default: the ONNX model_version, else 1)")
 	f.BoolVar(&cfg.AuditRawInputs, "audit-raw-inputs", false, "also write raw inputs to the audit log (they may be personal data)")
 	f.IntVar(&cfg.IntraOpThreads, "intra-op-threads", 1, "onnxruntime threads per run")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", 30*time.Second, "longest the graceful shutdown waits for requests in flight")
-	cmd.MarkFlagRequired("model-uri")
-	cmd.MarkFlagRequired("sha256")
+	cmd.MarkFlagRequired(contract.FlagModelURI)
+	cmd.MarkFlagRequired(contract.FlagSHA256)
 	rootCmd.AddCommand(cmd)
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/onnxwriter"
 )
 
@@ -77,7 +78,8 @@ func TestServeAndAuditVerify(t *testing.T) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(base + "/v2/health/ready")
+		// The probe paths of the operator's serving pods.
+		resp, err := http.Get(base + contract.ReadinessPath)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -88,6 +90,11 @@ func TestServeAndAuditVerify(t *testing.T) {
 			t.Fatalf("rai serve not ready: %v", err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	if resp, err := http.Get(base + contract.LivenessPath); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %v %v", contract.LivenessPath, resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	resp, err := http.Post(base+"/v2/models/lr/infer", "application/json",
 		strings.NewReader(`{"id":"one","inputs":[{"name":"features","shape":[1,2],"datatype":"FP32","data":[2,4]}]}`))
