@@ -331,3 +331,28 @@ func TestRecreatedModelIsCharged(t *testing.T) {
 		g.Expect(got.Status.Charges[2].ModelSHA256).To(Equal(sha(3)))
 	}).WithTimeout(waitFor).Should(Succeed())
 }
+
+// TestTerminatingNamespaceIsNotJudged: while a namespace is deleted, its
+// budgets, policies and reports go in no order; no decision is made then.
+func TestTerminatingNamespaceIsNotJudged(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	startManager(t, nil)
+	ns := newNamespace(t)
+	m := newModel(ns, "teardown")
+	g.Expect(k8s.Create(ctx, m)).To(Succeed())
+	job := waitForJob(t, m, "v1", report.KindFairness)
+	g.Expect(k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	// The Job completes without a pod left to report: judged now, it would
+	// be a ReportMissing denial.
+	now := metav1.Now()
+	job.Status = batchv1.JobStatus{StartTime: &now, CompletionTime: &now, Succeeded: 1, Conditions: []batchv1.JobCondition{
+		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now}}}
+	g.Expect(k8s.Status().Update(ctx, job)).To(Succeed())
+	g.Consistently(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.LastDecision).To(BeNil())
+		g.Expect(findEvaluation(got.Status.Evaluations, "fairness").State).NotTo(Equal(raiv1.EvaluationError))
+	}).WithTimeout(3 * time.Second).Should(Succeed())
+}

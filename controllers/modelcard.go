@@ -26,6 +26,9 @@ const (
 	// AnnotationIntendedUse, on a ResponsibleModel, is the intended use
 	// when spec.intendedUse is empty.
 	AnnotationIntendedUse = "rai.responsible-ai.dev/intended-use"
+	// annotationModelSHA256 on the model card names the full digest of
+	// the artifact it describes.
+	annotationModelSHA256 = "rai.responsible-ai.dev/model-sha256"
 	// topFeatures is how many explain features the card lists.
 	topFeatures = 5
 )
@@ -166,7 +169,7 @@ func (r *ResponsibleModelReconciler) reconcileModelCard(ctx context.Context, s *
 	// as it was promoted, whatever is decided about later candidates.
 	cur := &corev1.ConfigMap{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: modelCardConfigMapName(obj.Name)}, cur); err == nil &&
-		cur.Labels[raiv1.LabelVersion] == st.StableVersion && cur.Labels[LabelModelDigest] == digestLabel(st.StableModelSHA256) && cur.Data[modelCardKey] != "" {
+		cur.Labels[raiv1.LabelVersion] == st.StableVersion && cur.Annotations[annotationModelSHA256] == st.StableModelSHA256 && cur.Data[modelCardKey] != "" {
 		st.ModelCardRef = &raiv1.LocalObjectReference{Name: cur.Name}
 		return ctrl.Result{}, nil
 	} else if client.IgnoreNotFound(err) != nil {
@@ -196,6 +199,10 @@ func (r *ResponsibleModelReconciler) reconcileModelCard(ctx context.Context, s *
 	if _, err := controllerutil.CreateOrPatch(ctx, r.Client, cm, func() error {
 		cm.Labels = map[string]string{raiv1.LabelModel: obj.Name, raiv1.LabelVersion: st.StableVersion, LabelModelDigest: digestLabel(st.StableModelSHA256),
 			raiv1.LabelComponent: "model-card", raiv1.LabelManagedBy: managerName}
+		if cm.Annotations == nil {
+			cm.Annotations = map[string]string{}
+		}
+		cm.Annotations[annotationModelSHA256] = st.StableModelSHA256
 		cm.Data = map[string]string{modelCardKey: card}
 		return controllerutil.SetControllerReference(obj, cm, r.Scheme)
 	}); err != nil {

@@ -19,11 +19,13 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
@@ -34,9 +36,6 @@ import (
 // Finalizer lets the operator record a model's end (events, metrics) before
 // Kubernetes garbage-collects what the model owns.
 const Finalizer = "rai.responsible-ai.dev/finalizer"
-
-// ControllerName is the name in events and logs.
-const ControllerName = "responsiblemodel-controller"
 
 // ResponsibleModelReconciler reconciles a ResponsibleModel.
 type ResponsibleModelReconciler struct {
@@ -113,7 +112,8 @@ func specRefused(err error, format string, args ...any) error {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list
@@ -136,6 +136,13 @@ func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Req
 
 	if !obj.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, obj)
+	}
+	// A namespace being deleted takes its budgets, policies and evidence
+	// with it in no particular order: judging models meanwhile would only
+	// record spurious denials (BudgetNotFound, EvaluationMissing).
+	if ns := (&corev1.Namespace{}); r.Get(ctx, client.ObjectKey{Name: obj.Namespace}, ns) == nil && ns.Status.Phase == corev1.NamespaceTerminating {
+		logger.V(1).Info("namespace is terminating; the model is not judged")
+		return ctrl.Result{}, nil
 	}
 
 	// The finalizer is added with its own patch, before any work, so that a
@@ -273,6 +280,13 @@ func (r *ResponsibleModelReconciler) reconcileEvaluationsStep(ctx context.Contex
 	kinds := s.Kinds
 	s.EvaluationsDone = evaluationsDone(kinds, obj.Status.Evaluations)
 	if !s.EvaluationsDone {
+		for _, e := range obj.Status.Evaluations {
+			if e.JobUID == "" {
+				// A Job is being replaced: one the operator does not own
+				// sends no event when it is gone, so look again.
+				return ctrl.Result{RequeueAfter: time.Second}, nil
+			}
+		}
 		return ctrl.Result{}, nil
 	}
 	reports, tampered, err := r.verifiedEvidence(ctx, obj.Namespace, evidenceRecords(obj.Status.Evaluations))
@@ -350,7 +364,11 @@ func (r *ResponsibleModelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.EvaluationJobs.Image = DefaultRuntimeImage
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&raiv1.ResponsibleModel{}).
+		// The operator's own status patches do not bring a model back: only
+		// a spec change (generation, which deletion bumps too), an
+		// annotation (retry) or a label (policy selection) does.
+		For(&raiv1.ResponsibleModel{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Owns(&batchv1.Job{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
@@ -358,8 +376,16 @@ func (r *ResponsibleModelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.modelsForPolicyConfigMap)).
 		Watches(&raiv1.PrivacyBudget{}, handler.EnqueueRequestsFromMapFunc(r.modelsForBudget)).
 		Named("responsiblemodel").
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 4)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.maxConcurrentReconciles()}).
 		Complete(r)
+}
+
+// maxConcurrentReconciles is the setting, 4 when unset.
+func (r *ResponsibleModelReconciler) maxConcurrentReconciles() int {
+	if r.MaxConcurrentReconciles > 0 {
+		return r.MaxConcurrentReconciles
+	}
+	return 4
 }
 
 // DefaultRuntimeImage runs `rai evaluate` and `rai serve`.

@@ -71,7 +71,7 @@ func servesModel(t *corev1.PodTemplateSpec, m servedModel) bool {
 			continue
 		}
 		for i := 0; i+1 < len(c.Args); i++ {
-			if c.Args[i] == "--sha256" {
+			if c.Args[i] == contract.Arg(contract.FlagSHA256) {
 				return c.Args[i+1] == m.SHA256
 			}
 		}

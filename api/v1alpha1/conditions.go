@@ -58,7 +58,6 @@ const (
 	ReasonServing              = "Serving"
 	ReasonNotServing           = "NotServing"
 	ReasonGPUUnschedulable     = "GPUUnschedulable"
-	ReasonProgressDeadline     = "ProgressDeadlineExceeded"
 	ReasonRolledBack           = "RolledBack"
 	ReasonCompliant            = "Compliant"
 	ReasonNonCompliant         = "NonCompliant"

@@ -261,14 +261,13 @@ type ServingStatus struct {
 }
 
 // HistoryAction names what happened to a version.
-// +kubebuilder:validation:Enum=Promoted;Denied;RolledBack;Failed
+// +kubebuilder:validation:Enum=Promoted;Denied;RolledBack
 type HistoryAction string
 
 const (
 	HistoryPromoted   HistoryAction = "Promoted"
 	HistoryDenied     HistoryAction = "Denied"
 	HistoryRolledBack HistoryAction = "RolledBack"
-	HistoryFailed     HistoryAction = "Failed"
 )
 
 // HistoryEntry is one event in a model's life: who, what, why.
