@@ -121,6 +121,11 @@ func evaluatePrivacy(ctx context.Context, cfg PrivacyConfig, rep *report.Report)
 		}
 	}
 	rep.Parameters["source"] = source
+	// The training data's digest, as the trainer wrote it into the model:
+	// the operator matches it against the PrivacyBudget that is charged.
+	if d, ok := meta[MetaDatasetSHA256]; ok && d != "" {
+		rep.Parameters[ParamTrainingDatasetSHA256] = d
+	}
 
 	if cfg.Members != "" || cfg.NonMembers != "" {
 		if cfg.Members == "" || cfg.NonMembers == "" || cfg.Label == "" {
@@ -175,6 +180,10 @@ func evaluatePrivacy(ctx context.Context, cfg PrivacyConfig, rep *report.Report)
 	compact.RDP = nil
 	return SetDetails(rep, d, compact)
 }
+
+// ParamTrainingDatasetSHA256 is the privacy report parameter naming the
+// training data's sha256, from the model's rai.dataset.sha256 metadata.
+const ParamTrainingDatasetSHA256 = "training_dataset_sha256"
 
 // dpParams takes the DP-SGD parameters from the flags when any is given
 // (then all three must be), else from the model's metadata, else none.

@@ -15,6 +15,7 @@ import (
 func TestPrivacyFromModelMetadata(t *testing.T) {
 	dp := writeModel(t, onnxwriter.LogisticRegression([]float32{1}, 0), map[string]string{
 		MetaNoiseMultiplier: "1.5", MetaSampleRate: "0.04", MetaSteps: "2250", MetaDelta: "1e-5", MetaEpsilon: "7.33",
+		MetaDatasetSHA256: strings.Repeat("ab", 32),
 	})
 	rep, err := EvaluatePrivacy(context.Background(), PrivacyConfig{Common: Common{ModelPath: dp}})
 	if err != nil {
@@ -22,6 +23,9 @@ func TestPrivacyFromModelMetadata(t *testing.T) {
 	}
 	if got := metric(t, rep, "epsilon"); math.Abs(got-7.32911117143)/7.32911117143 > 1e-9 {
 		t.Fatalf("epsilon %v", got)
+	}
+	if rep.Parameters[ParamTrainingDatasetSHA256] != strings.Repeat("ab", 32) {
+		t.Errorf("the training data's digest is not in the report: %v", rep.Parameters)
 	}
 	if metric(t, rep, "order") != 3.9 || metric(t, rep, "steps") != 2250 || rep.Parameters["source"] != "model metadata" {
 		t.Fatalf("report %+v", rep.Metrics)
