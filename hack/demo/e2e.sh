@@ -38,6 +38,16 @@ out=$(curl -fsS -H 'Content-Type: application/json' \
   -d '{"inputs":[{"name":"features","shape":[1,9],"datatype":"FP32","data":[0.61,0.52,-0.09,2,0.54,1,0,0,-0.74]}]}' \
   "http://127.0.0.1:$local_serving_port/v2/models/credit-local/infer" || true)
 check "credit-local: a live inference answers" "$out" '"outputs"'
+
+# What GitOps tools see: kstatus (Flux health checks, kpt, cli-utils).
+go build -o "$demo_out/kstatus" "$root/hack/demo/kstatus"
+kst() { "$demo_out/kstatus" --kubeconfig "$kubeconfig" --namespace "$demo_ns" | awk -v m="$1" '$1 == m { $1 = ""; sub(/^ /, ""); print }'; }
+check "kstatus: credit-local is Current" "$(kst credit-local)" '^Current'
+check "kstatus: credit-biased is Failed, naming the violation" "$(kst credit-biased)" '^Failed .*Fairness'
+check "kstatus: credit-overbudget is Failed" "$(kst credit-overbudget)" '^Failed .*BudgetExhausted'
+check "kstatus: credit-brittle is Failed" "$(kst credit-brittle)" '^Failed .*Robustness'
+check "kstatus: credit-fair (v2 rolled back) is Failed, v1 still serving" "$(kst credit-fair)" '^Failed .*v1 keeps serving'
+
 code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d '{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]}' \
   "http://127.0.0.1:$local_serving_port/v2/models/credit-local/infer" || true)
 check "credit-local: a bad request gets a 4xx" "$code" '^4[0-9][0-9]$'
@@ -49,6 +59,7 @@ biased_uri=$(get rmodel/credit-biased '{.spec.model.uri}')
 biased_sha=$(get rmodel/credit-biased '{.spec.model.sha256}')
 "${kubectl[@]}" patch rmodel credit-local -n "$demo_ns" --type merge \
   -p "{\"spec\":{\"model\":{\"uri\":\"$biased_uri\",\"sha256\":\"$biased_sha\"}}}" >/dev/null
+check "kstatus: the swapped candidate is InProgress while it is evaluated" "$(kst credit-local)" '^InProgress'
 "${kubectl[@]}" wait rmodel/credit-local -n "$demo_ns" --for=jsonpath='{.status.lastDecision.modelSHA256}'="$biased_sha" --timeout=300s >/dev/null || true
 check "swapped artifact: judged as a new candidate" "$(get rmodel/credit-local '{.status.candidateVersion}@{.status.candidateModelSHA256}')" "^v1@$biased_sha\$"
 check "swapped artifact: denied on fairness" "$(get rmodel/credit-local '{.status.lastDecision.allowed} {.status.lastDecision.violations[*].code}')" '^false .*Fairness'
@@ -57,6 +68,8 @@ out=$(curl -fsS -H 'Content-Type: application/json' \
   -d '{"inputs":[{"name":"features","shape":[1,9],"datatype":"FP32","data":[0.61,0.52,-0.09,2,0.54,1,0,0,-0.74]}]}' \
   "http://127.0.0.1:$local_serving_port/v2/models/credit-local/infer" || true)
 check "swapped artifact: credit-local keeps answering" "$out" '"outputs"'
+check "kstatus: the denied swap is Failed" "$(kst credit-local)" '^Failed'
+
 
 if [ "$failures" -gt 0 ]; then
   echo "e2e: $failures assertion(s) failed; manager log tail:"
