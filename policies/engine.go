@@ -2,12 +2,13 @@
 // model version may be promoted from its evaluation reports.
 //
 // A policy is a Bundle of Rego v1 modules and data. The default policy ships
-// embedded (Default); a cluster ConfigMap and a per-model ConfigMap can add
-// modules and data (BundleFromConfigMap, Merge). The engine queries package
-// rai.promotion for `allow` (a boolean) and `violations` (a set of
-// {"code", "message"} objects). It fails closed: a policy that does not
-// compile, errors, runs out of time or leaves allow undefined denies, and the
-// decision's single violation says why.
+// embedded (Default); the platform's cluster ConfigMap and PromotionPolicies
+// can add modules and data (BundleFromConfigMap, Merge). The engine queries
+// package rai.promotion for `allow` (a boolean) and `violations` (a set of
+// {"code", "message"} objects), and reads `applied_thresholds` (the
+// thresholds that judged, for the model's status). It fails closed: a policy
+// that does not compile, errors, runs out of time or leaves allow undefined
+// denies, and the decision's single violation says why.
 //
 // Controllers use the Engine interface; policies/fake scripts decisions for
 // their unit tests.
@@ -22,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -96,6 +98,19 @@ type Decision struct {
 	// Error is set when the decision failed closed (compile or evaluation
 	// error, timeout, undefined allow); the only violation then repeats it.
 	Error string `json:"error,omitempty"`
+	// Thresholds are the effective thresholds the policy judged with, by
+	// key (data.rai.promotion.applied_thresholds). They are informational:
+	// nil when the policy defines none or defines them malformed, and never
+	// a reason to deny. They are not part of the decision ID.
+	Thresholds map[string]AppliedThreshold `json:"thresholds,omitempty"`
+}
+
+// AppliedThreshold is the value of one threshold that judged a decision and
+// where it came from ("policy default", "spec.policy.thresholds.<key>",
+// "PromotionPolicy production", ...; see docs/policies.md).
+type AppliedThreshold struct {
+	Value  float64 `json:"value"`
+	Source string  `json:"source"`
 }
 
 // Engine decides promotions. Decide returns a non-nil error only for a
@@ -180,10 +195,11 @@ func NewEngine(opts ...Option) *RegoEngine {
 	return e
 }
 
-// query binds the two documents the gate reads. Collecting each into an
-// array keeps the query defined when a rule is undefined, so that a missing
-// allow is reported as such rather than as an empty result.
-const query = `allow := [x | x := data.rai.promotion.allow]; violations := [x | x := data.rai.promotion.violations]`
+// query binds the documents the gate reads. Collecting each into an array
+// keeps the query defined when a rule is undefined, so that a missing allow
+// is reported as such rather than as an empty result (and a policy without
+// applied_thresholds still decides).
+const query = `allow := [x | x := data.rai.promotion.allow]; violations := [x | x := data.rai.promotion.violations]; applied := [x | x := data.rai.promotion.applied_thresholds]`
 
 // Decide evaluates bundle on input. See Engine.
 func (e *RegoEngine) Decide(ctx context.Context, bundle Bundle, input map[string]any) (Decision, error) {
@@ -331,7 +347,62 @@ func interpret(d Decision, rs rego.ResultSet) Decision {
 	}
 	d.Violations = sortViolations(violations)
 	d.Allow = allow && len(d.Violations) == 0
+	if docs, _ := rs[0].Bindings["applied"].([]any); len(docs) == 1 {
+		d.Thresholds = toThresholds(docs[0])
+	}
 	return d
+}
+
+// toThresholds reads applied_thresholds: an object of {value, source}
+// objects, value a number and source a string. It returns nil for an empty
+// or malformed document: the thresholds are informational, so a policy
+// that gets them wrong still decides.
+func toThresholds(doc any) map[string]AppliedThreshold {
+	obj, ok := doc.(map[string]any)
+	if !ok || len(obj) == 0 {
+		return nil
+	}
+	out := make(map[string]AppliedThreshold, len(obj))
+	for key, item := range obj {
+		entry, ok := item.(map[string]any)
+		if !ok {
+			return nil
+		}
+		value, ok := toFloat(entry["value"])
+		if !ok {
+			return nil
+		}
+		source, ok := entry["source"].(string)
+		if !ok {
+			return nil
+		}
+		out[key] = AppliedThreshold{Value: value, Source: source}
+	}
+	return out
+}
+
+// toFloat reads a finite JSON number of a policy result.
+func toFloat(v any) (float64, bool) {
+	var f float64
+	switch n := v.(type) {
+	case json.Number:
+		var err error
+		if f, err = n.Float64(); err != nil {
+			return 0, false
+		}
+	case float64:
+		f = n
+	case int:
+		f = float64(n)
+	case int64:
+		f = float64(n)
+	default:
+		return 0, false
+	}
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	return f, true
 }
 
 // toViolation reads one element of the violations set.

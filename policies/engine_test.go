@@ -2,6 +2,8 @@ package policies
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"reflect"
@@ -506,5 +508,109 @@ func BenchmarkDecide(b *testing.B) {
 		if _, err := e.Decide(ctx, policy, in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestDecideReportsAppliedThresholds checks that a decision carries the
+// thresholds that judged it, and that the model's owner can tighten but not
+// loosen the platform's.
+func TestDecideReportsAppliedThresholds(t *testing.T) {
+	e := NewEngine()
+	d := decide(t, e, Default(), goodInput())
+	if len(d.Thresholds) != 8 {
+		t.Fatalf("default policy: thresholds %+v, want the 8 defaults", d.Thresholds)
+	}
+	if got, want := d.Thresholds["demographic_parity_ratio_min"], (AppliedThreshold{Value: 0.8, Source: "policy default"}); got != want {
+		t.Errorf("demographic_parity_ratio_min = %+v, want %+v", got, want)
+	}
+
+	in := withFairness(goodInput(), "demographic_parity_ratio", 0.62)
+	in["thresholds"] = map[string]any{"demographic_parity_ratio_min": "0.6", "abstain_rate_max": "0.15"}
+	in["namespaceThresholds"] = map[string]any{"certified_radius": 0.1}
+	in["platform"] = map[string]any{"thresholds": map[string]any{
+		"demographic_parity_ratio_min": map[string]any{"value": "0.7", "source": "PromotionPolicy production"},
+	}}
+	policy := mustMerge(t, Default(), Bundle{Data: map[string]any{"rai": map[string]any{"thresholds": map[string]any{
+		"demographic_parity_ratio_min": "0.5", "equalized_odds_difference_max": "0.08",
+	}}}})
+	d = decide(t, e, policy, in)
+	wantViolations := []Violation{{Code: CodeFairnessDemographicParity, Message: "fairness: demographic_parity_ratio 0.62 is below the minimum 0.7 " +
+		"(PromotionPolicy production (spec.policy.thresholds.demographic_parity_ratio_min 0.6 is looser: not applied); the four-fifths rule)"}}
+	if d.Allow || !reflect.DeepEqual(d.Violations, wantViolations) {
+		t.Fatalf("a spec that loosens the platform's floor: got %+v, want %+v", d.Violations, wantViolations)
+	}
+	for key, want := range map[string]AppliedThreshold{
+		"demographic_parity_ratio_min":  {0.7, "PromotionPolicy production (spec.policy.thresholds.demographic_parity_ratio_min 0.6 is looser: not applied)"},
+		"abstain_rate_max":              {0.15, "spec.policy.thresholds.abstain_rate_max"},
+		"certified_radius":              {0.25, "policy default (policy ConfigMap rai.thresholds.certified_radius 0.1 is looser: not applied)"},
+		"equalized_odds_difference_max": {0.08, "policy data rai.thresholds.equalized_odds_difference_max"},
+		"certified_accuracy_min":        {0.6, "policy default"},
+	} {
+		if got := d.Thresholds[key]; got != want {
+			t.Errorf("%s = %+v, want %+v", key, got, want)
+		}
+	}
+	if len(d.Thresholds) != 8 {
+		t.Errorf("thresholds %+v, want 8 keys", d.Thresholds)
+	}
+
+	// The thresholds are not part of the decision ID.
+	canonical, err := canonicalJSON(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(d.PolicyDigest + "\n" + string(canonical)))
+	if d.ID != hex.EncodeToString(sum[:]) {
+		t.Errorf("ID %s, want the sha256 of the digest and the input", d.ID)
+	}
+
+	// A threshold that is not a number denies and is absent.
+	in = goodInput()
+	in["namespaceThresholds"] = map[string]any{"abstain_rate_max": "lots"}
+	d = decide(t, e, Default(), in)
+	if d.Allow || !slices.Equal(codesOf(d), []string{CodeThresholdInvalid}) {
+		t.Fatalf("a namespace threshold that is not a number: got %+v, want ThresholdInvalid", d.Violations)
+	}
+	if _, ok := d.Thresholds["abstain_rate_max"]; ok || len(d.Thresholds) != 7 {
+		t.Errorf("thresholds %+v, want the 7 valid ones", d.Thresholds)
+	}
+}
+
+// TestDecideIgnoresMalformedAppliedThresholds checks that applied_thresholds
+// is informational: absent or malformed, the decision is the same and its
+// Thresholds are nil.
+func TestDecideIgnoresMalformedAppliedThresholds(t *testing.T) {
+	e := NewEngine()
+	for name, rule := range map[string]string{
+		"undefined":         "",
+		"empty":             "applied_thresholds := {}",
+		"a string":          `applied_thresholds := "none"`,
+		"a set":             `applied_thresholds := {"a"}`,
+		"entry not object":  `applied_thresholds := {"a": 1}`,
+		"value a string":    `applied_thresholds := {"a": {"value": "0.8", "source": "s"}}`,
+		"value missing":     `applied_thresholds := {"a": {"source": "s"}}`,
+		"source not string": `applied_thresholds := {"a": {"value": 0.8, "source": 1}}`,
+		"one bad of two":    `applied_thresholds := {"a": {"value": 0.8, "source": "s"}, "b": {"value": null, "source": "s"}}`,
+		"value too large":   `applied_thresholds := {"a": {"value": 1e400, "source": "s"}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := decide(t, e, policyOf("p.rego", "package rai.promotion\n\nallow := true\n\n"+rule+"\n"), goodInput())
+			if !d.Allow || d.Error != "" || len(d.Violations) != 0 {
+				t.Fatalf("got %+v, want allow: applied_thresholds never denies", d)
+			}
+			if d.Thresholds != nil {
+				t.Errorf("Thresholds = %+v, want nil", d.Thresholds)
+			}
+		})
+	}
+	d := decide(t, e, policyOf("p.rego", `package rai.promotion
+
+allow := true
+
+applied_thresholds := {"a": {"value": 2, "source": "s"}, "b": {"value": 0.5, "source": "t", "note": "extra"}}
+`), goodInput())
+	want := map[string]AppliedThreshold{"a": {2, "s"}, "b": {0.5, "t"}}
+	if !reflect.DeepEqual(d.Thresholds, want) {
+		t.Fatalf("Thresholds = %+v, want %+v", d.Thresholds, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -110,6 +111,7 @@ func (e *Engine) Decide(_ context.Context, bundle policies.Bundle, input map[str
 
 	d := r.Decision
 	d.Violations = slices.Clone(d.Violations)
+	d.Thresholds = maps.Clone(d.Thresholds)
 	if d.PolicyDigest == "" {
 		digest, err := bundle.Digest()
 		if err != nil {

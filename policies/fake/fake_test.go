@@ -67,3 +67,19 @@ func TestScriptedErrorAndFailure(t *testing.T) {
 		t.Fatal("a scripted allow with violations allowed; the real engine never does")
 	}
 }
+
+func TestScriptedThresholdsAreCopied(t *testing.T) {
+	applied := map[string]policies.AppliedThreshold{"abstain_rate_max": {Value: 0.2, Source: "policy default"}}
+	e := New(Result{Decision: policies.Decision{Allow: true, Thresholds: applied}})
+	d, _ := e.Decide(context.Background(), policies.Bundle{}, nil)
+	if !reflect.DeepEqual(d.Thresholds, applied) {
+		t.Fatalf("Thresholds = %+v, want the scripted %+v", d.Thresholds, applied)
+	}
+	d.Thresholds["abstain_rate_max"] = policies.AppliedThreshold{Value: 1}
+	if again, _ := e.Decide(context.Background(), policies.Bundle{}, nil); again.Thresholds["abstain_rate_max"].Value != 0.2 {
+		t.Fatal("a caller's change to Thresholds leaked into the script")
+	}
+	if d, _ := New(Allow()).Decide(context.Background(), policies.Bundle{}, nil); d.Thresholds != nil {
+		t.Fatalf("Allow() Thresholds = %+v, want nil", d.Thresholds)
+	}
+}

@@ -2,8 +2,8 @@
 # policy.example.com/domain=credit is promoted only when its fairness
 # evaluation ran on at least 5,000 rows and every sensitive group in it had
 # at least 100 rows: fairness numbers from small groups are noise. Both
-# numbers are thresholds, so a model can raise them in
-# spec.policy.thresholds and a ConfigMap can set them in data.
+# numbers are thresholds, so a model can raise (never lower) them in
+# spec.policy.thresholds and the platform can set them in policy data.
 #
 # A plain comment, not a METADATA block: the default policy's promotion.rego
 # holds the package's one package-scoped annotation, and a second one makes
