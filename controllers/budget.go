@@ -221,28 +221,28 @@ func budgetViolations(v *budgetView) []policies.Violation {
 
 // budgetForCandidate reads the candidate's budget. It returns nil and no
 // violation when no budget is referenced.
-func (r *ResponsibleModelReconciler) budgetForCandidate(ctx context.Context, obj *raiv1.ResponsibleModel, privacyReport *report.Report) (*budgetView, []policies.Violation, error) {
+func (r *ResponsibleModelReconciler) budgetForCandidate(ctx context.Context, obj *raiv1.ResponsibleModel, privacyReport *report.Report) (*budgetView, *raiv1.PrivacyBudget, []policies.Violation, error) {
 	p := obj.Spec.Evaluations.Privacy
 	if p == nil || p.BudgetRef == nil {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	b := &raiv1.PrivacyBudget{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: p.BudgetRef.Name}, b); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, []policies.Violation{{Code: CodeBudgetNotFound, Message: fmt.Sprintf(
+			return nil, nil, []policies.Violation{{Code: CodeBudgetNotFound, Message: fmt.Sprintf(
 				"privacy: PrivacyBudget %s not found: the version's epsilon cannot be charged", p.BudgetRef.Name)}}, nil
 		}
-		return nil, nil, fmt.Errorf("read PrivacyBudget %q: %w", p.BudgetRef.Name, err)
+		return nil, nil, nil, fmt.Errorf("read PrivacyBudget %q: %w", p.BudgetRef.Name, err)
 	}
 	cost, ok := costOfReport(privacyReport)
 	v, err := viewBudget(b, obj.Name, obj.Status.CandidateVersion, obj.Status.CandidateModelSHA256, cost, ok)
 	if err != nil {
-		return nil, []policies.Violation{{Code: policies.CodeInputInvalid, Message: err.Error()}}, nil
+		return nil, b, []policies.Violation{{Code: policies.CodeInputInvalid, Message: err.Error()}}, nil
 	}
 	if privacyReport != nil && privacyReport.Dataset != nil {
 		v.DatasetSHA256 = privacyReport.Dataset.SHA256
 	}
-	return v, budgetViolations(v), nil
+	return v, b, budgetViolations(v), nil
 }
 
 // reconcileBudget charges the candidate's epsilon to its PrivacyBudget

@@ -85,15 +85,16 @@ func TestBudgetChargedOnceAcrossRestart(t *testing.T) {
 	}).WithTimeout(waitFor).Should(Succeed())
 	g.Expect(getBudget(g, b).Status.Charges).To(HaveLen(1), "a denied version is not charged")
 
-	// Under DryRun an overspending version is still denied: the budget
-	// blocks in every mode.
+	// Under Warn (which the platform allows here) an overspending version
+	// is still denied: the budget blocks in every mode.
+	platformPolicy(t, ns, raiv1.PromotionPolicySpec{AllowedEnforcement: []raiv1.EnforcementMode{raiv1.EnforcementEnforce, raiv1.EnforcementWarn}})
 	g.Eventually(func() error {
 		cur := getModel(g, m2)
-		cur.Spec.Policy.Enforcement = raiv1.EnforcementDryRun
+		cur.Spec.Policy.Enforcement = raiv1.EnforcementWarn
 		return k8s.Update(ctx, cur)
 	}).WithTimeout(waitFor).Should(Succeed())
 	g.Eventually(func(g Gomega) {
-		g.Expect(getModel(g, m2).Status.LastDecision.Enforcement).To(Equal(raiv1.EnforcementDryRun))
+		g.Expect(getModel(g, m2).Status.LastDecision.Enforcement).To(Equal(raiv1.EnforcementWarn))
 		g.Expect(condition(g, m2, raiv1.ConditionPromoted).Reason).To(Equal(raiv1.ReasonBudgetExhausted))
 	}).WithTimeout(waitFor).Should(Succeed())
 	g.Expect(getBudget(g, b).Status.Charges).To(HaveLen(1))

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,7 +38,8 @@ const (
 
 // blockingCodes deny in every enforcement mode: privacy once spent cannot
 // be given back, and a policy that could not be read judged nothing.
-var blockingCodes = []string{policies.CodeBudgetExhausted, CodeBudgetNotFound, CodeBudgetUnchargeable, CodePolicyNotFound}
+var blockingCodes = []string{policies.CodeBudgetExhausted, CodeBudgetNotFound, CodeBudgetUnchargeable, CodePolicyNotFound,
+	CodeEvaluationRequired, CodeBudgetRequired, CodeBudgetMismatch, CodePolicyRefused}
 
 // policyInput is what buildPolicyInput needs besides the model.
 type policyInput struct {
@@ -51,6 +54,11 @@ type policyInput struct {
 	Budget *budgetView
 	// PreviousVersion and PreviousDecisionID describe the stable version.
 	PreviousVersion, PreviousDecisionID string
+	// Platform is what the selecting PromotionPolicies require.
+	Platform *platformView
+	// NamespaceThresholds are the thresholds of the model's namespace
+	// policy ConfigMap (tenant data: they may only tighten).
+	NamespaceThresholds map[string]any
 }
 
 // buildPolicyInput builds the policy's input document (docs/policies.md).
@@ -118,6 +126,20 @@ func buildPolicyInput(obj *raiv1.ResponsibleModel, in policyInput) (map[string]a
 	if in.PreviousVersion != "" {
 		input["previous"] = map[string]any{"version": in.PreviousVersion, "decisionID": in.PreviousDecisionID}
 	}
+	if len(in.NamespaceThresholds) > 0 {
+		input["namespaceThresholds"] = in.NamespaceThresholds
+	}
+	if p := in.Platform; p != nil {
+		th := map[string]any{}
+		for k, v := range p.Thresholds {
+			th[k] = map[string]any{"value": v.Value, "source": v.Source}
+		}
+		names := make([]any, 0, len(p.Policies))
+		for _, n := range p.Names() {
+			names = append(names, n)
+		}
+		input["platform"] = map[string]any{"thresholds": th, "promotionPolicies": names}
+	}
 	return input, nil
 }
 
@@ -133,48 +155,72 @@ func failedReport(e raiv1.EvaluationStatus) *report.Report {
 	}
 }
 
-// policyBundle merges the default policy, the cluster policy ConfigMap and
-// the model's policy ConfigMap. A missing or unreadable ConfigMap is a
+// policyBundle merges the platform's policy — the embedded default, the
+// cluster policy ConfigMap and the selecting PromotionPolicies' Rego and
+// data — and reads the tenant's: the model's namespace policy ConfigMap,
+// whose threshold data may only tighten (tenantThresholds). A missing or
+// unreadable ConfigMap, or one with more than threshold data, is a
 // violation (the decision fails closed), not an error.
-func (r *ResponsibleModelReconciler) policyBundle(ctx context.Context, obj *raiv1.ResponsibleModel) (policies.Bundle, *policies.Violation, error) {
+func (r *ResponsibleModelReconciler) policyBundle(ctx context.Context, obj *raiv1.ResponsibleModel, platform *platformView) (policies.Bundle, map[string]any, *policies.Violation, error) {
 	bundles := []policies.Bundle{policies.Default()}
-	refs := []types.NamespacedName{}
-	if r.ClusterPolicy != nil {
-		refs = append(refs, *r.ClusterPolicy)
-	}
-	if ref := obj.Spec.Policy.ConfigMapRef; ref != nil {
-		refs = append(refs, types.NamespacedName{Namespace: obj.Namespace, Name: ref.Name})
-	}
-	for _, ref := range refs {
+	read := func(ref types.NamespacedName) (*corev1.ConfigMap, *policies.Violation, error) {
 		cm := &corev1.ConfigMap{}
 		if err := r.Get(ctx, ref, cm); err != nil {
 			if apierrors.IsNotFound(err) {
-				return policies.Bundle{}, &policies.Violation{Code: CodePolicyNotFound,
+				return nil, &policies.Violation{Code: CodePolicyNotFound,
 					Message: fmt.Sprintf("policy ConfigMap %s not found: nothing is promoted until it exists", ref)}, nil
 			}
-			return policies.Bundle{}, nil, fmt.Errorf("read policy ConfigMap %s: %w", ref, err)
+			return nil, nil, fmt.Errorf("read policy ConfigMap %s: %w", ref, err)
+		}
+		return cm, nil, nil
+	}
+	if r.ClusterPolicy != nil {
+		cm, v, err := read(*r.ClusterPolicy)
+		if v != nil || err != nil {
+			return policies.Bundle{}, nil, v, err
 		}
 		b, err := policies.BundleFromConfigMap(cm.Data)
 		if err != nil {
-			return policies.Bundle{}, &policies.Violation{Code: CodePolicyNotFound, Message: fmt.Sprintf("policy ConfigMap %s: %v", ref, err)}, nil
+			return policies.Bundle{}, nil, &policies.Violation{Code: CodePolicyNotFound, Message: fmt.Sprintf("policy ConfigMap %s: %v", *r.ClusterPolicy, err)}, nil
 		}
 		bundles = append(bundles, b)
 	}
+	if platform != nil {
+		for i := range platform.Policies {
+			b, err := promotionPolicyBundle(&platform.Policies[i])
+			if err != nil {
+				return policies.Bundle{}, nil, &policies.Violation{Code: policies.CodePolicyError, Message: err.Error()}, nil
+			}
+			bundles = append(bundles, b)
+		}
+	}
+	var tenant map[string]any
+	if ref := obj.Spec.Policy.ConfigMapRef; ref != nil {
+		key := types.NamespacedName{Namespace: obj.Namespace, Name: ref.Name}
+		cm, v, err := read(key)
+		if v != nil || err != nil {
+			return policies.Bundle{}, nil, v, err
+		}
+		if tenant, err = tenantThresholds(key.String(), cm.Data); err != nil {
+			return policies.Bundle{}, nil, &policies.Violation{Code: CodePolicyRefused, Message: err.Error()}, nil
+		}
+	}
 	merged, err := policies.Merge(bundles...)
 	if err != nil {
-		return policies.Bundle{}, &policies.Violation{Code: policies.CodePolicyError, Message: err.Error()}, nil
+		return policies.Bundle{}, nil, &policies.Violation{Code: policies.CodePolicyError, Message: err.Error()}, nil
 	}
-	return merged, nil, nil
+	return merged, tenant, nil, nil
 }
 
 // decide asks the policy about one version of the model. Problems reading
 // the policy are denials; only API errors are returned.
 func (r *ResponsibleModelReconciler) decide(ctx context.Context, obj *raiv1.ResponsibleModel, in policyInput, extra []policies.Violation) (policies.Decision, error) {
-	input, err := buildPolicyInput(obj, in)
+	bundle, tenant, unreadable, err := r.policyBundle(ctx, obj, in.Platform)
 	if err != nil {
 		return policies.Decision{}, err
 	}
-	bundle, unreadable, err := r.policyBundle(ctx, obj)
+	in.NamespaceThresholds = tenant
+	input, err := buildPolicyInput(obj, in)
 	if err != nil {
 		return policies.Decision{}, err
 	}
@@ -215,6 +261,10 @@ func decisionStatus(d policies.Decision, version, digest string, mode raiv1.Enfo
 	for _, v := range d.Violations {
 		out.Violations = append(out.Violations, raiv1.Violation{Code: v.Code, Message: v.Message})
 	}
+	for _, k := range slices.Sorted(maps.Keys(d.Thresholds)) {
+		t := d.Thresholds[k]
+		out.Thresholds = append(out.Thresholds, raiv1.AppliedThreshold{Key: k, Value: strconv.FormatFloat(t.Value, 'g', -1, 64), Source: truncate(t.Source, 512)})
+	}
 	return out
 }
 
@@ -250,21 +300,26 @@ func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *s
 		requested = append(requested, string(k))
 	}
 
-	budget, extra, err := r.budgetForCandidate(ctx, obj, reports[string(report.KindPrivacy)])
+	platform, err := r.platformFor(ctx, obj)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	budget, budgetObj, extra, err := r.budgetForCandidate(ctx, obj, reports[string(report.KindPrivacy)])
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	extra = append(extra, platformViolations(obj, platform, s.Kinds, budgetObj, reports[string(report.KindPrivacy)])...)
 	s.budget = budget
-	in := policyInput{Version: version, Requested: requested, Reports: reports, Budget: budget,
+	in := policyInput{Version: version, Requested: requested, Reports: reports, Budget: budget, Platform: platform,
 		PreviousVersion: obj.Status.StableVersion, PreviousDecisionID: promotionDecisionID(obj, obj.Status.StableVersion, obj.Status.StableModelSHA256)}
 	d, err := r.decide(ctx, obj, in, extra)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	mode := enforcement(obj)
+	mode := effectiveEnforcement(obj, platform)
 	last := obj.Status.LastDecision
 	if last == nil || last.ID != d.ID || last.Version != version || last.ModelSHA256 != digest || last.Enforcement != mode {
-		r.recordDecision(ctx, obj, d, version, digest, mode)
+		r.recordDecision(ctx, obj, d, version, digest, mode, platform)
 	}
 	s.Promotable = promotable(obj.Status.LastDecision)
 	return ctrl.Result{}, nil
@@ -272,10 +327,14 @@ func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *s
 
 // recordDecision writes a new decision to status, an Event, a log line,
 // history and metrics.
-func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *raiv1.ResponsibleModel, d policies.Decision, version, digest string, mode raiv1.EnforcementMode) {
+func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *raiv1.ResponsibleModel, d policies.Decision, version, digest string, mode raiv1.EnforcementMode, platform *platformView) {
 	now := metav1.NewTime(r.now())
 	first := obj.Status.LastDecision == nil || obj.Status.LastDecision.Version != version || obj.Status.LastDecision.ModelSHA256 != digest
 	obj.Status.LastDecision = decisionStatus(d, version, digest, mode, now)
+	obj.Status.LastDecision.PromotionPolicies = platform.Names()
+	if requested := enforcement(obj); requested != mode {
+		obj.Status.LastDecision.RequestedEnforcement = requested
+	}
 	cond := policyAllowedCondition(obj.Status.LastDecision)
 	outcome := "allowed"
 	if !d.Allow {
@@ -340,9 +399,17 @@ func (r *ResponsibleModelReconciler) reconcileCompliance(ctx context.Context, s 
 	}
 	// The stable version's privacy was charged when it was promoted: the
 	// re-check judges its evidence, not the budget again.
-	in := policyInput{Version: stable, Requested: requested, Reports: reports,
+	platform, err := r.platformFor(ctx, obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	var kinds []report.Kind
+	for _, k := range requested {
+		kinds = append(kinds, report.Kind(k))
+	}
+	in := policyInput{Version: stable, Requested: requested, Reports: reports, Platform: platform,
 		PreviousVersion: obj.Status.PreviousVersion, PreviousDecisionID: promotionDecisionID(obj, obj.Status.PreviousVersion, "")}
-	d, err := r.decide(ctx, obj, in, nil)
+	d, err := r.decide(ctx, obj, in, platformViolations(obj, platform, kinds, nil, nil))
 	if err != nil {
 		return ctrl.Result{}, err
 	}

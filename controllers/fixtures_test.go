@@ -168,7 +168,7 @@ func finishJob(t *testing.T, job *batchv1.Job, phase corev1.PodPhase, message st
 	t.Helper()
 	ctx := context.Background()
 	g := NewWithT(t)
-	pod := jobPod(job, job.Name+"-"+strings.ToLower(string(phase))[:4])
+	pod := jobPod(job, job.Name+"-"+string(job.UID)[:5]+"-"+strings.ToLower(string(phase))[:4])
 	g.Expect(k8s.Create(ctx, pod)).To(Succeed())
 	exit := int32(0)
 	if phase == corev1.PodFailed {
@@ -288,6 +288,17 @@ func setVersion(t *testing.T, m *raiv1.ResponsibleModel, version string, shaN in
 		}
 		return k8s.Update(context.Background(), cur)
 	}).WithTimeout(waitFor).Should(Succeed())
+}
+
+// platformPolicy creates a PromotionPolicy that selects namespace ns only,
+// and deletes it when the test ends (PromotionPolicies are cluster-scoped).
+func platformPolicy(t *testing.T, ns string, spec raiv1.PromotionPolicySpec) *raiv1.PromotionPolicy {
+	t.Helper()
+	spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: ns}}
+	p := &raiv1.PromotionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "platform-" + ns}, Spec: spec}
+	NewWithT(t).Expect(k8s.Create(context.Background(), p)).To(Succeed())
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), p) })
+	return p
 }
 
 // kstatusOf is what kstatus (Flux's health checks, kpt, cli-utils) computes

@@ -244,6 +244,7 @@ func TestWarnPromotesDeniedVersion(t *testing.T) {
 	g := NewWithT(t)
 	startManager(t, nil)
 	ns := newNamespace(t)
+	platformPolicy(t, ns, raiv1.PromotionPolicySpec{AllowedEnforcement: []raiv1.EnforcementMode{raiv1.EnforcementWarn}})
 	m := newModel(ns, "warned", withEnforcement(raiv1.EnforcementWarn))
 	g.Expect(k8s.Create(context.Background(), m)).To(Succeed())
 	finishJob(t, waitForJob(t, m, "v1", report.KindFairness), corev1.PodSucceeded, fairnessReport(1, 0.5), "")
@@ -443,12 +444,12 @@ func TestPolicyConfigMapChange(t *testing.T) {
 		Data: map[string]string{"thresholds.json": `{"rai": {"thresholds": {"demographic_parity_ratio_min": 0.85}}}`}}
 	g.Expect(k8s.Create(ctx, cm)).To(Succeed())
 	completeRollout(t, servingDeployment(t, m, "v1"))
-	var firstDigest string
+	var firstDecision string
 	g.Eventually(func(g Gomega) {
 		got := getModel(g, m)
 		g.Expect(got.Status.StableVersion).To(Equal("v1"))
 		g.Expect(condition(g, m, raiv1.ConditionCompliant).Status).To(Equal(metav1.ConditionTrue))
-		firstDigest = got.Status.LastDecision.PolicyDigest
+		firstDecision = got.Status.LastDecision.ID
 	}).WithTimeout(waitFor).Should(Succeed())
 
 	// v2 at 0.88 passes 0.85 but not 0.95.
@@ -466,7 +467,7 @@ func TestPolicyConfigMapChange(t *testing.T) {
 		c := condition(g, m, raiv1.ConditionCompliant)
 		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 		g.Expect(c.Reason).To(Equal(raiv1.ReasonNonCompliant))
-		g.Expect(c.Message).To(ContainSubstring("demographic_parity_ratio 0.9 is below the minimum 0.95 (policy data rai.thresholds.demographic_parity_ratio_min"))
+		g.Expect(c.Message).To(ContainSubstring("demographic_parity_ratio 0.9 is below the minimum 0.95 (policy ConfigMap rai.thresholds.demographic_parity_ratio_min"))
 		g.Expect(events(g, m, corev1.EventTypeWarning, raiv1.ReasonNonCompliant)).NotTo(BeEmpty())
 	}).WithTimeout(waitFor).Should(Succeed())
 	g.Expect(servingDeployment(t, m, "v1")).NotTo(BeNil(), "a non-compliant stable version keeps serving")
@@ -476,7 +477,8 @@ func TestPolicyConfigMapChange(t *testing.T) {
 		got := getModel(g, m)
 		g.Expect(got.Status.LastDecision.Version).To(Equal("v2"))
 		g.Expect(got.Status.LastDecision.Allowed).To(BeFalse())
-		g.Expect(got.Status.LastDecision.PolicyDigest).NotTo(Equal(firstDigest))
+		// The namespace's thresholds are the decision's input, not policy.
+		g.Expect(got.Status.LastDecision.ID).NotTo(Equal(firstDecision))
 	}).WithTimeout(waitFor).Should(Succeed())
 
 	// Relaxing the policy re-decides the waiting candidate: it is promoted.
@@ -491,7 +493,8 @@ func TestPolicyConfigMapChange(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		got := getModel(g, m)
 		g.Expect(got.Status.LastDecision.Allowed).To(BeTrue())
-		g.Expect(got.Status.LastDecision.PolicyDigest).To(Equal(firstDigest))
+		g.Expect(got.Status.LastDecision.Thresholds).To(ContainElement(raiv1.AppliedThreshold{Key: "demographic_parity_ratio_min", Value: "0.85",
+			Source: "policy ConfigMap rai.thresholds.demographic_parity_ratio_min"}), "the decision names the value that judged and where it came from")
 	}).WithTimeout(waitFor).Should(Succeed())
 	completeRollout(t, servingDeployment(t, m, "v2"))
 	g.Eventually(func(g Gomega) {

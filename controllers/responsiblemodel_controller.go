@@ -108,6 +108,7 @@ func specRefused(err error, format string, args ...any) error {
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=responsiblemodels/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=responsiblemodels/finalizers,verbs=update
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=privacybudgets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=promotionpolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=privacybudgets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
@@ -375,9 +376,33 @@ func (r *ResponsibleModelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.ConfigMap{}).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.modelsForPolicyConfigMap)).
 		Watches(&raiv1.PrivacyBudget{}, handler.EnqueueRequestsFromMapFunc(r.modelsForBudget)).
+		Watches(&raiv1.PromotionPolicy{}, handler.EnqueueRequestsFromMapFunc(r.allModels)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.modelsInNamespace), builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Named("responsiblemodel").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.maxConcurrentReconciles()}).
 		Complete(r)
+}
+
+// allModels maps a PromotionPolicy change to every model: its selectors may
+// have changed what it selects.
+func (r *ResponsibleModelReconciler) allModels(ctx context.Context, _ client.Object) []ctrl.Request {
+	list := &raiv1.ResponsibleModelList{}
+	if err := r.List(ctx, list); err != nil {
+		log.FromContext(ctx).Error(err, "list models for a PromotionPolicy change")
+		return nil
+	}
+	return requestsFor(list)
+}
+
+// modelsInNamespace maps a namespace's label change to its models: the
+// PromotionPolicies that select them may change.
+func (r *ResponsibleModelReconciler) modelsInNamespace(ctx context.Context, o client.Object) []ctrl.Request {
+	list := &raiv1.ResponsibleModelList{}
+	if err := r.List(ctx, list, client.InNamespace(o.GetName())); err != nil {
+		log.FromContext(ctx).Error(err, "list models of a namespace", "namespace", o.GetName())
+		return nil
+	}
+	return requestsFor(list)
 }
 
 // maxConcurrentReconciles is the setting, 4 when unset.

@@ -117,7 +117,7 @@ func denialReason(d *raiv1.DecisionStatus) string {
 	switch {
 	case hasCode(d, CodePolicyNotFound):
 		return raiv1.ReasonPolicyNotFound
-	case hasCode(d, policies.CodePolicyError, policies.CodePolicyTimeout, policies.CodePolicyUndefined):
+	case hasCode(d, policies.CodePolicyError, policies.CodePolicyTimeout, policies.CodePolicyUndefined, CodePolicyRefused):
 		return raiv1.ReasonPolicyError
 	case hasCode(d, CodeBudgetNotFound):
 		return raiv1.ReasonBudgetNotFound
@@ -128,18 +128,26 @@ func denialReason(d *raiv1.DecisionStatus) string {
 }
 
 // promotable says whether a decision lets the candidate roll out: allowed,
-// or denied under Warn or DryRun unless a blocking code denied it.
+// or denied under Warn unless a blocking code denied it. DryRun records the
+// decision and never promotes.
 func promotable(d *raiv1.DecisionStatus) bool {
-	if d == nil {
+	switch {
+	case d == nil, d.Enforcement == raiv1.EnforcementDryRun:
 		return false
-	}
-	if d.Allowed {
+	case d.Allowed:
 		return true
-	}
-	if hasCode(d, blockingCodes...) {
+	case hasCode(d, blockingCodes...):
 		return false
 	}
-	return d.Enforcement == raiv1.EnforcementWarn || d.Enforcement == raiv1.EnforcementDryRun
+	return d.Enforcement == raiv1.EnforcementWarn
+}
+
+// enforcementNote says, for messages, that the spec's mode was not allowed.
+func enforcementNote(d *raiv1.DecisionStatus) string {
+	if d.RequestedEnforcement == "" || d.RequestedEnforcement == d.Enforcement {
+		return ""
+	}
+	return fmt.Sprintf(" (spec.policy.enforcement %s is not allowed by the PromotionPolicies; %s applies)", d.RequestedEnforcement, d.Enforcement)
 }
 
 // policyAllowedCondition states the policy's verdict on the candidate.
@@ -151,18 +159,19 @@ func policyAllowedCondition(d *raiv1.DecisionStatus) metav1.Condition {
 	}
 	if d.Allowed {
 		c.Status, c.Reason = metav1.ConditionTrue, raiv1.ReasonPolicyAllowed
-		c.Message = fmt.Sprintf("policy allowed version %s (decision %s, policy %s)", d.Version, shortID(d.ID), d.PolicyDigest)
+		c.Message = fmt.Sprintf("policy allowed version %s (decision %s, policy %s)%s", d.Version, shortID(d.ID), d.PolicyDigest, enforcementNote(d))
+		if d.Enforcement == raiv1.EnforcementDryRun {
+			c.Message += " (enforcement DryRun: recorded, never promoted)"
+		}
 		return c
 	}
 	c.Status, c.Reason = metav1.ConditionFalse, denialReason(d)
-	suffix := ""
-	if promotable(d) {
-		switch d.Enforcement {
-		case raiv1.EnforcementWarn:
-			c.Reason, suffix = raiv1.ReasonPolicyWarned, " (enforcement Warn: promoted anyway)"
-		case raiv1.EnforcementDryRun:
-			c.Reason, suffix = raiv1.ReasonDryRun, " (enforcement DryRun: promoted anyway)"
-		}
+	suffix := enforcementNote(d)
+	switch {
+	case promotable(d) && d.Enforcement == raiv1.EnforcementWarn:
+		c.Reason, suffix = raiv1.ReasonPolicyWarned, suffix+" (enforcement Warn: promoted anyway)"
+	case d.Enforcement == raiv1.EnforcementDryRun && !hasCode(d, blockingCodes...):
+		c.Reason, suffix = raiv1.ReasonDryRun, suffix+" (enforcement DryRun: recorded, never promoted)"
 	}
 	c.Message = fmt.Sprintf("policy denied version %s (decision %s)%s: %s", d.Version, shortID(d.ID), suffix, violationsMessage(d.Violations))
 	return c
@@ -360,6 +369,9 @@ func promotedVerdict(st *raiv1.ResponsibleModelStatus, f verdictFacts, evaluated
 		c.Message = fmt.Sprintf("version %s is being evaluated (%s); %s", candidate, evaluated.Message, keepsServing(st))
 	case !decidedOnCandidate(st):
 		c.Reason, c.Message = raiv1.ReasonAwaitingDecision, fmt.Sprintf("version %s awaits the policy decision; %s", candidate, keepsServing(st))
+	case !f.Promotable && st.LastDecision.Enforcement == raiv1.EnforcementDryRun:
+		c.Reason = raiv1.ReasonDryRun
+		c.Message = fmt.Sprintf("enforcement DryRun records the decision on version %s (allowed: %t) and never promotes; %s", candidate, st.LastDecision.Allowed, keepsServing(st))
 	case !f.Promotable:
 		c.Reason = denialReason(st.LastDecision)
 		if evaluated.Status == metav1.ConditionFalse {
@@ -431,6 +443,10 @@ func stalledVerdict(obj *raiv1.ResponsibleModel, f verdictFacts) metav1.Conditio
 	case f.Blocked:
 		c.Status, c.Reason = metav1.ConditionTrue, raiv1.ReasonRolledBack
 		c.Message = promotedVerdict(st, f, metav1.Condition{}).Message
+	case f.EvaluationsDone && decidedOnCandidate(st) && !f.Promotable && st.LastDecision.Enforcement == raiv1.EnforcementDryRun:
+		c.Status, c.Reason = metav1.ConditionTrue, raiv1.ReasonDryRun
+		c.Message = fmt.Sprintf("enforcement DryRun records the decision on version %s (allowed: %t) and never promotes; %s. Change spec.policy.enforcement to promote: %s",
+			candidate, st.LastDecision.Allowed, keepsServing(st), violationsMessage(st.LastDecision.Violations))
 	case f.EvaluationsDone && decidedOnCandidate(st) && !f.Promotable:
 		c.Status, c.Reason = metav1.ConditionTrue, denialReason(st.LastDecision)
 		if e := findCondition(obj, raiv1.ConditionEvaluated); e != nil && e.Status == metav1.ConditionFalse {

@@ -68,7 +68,12 @@ func TestPolicyAllowedConditionAndPromotable(t *testing.T) {
 		{"allowed", decisionOf(true, raiv1.EnforcementEnforce), metav1.ConditionTrue, raiv1.ReasonPolicyAllowed, true},
 		{"denied", decisionOf(false, raiv1.EnforcementEnforce, "FairnessDemographicParity"), metav1.ConditionFalse, raiv1.ReasonPolicyDenied, false},
 		{"denied under Warn", decisionOf(false, raiv1.EnforcementWarn, "FairnessDemographicParity"), metav1.ConditionFalse, raiv1.ReasonPolicyWarned, true},
-		{"denied under DryRun", decisionOf(false, raiv1.EnforcementDryRun, "EvaluationFailed"), metav1.ConditionFalse, raiv1.ReasonDryRun, true},
+		// DryRun records the decision and never promotes, allowed or not.
+		{"denied under DryRun", decisionOf(false, raiv1.EnforcementDryRun, "EvaluationFailed"), metav1.ConditionFalse, raiv1.ReasonDryRun, false},
+		{"allowed under DryRun", decisionOf(true, raiv1.EnforcementDryRun), metav1.ConditionTrue, raiv1.ReasonPolicyAllowed, false},
+		{"a required evaluation omitted blocks under Warn", decisionOf(false, raiv1.EnforcementWarn, CodeEvaluationRequired), metav1.ConditionFalse, raiv1.ReasonPolicyDenied, false},
+		{"a refused tenant policy blocks under Warn", decisionOf(false, raiv1.EnforcementWarn, CodePolicyRefused), metav1.ConditionFalse, raiv1.ReasonPolicyError, false},
+		{"a budget of other data blocks under Warn", decisionOf(false, raiv1.EnforcementWarn, CodeBudgetMismatch), metav1.ConditionFalse, raiv1.ReasonPolicyDenied, false},
 		{"policy error", decisionOf(false, raiv1.EnforcementEnforce, policies.CodePolicyError), metav1.ConditionFalse, raiv1.ReasonPolicyError, false},
 		{"budget exhausted blocks under Warn", decisionOf(false, raiv1.EnforcementWarn, policies.CodeBudgetExhausted), metav1.ConditionFalse, raiv1.ReasonBudgetExhausted, false},
 		{"budget not found blocks under DryRun", decisionOf(false, raiv1.EnforcementDryRun, CodeBudgetNotFound), metav1.ConditionFalse, raiv1.ReasonBudgetNotFound, false},

@@ -73,7 +73,13 @@ func needEnvtest(t *testing.T) {
 func startManager(t *testing.T, configure func(r *ResponsibleModelReconciler)) (stop func()) {
 	t.Helper()
 	needEnvtest(t)
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+	return startManagerWith(t, restCfg, configure)
+}
+
+// startManagerWith runs the manager with cfg: as another identity, say.
+func startManagerWith(t *testing.T, cfg *rest.Config, configure func(r *ResponsibleModelReconciler)) (stop func()) {
+	t.Helper()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 testenv.Scheme(),
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -97,6 +103,9 @@ func startManager(t *testing.T, configure func(r *ResponsibleModelReconciler)) (
 		t.Fatal(err)
 	}
 	if err := (&PrivacyBudgetReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&PromotionPolicyReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -53,9 +53,14 @@ type untrustedPod struct {
 }
 
 // trustedPods splits the pods listed by the Job's name label into those
-// that speak for job and those that only claim to. Pure.
+// that speak for job and those that only claim to. Pods of an earlier Job
+// of the same name (one replaced for a retry; the garbage collector
+// deletes them) are neither: they are ignored. Pure.
 func trustedPods(job *batchv1.Job, pods []corev1.Pod) (trusted []corev1.Pod, untrusted []untrustedPod) {
 	for _, p := range pods {
+		if owner := metav1.GetControllerOf(&p); owner != nil && owner.Kind == "Job" && owner.Name == job.Name && owner.UID != job.UID {
+			continue
+		}
 		if why := podSpeaksForJob(job, &p); why != "" {
 			untrusted = append(untrusted, untrustedPod{Name: p.Name, Why: why})
 			continue

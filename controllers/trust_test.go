@@ -119,7 +119,7 @@ func TestTrustedPods(t *testing.T) {
 		}), ""},
 		{"only the name label", jobPod(func(p *corev1.Pod) { p.OwnerReferences = nil }), "no controller owner"},
 		{"owned, not controlled", jobPod(func(p *corev1.Pod) { p.OwnerReferences[0].Controller = nil }), "no controller owner"},
-		{"controlled by another Job of the same name", jobPod(func(p *corev1.Pod) { p.OwnerReferences[0].UID = types.UID("other") }), "its controller is Job"},
+		{"controlled by a ReplicaSet of the Job's name", jobPod(func(p *corev1.Pod) { p.OwnerReferences[0].Kind = "ReplicaSet"; p.OwnerReferences[0].UID = "other" }), "its controller is ReplicaSet"},
 		{"controlled by a ReplicaSet", jobPod(func(p *corev1.Pod) { p.OwnerReferences[0].Kind = "ReplicaSet" }), "its controller is ReplicaSet"},
 		{"another image", jobPod(func(p *corev1.Pod) { p.Spec.Containers[0].Image = "forger:1" }), "runs image"},
 		{"another command line", jobPod(func(p *corev1.Pod) {
@@ -140,6 +140,12 @@ func TestTrustedPods(t *testing.T) {
 			p.Spec.Volumes[0].VolumeSource = corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/forged"}}
 		}), "volume"},
 		{"another mount", jobPod(func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].MountPath = "/elsewhere" }), "mounts"},
+	}
+	// A pod of an earlier Job of the same name (replaced for a retry) is
+	// ignored: it neither reports nor raises an alarm.
+	stale := jobPod(func(p *corev1.Pod) { p.OwnerReferences[0].UID = types.UID("earlier") })
+	if trusted, untrusted := trustedPods(job, []corev1.Pod{stale}); len(trusted)+len(untrusted) != 0 {
+		t.Errorf("a pod of an earlier Job: trusted %d, untrusted %+v", len(trusted), untrusted)
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -36,6 +36,13 @@ type PrivacyBudgetSpec struct {
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Dataset string `json:"dataset,omitempty"`
+
+	// DatasetSHA256 is the sha256 of the training data this budget
+	// protects. A PromotionPolicy with privacy.matchDatasetDigest charges a
+	// model to this budget only when the model's rai.dataset.sha256
+	// metadata names the same digest.
+	// +optional
+	DatasetSHA256 SHA256 `json:"datasetSHA256,omitempty"`
 }
 
 // PrivacyCharge is the privacy one promoted version spent. Charges are never

@@ -180,6 +180,16 @@ type EvaluationStatus struct {
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
 }
 
+// AppliedThreshold is one threshold as it judged.
+type AppliedThreshold struct {
+	// Key is the threshold's name, for example demographic_parity_ratio_min.
+	Key string `json:"key"`
+	// Value that judged.
+	Value string `json:"value"`
+	// Source is where it came from.
+	Source string `json:"source"`
+}
+
 // EvidenceRecord is one piece of evidence a version was judged on.
 type EvidenceRecord struct {
 	// Kind of evaluation.
@@ -218,8 +228,29 @@ type DecisionStatus struct {
 	// Allowed is the policy's verdict, before enforcement.
 	Allowed bool `json:"allowed"`
 
-	// Enforcement in force when the decision was made.
+	// Enforcement in force when the decision was made: the spec's mode
+	// when the selecting PromotionPolicies allow it, else Enforce.
 	Enforcement EnforcementMode `json:"enforcement"`
+
+	// RequestedEnforcement is the spec's mode when it was not allowed (and
+	// Enforce applied instead).
+	// +optional
+	RequestedEnforcement EnforcementMode `json:"requestedEnforcement,omitempty"`
+
+	// Thresholds are the values that judged, with where each came from
+	// (a PromotionPolicy, policy data, the default, or the model's own when
+	// it was stricter; a looser one is named as not applied).
+	// +listType=map
+	// +listMapKey=key
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Thresholds []AppliedThreshold `json:"thresholds,omitempty"`
+
+	// PromotionPolicies that selected the model and judged with the
+	// embedded policy.
+	// +listType=atomic
+	// +optional
+	PromotionPolicies []string `json:"promotionPolicies,omitempty"`
 
 	// PolicyDigest is the sha256 of the policy bundle that decided.
 	PolicyDigest string `json:"policyDigest"`

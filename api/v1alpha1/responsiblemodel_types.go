@@ -371,27 +371,34 @@ const (
 	EnforcementEnforce EnforcementMode = "Enforce"
 	// EnforcementWarn promotes a denied version with a Warning event.
 	EnforcementWarn EnforcementMode = "Warn"
-	// EnforcementDryRun promotes every version and only records decisions.
+	// EnforcementDryRun records the decision and never promotes: a dry
+	// run of the gate.
 	EnforcementDryRun EnforcementMode = "DryRun"
 )
 
 // PolicySpec selects the promotion policy.
 type PolicySpec struct {
-	// ConfigMapRef names a ConfigMap (same namespace) holding Rego modules
-	// (keys ending in .rego) and optional data (keys ending in .json) that
-	// extend the default policy. See docs/policies.md.
+	// ConfigMapRef names a ConfigMap (same namespace) whose *.json keys
+	// hold policy data that may only tighten thresholds
+	// ({"rai": {"thresholds": {...}}}). Rego comes only from the platform's
+	// PromotionPolicies: a ConfigMap with other content is refused
+	// (PolicyRefused). See docs/policies.md.
 	// +optional
 	ConfigMapRef *LocalObjectReference `json:"configMapRef,omitempty"`
 
 	// Enforcement says what a denial does: Enforce blocks the version, Warn
-	// promotes it with a Warning event, DryRun only records the decision.
+	// promotes it with a Warning event, DryRun records the decision and
+	// never promotes (allowed or not). A mode the selecting PromotionPolicies
+	// do not allow (by default only Enforce is) applies as Enforce.
 	// +kubebuilder:default=Enforce
 	// +optional
 	Enforcement EnforcementMode `json:"enforcement,omitempty"`
 
-	// Thresholds override the policy's thresholds by name, for example
-	// demographic_parity_ratio_min: "0.9". They take precedence over policy
-	// data. See docs/policies.md for the names.
+	// Thresholds tighten the policy's thresholds by name, for example
+	// demographic_parity_ratio_min: "0.9": a value looser than the
+	// platform's (the PromotionPolicies', the cluster policy data's, the
+	// default) never applies. The decision records which value judged and
+	// where it came from. See docs/policies.md for the names.
 	// +kubebuilder:validation:MaxProperties=64
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z][a-z0-9_]*$'))",message="threshold names are lowercase snake_case"
 	// +optional
@@ -400,9 +407,10 @@ type PolicySpec struct {
 
 // ServingSpec configures the serving Deployment of the promoted version.
 type ServingSpec struct {
-	// Replicas of the serving Deployment.
+	// Replicas of the serving Deployment. At least 1: a version is
+	// promoted (and its privacy charged) only when a pod has loaded it.
 	// +kubebuilder:default=1
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`

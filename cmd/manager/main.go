@@ -118,6 +118,9 @@ func main() {
 	if err := (&controllers.PrivacyBudgetReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
 		fail(setupLog.Error, err, "set up the PrivacyBudget controller")
 	}
+	if err := (&controllers.PromotionPolicyReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr); err != nil {
+		fail(setupLog.Error, err, "set up the PromotionPolicy controller")
+	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		fail(setupLog.Error, err, "add health check")
