@@ -1,14 +1,20 @@
 package controllers
 
 import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
+	"github.com/responsible-ai/rmodel-operator/internal/testenv"
 	"github.com/responsible-ai/rmodel-operator/policies"
 )
 
@@ -143,5 +149,56 @@ func TestTenantThresholds(t *testing.T) {
 		if _, err := tenantThresholds("ns/p", data); err == nil {
 			t.Errorf("%s accepted", name)
 		}
+	}
+}
+
+// TestSamplePromotionPolicyJudges: the worked example in config/samples
+// compiles with the embedded policy in real OPA, its Rego denies too few
+// evaluation rows, and its floors tighten the defaults.
+func TestSamplePromotionPolicyJudges(t *testing.T) {
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "config", "samples", "rai_v1alpha1_promotionpolicy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := raiv1.PromotionPolicy{}
+	if err := yaml.UnmarshalStrict(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	b, err := promotionPolicyBundle(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := policies.Merge(policies.Default(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := buildPlatformView([]raiv1.PromotionPolicy{p})
+	m := newModel("ns", "m")
+	rep := &report.Report{}
+	if err := json.Unmarshal([]byte(fairnessReport(1, 0.83)), rep); err != nil {
+		t.Fatal(err)
+	}
+	rep.Dataset.Rows = 1200
+	input, err := buildPolicyInput(m, policyInput{Version: "v1", Requested: []string{"fairness"}, Reports: map[string]*report.Report{"fairness": rep}, Platform: view})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := policyEngine.Decide(context.Background(), bundle, input)
+	if err != nil || d.Error != "" {
+		t.Fatalf("decide: %v %s", err, d.Error)
+	}
+	var codes []string
+	for _, v := range d.Violations {
+		codes = append(codes, v.Code)
+	}
+	if d.Allow || !slices.Contains(codes, "ProductionEvaluationRows") || !slices.Contains(codes, "FairnessDemographicParity") {
+		t.Errorf("decision %+v: want the rows rule and the 0.85 floor (0.83 passes the default 0.8) to deny", d.Violations)
+	}
+	if got := d.Thresholds["demographic_parity_ratio_min"]; got.Value != 0.85 || got.Source != "PromotionPolicy production" {
+		t.Errorf("applied threshold %+v", got)
 	}
 }

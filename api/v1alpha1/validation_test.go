@@ -77,7 +77,9 @@ func TestSamplesAreAccepted(t *testing.T) {
 	}
 	for _, f := range files {
 		for _, u := range readObjects(t, f) {
-			u.SetNamespace("default")
+			if u.GetKind() != "PromotionPolicy" { // cluster-scoped
+				u.SetNamespace("default")
+			}
 			if err := k8s.Create(ctx, u); err != nil {
 				t.Errorf("%s: %s %q refused: %v", filepath.Base(f), u.GetKind(), u.GetName(), err)
 				continue

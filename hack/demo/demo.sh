@@ -19,7 +19,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "CRDs"
 "${kubectl[@]}" apply -k "$root/config/crd" >/dev/null
-"${kubectl[@]}" wait --for=condition=Established crd/responsiblemodels.rai.responsible-ai.dev crd/privacybudgets.rai.responsible-ai.dev --timeout=60s >/dev/null
+"${kubectl[@]}" wait --for=condition=Established crd/responsiblemodels.rai.responsible-ai.dev crd/privacybudgets.rai.responsible-ai.dev crd/promotionpolicies.rai.responsible-ai.dev --timeout=60s >/dev/null
 
 say "the operator (bin/manager, log: ${manager_log#$root/})"
 "$root/hack/demo/stop-manager.sh"

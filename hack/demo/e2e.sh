@@ -71,6 +71,16 @@ check "swapped artifact: credit-local keeps answering" "$out" '"outputs"'
 check "kstatus: the denied swap is Failed" "$(kst credit-local)" '^Failed'
 
 
+echo
+echo "== separation of duties: the namespace user asks credit-biased for DryRun and a relaxed fairness floor"
+"${kubectl[@]}" patch rmodel credit-biased -n "$demo_ns" --type merge \
+  -p '{"spec":{"policy":{"enforcement":"DryRun","thresholds":{"demographic_parity_ratio_min":"0.5"}}}}' >/dev/null
+"${kubectl[@]}" wait rmodel/credit-biased -n "$demo_ns" --for=jsonpath='{.status.lastDecision.requestedEnforcement}'=DryRun --timeout=120s >/dev/null || true
+check "bypass: DryRun is not allowed, Enforce applies" "$(get rmodel/credit-biased '{.status.lastDecision.enforcement}/{.status.lastDecision.requestedEnforcement}')" '^Enforce/DryRun$'
+check "bypass: the relaxed floor is not applied, still denied" "$(get rmodel/credit-biased '{.status.lastDecision.allowed} {.status.lastDecision.violations[*].message}')" '^false .*0.5 is looser: not applied'
+check "bypass: the decision names the PromotionPolicy that judged" "$(get rmodel/credit-biased '{.status.lastDecision.promotionPolicies[*]}')" "^$demo_ns-platform\$"
+check "bypass: nothing serves" "$(get rmodel/credit-biased '{.status.stableVersion}')" '^$'
+
 if [ "$failures" -gt 0 ]; then
   echo "e2e: $failures assertion(s) failed; manager log tail:"
   tail -40 "$manager_log" || true

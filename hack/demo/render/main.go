@@ -202,7 +202,22 @@ spec:
   delta: "%s"
   composition: RDP
   dataset: synthetic credit-lending data (rai model dataset, seed 1)
-`, ns, ns, num(m.Budget.MaxEpsilon), num(m.Budget.Delta))
+---
+# The platform team's rule for the demo namespace: fairness is required,
+# models may only tighten the four-fifths floor, and only Enforce applies.
+apiVersion: rai.responsible-ai.dev/v1alpha1
+kind: PromotionPolicy
+metadata:
+  name: %s-platform
+spec:
+  namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: %s
+  requiredEvaluations: [fairness]
+  thresholds:
+    demographic_parity_ratio_min: "0.8"
+  allowedEnforcement: [Enforce]
+`, ns, ns, num(m.Budget.MaxEpsilon), num(m.Budget.Delta), ns, ns)
 	}
 	for _, md := range models {
 		a, err := find(m.Models, md.Artifact)
