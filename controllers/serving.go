@@ -1,23 +1,30 @@
 package controllers
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
 )
 
 // The serving workload: a Deployment running `rai serve` for one version and
-// a Service in front of it. Both builders are pure.
+// a Service in front of it. The builders are pure; reconcileServing and the
+// helpers after them keep the workload on the version that should serve.
 
 const (
 	// serveContainer is the name of the serving container.
@@ -239,4 +246,165 @@ func servingPort(obj *raiv1.ResponsibleModel) int32 {
 		return p
 	}
 	return contract.DefaultServingPort
+}
+
+// reconcileServing keeps the serving Deployment and Service on the version
+// that should serve, and follows a candidate's rollout.
+//
+// It records the rollout's phase (s.Rollout) while a promotable candidate
+// rolls out, makes the candidate stable when the rollout completes
+// (s.Promoted) and rolls it back when it is stuck (s.RolledBack). It
+// requeues while a rollout is in progress, to look at its pods.
+func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *scope) (ctrl.Result, error) {
+	obj := s.obj
+	st := &obj.Status
+	candidate := st.CandidateVersion
+	// rollingOut: the candidate (its version and digest) is what should
+	// serve. Whatever else holds, the stable version serves, as it was
+	// promoted.
+	rollingOut := candidate != "" && s.Promotable && !s.Blocked
+	var target *servedModel
+	switch {
+	case rollingOut:
+		target = &servedModel{Version: candidate, URI: string(obj.Spec.Model.URI), SHA256: st.CandidateModelSHA256}
+	case st.StableVersion != "":
+		target = &servedModel{Version: st.StableVersion, URI: st.StableModelURI, SHA256: st.StableModelSHA256}
+	}
+	if target == nil {
+		if err := r.removeServing(ctx, obj); err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, nil
+	}
+	if err := r.applyService(ctx, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	var dep *appsv1.Deployment
+	var err error
+	if !rollingOut && candidate != "" {
+		// spec.serving now describes the candidate: the stable version
+		// keeps the template it was promoted with until the candidate is
+		// promoted (or a rollback restores it).
+		dep, err = r.keepDeployment(ctx, obj, *target)
+	} else {
+		dep, err = r.applyDeployment(ctx, obj, *target)
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	setServingStatus(obj, dep, target.Version)
+
+	if !rollingOut {
+		return ctrl.Result{}, nil
+	}
+
+	facts := rolloutFacts{Deployment: dep}
+	if phase, _ := rolloutVerdict(facts); phase != rolloutComplete {
+		pods := &corev1.PodList{}
+		if err := r.APIReader.List(ctx, pods, client.InNamespace(obj.Namespace),
+			client.MatchingLabels{raiv1.LabelModel: obj.Name, raiv1.LabelComponent: "serving", raiv1.LabelVersion: candidate}); err != nil {
+			return ctrl.Result{}, fmt.Errorf("list the serving pods of version %s: %w", candidate, err)
+		}
+		facts.Unschedulable = unschedulableMessage(pods.Items)
+	}
+	phase, msg := rolloutVerdict(facts)
+	switch phase {
+	case rolloutComplete:
+		r.promote(ctx, s, msg)
+		return ctrl.Result{}, nil
+	case rolloutStuck:
+		return ctrl.Result{}, r.rollBack(ctx, s, msg)
+	}
+	s.Rollout = &rolloutObservation{Phase: phase, Message: msg}
+	return ctrl.Result{RequeueAfter: r.rolloutPoll()}, nil
+}
+
+// applyDeployment creates or updates the serving Deployment for m. It
+// writes only when the desired spec differs from what the API server holds.
+func (r *ResponsibleModelReconciler) applyDeployment(ctx context.Context, obj *raiv1.ResponsibleModel, m servedModel) (*appsv1.Deployment, error) {
+	want := buildServingDeployment(obj, m, r.EvaluationJobs.Image)
+	if err := controllerutil.SetControllerReference(obj, want, r.Scheme); err != nil {
+		return nil, fmt.Errorf("own serving Deployment: %w", err)
+	}
+	got := &appsv1.Deployment{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(want), got)
+	if apierrors.IsNotFound(err) {
+		if err := r.Create(ctx, want); err != nil {
+			return nil, specRefused(err, "create serving Deployment %q for version %s", want.Name, m.Version)
+		}
+		return want, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get serving Deployment %q: %w", want.Name, err)
+	}
+	if equality.Semantic.DeepDerivative(want.Spec, got.Spec) && equality.Semantic.DeepDerivative(want.Labels, got.Labels) {
+		return got, nil
+	}
+	got.Spec = want.Spec
+	got.Labels = want.Labels
+	got.OwnerReferences = want.OwnerReferences
+	if err := r.Update(ctx, got); err != nil {
+		return nil, specRefused(err, "update serving Deployment %q to version %s", want.Name, m.Version)
+	}
+	return got, nil
+}
+
+// applyService creates or updates the serving Service.
+func (r *ResponsibleModelReconciler) applyService(ctx context.Context, obj *raiv1.ResponsibleModel) error {
+	want := buildService(obj)
+	if err := controllerutil.SetControllerReference(obj, want, r.Scheme); err != nil {
+		return fmt.Errorf("own serving Service: %w", err)
+	}
+	got := &corev1.Service{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(want), got)
+	if apierrors.IsNotFound(err) {
+		if err := r.Create(ctx, want); err != nil {
+			return specRefused(err, "create serving Service %q", want.Name)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get serving Service %q: %w", want.Name, err)
+	}
+	if equality.Semantic.DeepDerivative(want.Spec, got.Spec) {
+		return nil
+	}
+	got.Spec.Ports, got.Spec.Selector, got.Labels = want.Spec.Ports, want.Spec.Selector, want.Labels
+	if err := r.Update(ctx, got); err != nil {
+		return fmt.Errorf("update serving Service %q: %w", want.Name, err)
+	}
+	return nil
+}
+
+// removeServing deletes the serving Deployment and Service: nothing may
+// serve.
+func (r *ResponsibleModelReconciler) removeServing(ctx context.Context, obj *raiv1.ResponsibleModel) error {
+	name := servingName(obj.Name)
+	for _, o := range []client.Object{
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: obj.Namespace}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: obj.Namespace}},
+	} {
+		if err := r.Get(ctx, client.ObjectKeyFromObject(o), o); apierrors.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("get serving %T %q: %w", o, name, err)
+		}
+		if err := r.Delete(ctx, o); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete serving %T %q: %w", o, name, err)
+		}
+	}
+	obj.Status.Serving = nil
+	return nil
+}
+
+// setServingStatus summarizes the Deployment in status.serving.
+func setServingStatus(obj *raiv1.ResponsibleModel, dep *appsv1.Deployment, version string) {
+	obj.Status.Serving = &raiv1.ServingStatus{
+		Deployment:    dep.Name,
+		Service:       dep.Name,
+		URL:           inferenceURL(obj),
+		Replicas:      ptr.Deref(dep.Spec.Replicas, 1),
+		ReadyReplicas: dep.Status.ReadyReplicas,
+		Version:       version,
+	}
 }
