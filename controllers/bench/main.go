@@ -26,6 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -240,8 +241,10 @@ func completeJob(ctx context.Context, c client.Client, job *batchv1.Job) error {
 		return err
 	}
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-pod", Namespace: job.Namespace, Labels: map[string]string{batchv1.JobNameLabel: job.Name}},
-		Spec:       *job.Spec.Template.Spec.DeepCopy(),
+		ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-pod", Namespace: job.Namespace,
+			Labels:          map[string]string{batchv1.JobNameLabel: job.Name, batchv1.ControllerUidLabel: string(job.UID)},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID, Controller: ptr.To(true)}}},
+		Spec: *job.Spec.Template.Spec.DeepCopy(),
 	}
 	if err := c.Create(ctx, pod); err != nil {
 		return fmt.Errorf("create pod of Job %s: %w", job.Name, err)
@@ -266,14 +269,19 @@ func completeJob(ctx context.Context, c client.Client, job *batchv1.Job) error {
 
 // fairnessReport is a passing report for the model digest in args.
 func fairnessReport(args []string) (string, error) {
-	digest := ""
+	digest, data := "", ""
 	for i, a := range args {
-		if a == "--sha256" && i+1 < len(args) {
-			digest = args[i+1]
+		if i+1 < len(args) {
+			switch a {
+			case "--sha256":
+				digest = args[i+1]
+			case "--data-sha256":
+				data = args[i+1]
+			}
 		}
 	}
 	now := time.Now().UTC()
-	r := &report.Report{SchemaVersion: report.SchemaVersion, Kind: report.KindFairness, Model: report.Model{SHA256: digest},
+	r := &report.Report{SchemaVersion: report.SchemaVersion, Kind: report.KindFairness, Model: report.Model{SHA256: digest}, Dataset: &report.Dataset{SHA256: data, Rows: 1000},
 		Evaluator: report.Evaluator{Name: "bench", Version: "1"}, StartTime: now.Add(-time.Second), EndTime: now, State: report.StateSucceeded}
 	for name, v := range map[string]float64{"demographic_parity_ratio": 0.9, "statistical_parity_difference": -0.02, "disparate_impact_ratio": 0.97, "equalized_odds_difference": 0.03} {
 		r.SetMetric(name, v, "")
