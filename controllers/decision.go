@@ -214,15 +214,15 @@ func (r *ResponsibleModelReconciler) policyBundle(ctx context.Context, obj *raiv
 
 // decide asks the policy about one version of the model. Problems reading
 // the policy are denials; only API errors are returned.
-func (r *ResponsibleModelReconciler) decide(ctx context.Context, obj *raiv1.ResponsibleModel, in policyInput, extra []policies.Violation) (policies.Decision, error) {
+func (r *ResponsibleModelReconciler) decide(ctx context.Context, obj *raiv1.ResponsibleModel, in policyInput, extra []policies.Violation) (policies.Decision, map[string]any, error) {
 	bundle, tenant, unreadable, err := r.policyBundle(ctx, obj, in.Platform)
 	if err != nil {
-		return policies.Decision{}, err
+		return policies.Decision{}, nil, err
 	}
 	in.NamespaceThresholds = tenant
 	input, err := buildPolicyInput(obj, in)
 	if err != nil {
-		return policies.Decision{}, err
+		return policies.Decision{}, nil, err
 	}
 	var d policies.Decision
 	if unreadable != nil {
@@ -230,9 +230,9 @@ func (r *ResponsibleModelReconciler) decide(ctx context.Context, obj *raiv1.Resp
 		sum := sha256.Sum256(append([]byte(unreadable.Message+"\n"), raw...))
 		d = policies.Decision{ID: hex.EncodeToString(sum[:]), PolicyDigest: "none", Violations: []policies.Violation{*unreadable}, Error: unreadable.Message}
 	} else if d, err = r.Engine.Decide(ctx, bundle, input); err != nil {
-		return d, fmt.Errorf("decide on version %s: %w", in.Version, err)
+		return d, nil, fmt.Errorf("decide on version %s: %w", in.Version, err)
 	}
-	return mergeViolations(d, extra), nil
+	return mergeViolations(d, extra), input, nil
 }
 
 // mergeViolations adds the operator's own violations to a decision, unless
@@ -312,14 +312,16 @@ func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *s
 	s.budget = budget
 	in := policyInput{Version: version, Requested: requested, Reports: reports, Budget: budget, Platform: platform,
 		PreviousVersion: obj.Status.StableVersion, PreviousDecisionID: promotionDecisionID(obj, obj.Status.StableVersion, obj.Status.StableModelSHA256)}
-	d, err := r.decide(ctx, obj, in, extra)
+	d, input, err := r.decide(ctx, obj, in, extra)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	mode := effectiveEnforcement(obj, platform)
 	last := obj.Status.LastDecision
 	if last == nil || last.ID != d.ID || last.Version != version || last.ModelSHA256 != digest || last.Enforcement != mode {
-		r.recordDecision(ctx, obj, d, version, digest, mode, platform)
+		if err := r.recordDecision(ctx, obj, d, input, version, digest, mode, platform); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	s.Promotable = promotable(obj.Status.LastDecision)
 	return ctrl.Result{}, nil
@@ -327,7 +329,7 @@ func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *s
 
 // recordDecision writes a new decision to status, an Event, a log line,
 // history and metrics.
-func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *raiv1.ResponsibleModel, d policies.Decision, version, digest string, mode raiv1.EnforcementMode, platform *platformView) {
+func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *raiv1.ResponsibleModel, d policies.Decision, input map[string]any, version, digest string, mode raiv1.EnforcementMode, platform *platformView) error {
 	now := metav1.NewTime(r.now())
 	first := obj.Status.LastDecision == nil || obj.Status.LastDecision.Version != version || obj.Status.LastDecision.ModelSHA256 != digest
 	obj.Status.LastDecision = decisionStatus(d, version, digest, mode, now)
@@ -355,17 +357,22 @@ func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *ra
 	})
 	logAfterStatusPatch(ctx, "policy decision", "decisionID", d.ID, "version", version, "allowed", d.Allow,
 		"enforcement", mode, "policyDigest", d.PolicyDigest, "violations", violationCodes(d.Violations), "reason", cond.Reason)
+	if r.DecisionLog != nil {
+		event := decisionEvent(obj, d, input, version, mode, now.Time)
+		afterStatusPatch(ctx, func() { r.DecisionLog.Log(event) })
+	}
 	if d.Allow {
 		r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeNormal, raiv1.ReasonPolicyAllowed, "Decide",
 			"policy allowed version %s (decision %s, policy %s)", version, shortID(d.ID), d.PolicyDigest)
-		return
+		return nil
 	}
 	r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, cond.Reason, "Decide",
 		"policy denied version %s (decision %s, enforcement %s): %s", version, shortID(d.ID), mode, violationsMessage(obj.Status.LastDecision.Violations))
 	if !promotable(obj.Status.LastDecision) {
-		appendHistory(obj, raiv1.HistoryEntry{Version: version, ModelSHA256: digest, Action: raiv1.HistoryDenied, DecisionID: d.ID,
-			Reason: cond.Reason, Message: truncate(violationsMessage(obj.Status.LastDecision.Violations), 1024), Time: now})
+		return r.recordAction(ctx, obj, raiv1.HistoryEntry{Version: version, ModelSHA256: digest, Action: raiv1.HistoryDenied, DecisionID: d.ID,
+			Reason: cond.Reason, Message: truncate(violationsMessage(obj.Status.LastDecision.Violations), 1024), Time: now}, evidenceRecords(obj.Status.Evaluations))
 	}
+	return nil
 }
 
 // reconcileCompliance re-checks the stable version against the current
@@ -409,7 +416,7 @@ func (r *ResponsibleModelReconciler) reconcileCompliance(ctx context.Context, s 
 	}
 	in := policyInput{Version: stable, Requested: requested, Reports: reports, Platform: platform,
 		PreviousVersion: obj.Status.PreviousVersion, PreviousDecisionID: promotionDecisionID(obj, obj.Status.PreviousVersion, "")}
-	d, err := r.decide(ctx, obj, in, platformViolations(obj, platform, kinds, nil, nil))
+	d, _, err := r.decide(ctx, obj, in, platformViolations(obj, platform, kinds, nil, nil))
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/decisionchain"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/privacy"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 )
@@ -299,6 +301,25 @@ func platformPolicy(t *testing.T, ns string, spec raiv1.PromotionPolicySpec) *ra
 	NewWithT(t).Expect(k8s.Create(context.Background(), p)).To(Succeed())
 	t.Cleanup(func() { _ = k8s.Delete(context.Background(), p) })
 	return p
+}
+
+// decisionChain verifies the model's chain of DecisionRecords, against the
+// head in its status, and returns the actions in order.
+func decisionChain(g Gomega, m *raiv1.ResponsibleModel) []raiv1.DecisionAction {
+	list := &raiv1.DecisionRecordList{}
+	g.Expect(k8s.List(context.Background(), list, client.InNamespace(m.Namespace), client.MatchingLabels{raiv1.LabelModel: m.Name})).To(Succeed())
+	got := getModel(g, m)
+	g.Expect(got.Status.DecisionChain).NotTo(BeNil())
+	anchors := map[string]decisionchain.Anchor{m.Namespace + "/" + m.Name: {Count: got.Status.DecisionChain.Count, Hash: got.Status.DecisionChain.Hash}}
+	chains, problems := decisionchain.Verify(list.Items, anchors)
+	g.Expect(problems).To(BeEmpty())
+	g.Expect(chains).To(HaveLen(1))
+	slices.SortFunc(list.Items, func(a, b raiv1.DecisionRecord) int { return int(a.Spec.Sequence - b.Spec.Sequence) })
+	var out []raiv1.DecisionAction
+	for _, r := range list.Items {
+		out = append(out, r.Spec.Action)
+	}
+	return out
 }
 
 // kstatusOf is what kstatus (Flux's health checks, kpt, cli-utils) computes

@@ -192,6 +192,7 @@ func TestAllowedVersionIsPromoted(t *testing.T) {
 		g.Expect(got.Status.StableVersion).To(Equal("v2"))
 		g.Expect(got.Status.PreviousVersion).To(Equal("v1"))
 		g.Expect(got.Status.StableModelSHA256).To(Equal(sha(2)))
+		g.Expect(decisionChain(g, m)).To(Equal([]raiv1.DecisionAction{"Promoted", "Promoted"}), "every promotion is on the record")
 	}).WithTimeout(waitFor).Should(Succeed())
 }
 
@@ -228,6 +229,7 @@ func TestDeniedVersionLeavesStableServing(t *testing.T) {
 		g.Expect(r.Message).To(ContainSubstring("version v1 keeps serving"))
 		g.Expect(condition(g, m, raiv1.ConditionStalled).Status).To(Equal(metav1.ConditionTrue))
 		g.Expect(condition(g, m, raiv1.ConditionDegraded).Status).To(Equal(metav1.ConditionFalse), "v1 still serves")
+		g.Expect(decisionChain(g, m)).To(Equal([]raiv1.DecisionAction{"Promoted", "Denied"}))
 		res := kstatusOf(g, m)
 		g.Expect(res.Status).To(Equal(kstatus.FailedStatus), "denied")
 		g.Expect(res.Message).To(And(ContainSubstring("FairnessDemographicParity"), ContainSubstring("version v1 keeps serving")))
@@ -376,6 +378,7 @@ func TestStuckRolloutRollsBack(t *testing.T) {
 		g.Expect(condition(g, m, raiv1.ConditionDegraded).Reason).To(Equal(raiv1.ReasonRolledBack))
 		g.Expect(got.Status.History).To(ContainElement(And(HaveField("Action", raiv1.HistoryRolledBack), HaveField("Version", "v2"))))
 		g.Expect(events(g, m, corev1.EventTypeWarning, raiv1.ReasonRolledBack)).NotTo(BeEmpty())
+		g.Expect(decisionChain(g, m)).To(Equal([]raiv1.DecisionAction{"Promoted", "RolledBack"}))
 		res := kstatusOf(g, m)
 		g.Expect(res.Status).To(Equal(kstatus.FailedStatus), "rolled back")
 		g.Expect(res.Message).To(ContainSubstring("ProgressDeadlineExceeded"))

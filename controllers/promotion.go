@@ -81,7 +81,7 @@ func unschedulableMessage(pods []corev1.Pod) string {
 }
 
 // promote makes the candidate the stable version.
-func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg string) {
+func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg string) error {
 	obj := s.obj
 	st := &obj.Status
 	version := st.CandidateVersion
@@ -111,8 +111,10 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 	if st.LastDecision != nil && !st.LastDecision.Allowed {
 		how = fmt.Sprintf("denied by the policy but promoted under enforcement %s", st.LastDecision.Enforcement)
 	}
-	appendHistory(obj, raiv1.HistoryEntry{Version: version, ModelSHA256: digest, Action: raiv1.HistoryPromoted, DecisionID: decisionID,
-		Reason: raiv1.ReasonPromoted, Message: truncate(fmt.Sprintf("%s; rollout: %s", how, msg), 1024), Time: now})
+	if err := r.recordAction(ctx, obj, raiv1.HistoryEntry{Version: version, ModelSHA256: digest, Action: raiv1.HistoryPromoted, DecisionID: decisionID,
+		Reason: raiv1.ReasonPromoted, Message: truncate(fmt.Sprintf("%s; rollout: %s", how, msg), 1024), Time: now}, st.StableEvidence); err != nil {
+		return err
+	}
 	s.Promoted = true
 	s.PromotedMessage = fmt.Sprintf("version %s (sha256 %s) serves (%s, decision %s)", version, shortDigest(digest), how, shortID(decisionID))
 	afterStatusPatch(ctx, promotionsTotal.Inc)
@@ -123,6 +125,7 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 	}
 	r.eventAfterStatusPatch(ctx, obj, nil, eventType, raiv1.ReasonPromoted, "Promote", "version %s promoted (decision %s, %s); previous version %q",
 		version, shortID(decisionID), how, from)
+	return nil
 }
 
 // rollBack returns the Deployment to the stable version (or removes it when
@@ -147,8 +150,10 @@ func (r *ResponsibleModelReconciler) rollBack(ctx context.Context, s *scope, msg
 		return fmt.Errorf("roll back version %s: %w", version, err)
 	}
 	back := keepsServing(st)
-	appendHistory(obj, raiv1.HistoryEntry{Version: version, ModelSHA256: st.CandidateModelSHA256, Action: raiv1.HistoryRolledBack, DecisionID: decisionID,
-		Reason: raiv1.ReasonRolledBack, Message: truncate(msg+"; "+back, 1024), Time: now})
+	if err := r.recordAction(ctx, obj, raiv1.HistoryEntry{Version: version, ModelSHA256: st.CandidateModelSHA256, Action: raiv1.HistoryRolledBack, DecisionID: decisionID,
+		Reason: raiv1.ReasonRolledBack, Message: truncate(msg+"; "+back, 1024), Time: now}, evidenceRecords(st.Evaluations)); err != nil {
+		return err
+	}
 	message := fmt.Sprintf("version %s was rolled back: %s; %s. Set the %s annotation to a new value, or change the version, to try again",
 		version, msg, back, raiv1.AnnotationRetryEvaluations)
 	s.RolledBack = message

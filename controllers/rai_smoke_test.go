@@ -138,7 +138,7 @@ func TestEvaluationJobsRunTheRealRuntime(t *testing.T) {
 				t.Errorf("the privacy report gives epsilon %v (ok %v) and an RDP curve of %d orders; want both", cost.Epsilon, ok, len(cost.RDP))
 			}
 			r := &ResponsibleModelReconciler{Engine: policyEngine}
-			d, err := r.decide(context.Background(), obj, policyInput{Version: "v1", Requested: requested, Reports: reports}, nil)
+			d, _, err := r.decide(context.Background(), obj, policyInput{Version: "v1", Requested: requested, Reports: reports}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

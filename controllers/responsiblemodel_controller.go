@@ -58,6 +58,9 @@ type ResponsibleModelReconciler struct {
 	// RolloutPollInterval is how often a rollout's pods are looked at
 	// (default 10s).
 	RolloutPollInterval time.Duration
+	// DecisionLog receives an OPA decision-log event per decision; nil
+	// writes none.
+	DecisionLog DecisionLog
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 }
@@ -109,6 +112,7 @@ func specRefused(err error, format string, args ...any) error {
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=responsiblemodels/finalizers,verbs=update
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=privacybudgets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=promotionpolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=decisionrecords,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=privacybudgets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete

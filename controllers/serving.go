@@ -310,8 +310,7 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 	phase, msg := rolloutVerdict(facts)
 	switch phase {
 	case rolloutComplete:
-		r.promote(ctx, s, msg)
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.promote(ctx, s, msg)
 	case rolloutStuck:
 		return ctrl.Result{}, r.rollBack(ctx, s, msg)
 	}

@@ -1,7 +1,9 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -78,6 +80,8 @@ type harness struct {
 	r      *ResponsibleModelReconciler
 	engine *fake.Engine
 	events *recordedEvents
+	// log is the decision log.
+	log *bytes.Buffer
 	// conflictStatusPatches makes that many model status patches fail
 	// with a conflict.
 	conflictStatusPatches atomic.Int32
@@ -112,7 +116,8 @@ func newHarness(t *testing.T, engine *fake.Engine, objs ...client.Object) *harne
 			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
 		},
 	})
-	h.r = &ResponsibleModelReconciler{Client: h.c, APIReader: h.c, Scheme: testenv.Scheme(), Recorder: h.events, Engine: engine,
+	h.log = &bytes.Buffer{}
+	h.r = &ResponsibleModelReconciler{Client: h.c, APIReader: h.c, Scheme: testenv.Scheme(), Recorder: h.events, Engine: engine, DecisionLog: &WriterDecisionLog{W: h.log},
 		EvaluationJobs: EvaluationJobOptions{Image: DefaultRuntimeImage}, RolloutPollInterval: time.Second}
 	return h
 }
@@ -278,6 +283,23 @@ func TestReconcileOnFakeClient(t *testing.T) {
 	if n := h.events.count(raiv1.ReasonPolicyAllowed); n != 1 {
 		t.Errorf("%d PolicyAllowed events, want 1: %v", n, h.events.list)
 	}
+	// One OPA decision-log line, in OPA's schema.
+	lines := strings.Split(strings.TrimSpace(h.log.String()), "\n")
+	var event map[string]any
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &event) != nil {
+		t.Fatalf("decision log: %q", h.log.String())
+	}
+	for _, k := range []string{"decision_id", "path", "input", "result", "bundles", "timestamp", "labels"} {
+		if _, ok := event[k]; !ok {
+			t.Errorf("decision-log event has no %q: %v", k, event)
+		}
+	}
+	if event["decision_id"] != got.Status.LastDecision.ID || event["result"].(map[string]any)["allow"] != true {
+		t.Errorf("decision-log event %v", event)
+	}
+	if got.Status.DecisionChain == nil || got.Status.DecisionChain.Count != 1 {
+		t.Errorf("decision chain %+v: one promotion", got.Status.DecisionChain)
+	}
 }
 
 // TestStatusConflictDropsAnnouncements: a reconcile whose status patch
@@ -303,6 +325,18 @@ func TestStatusConflictDropsAnnouncements(t *testing.T) {
 
 	h.reconcile(m)
 	h.reconcile(m)
+	// The conflicted reconcile had written the denial's record: the next
+	// one adopts it, and the chain holds it once.
+	records := &raiv1.DecisionRecordList{}
+	if err := h.c.List(context.Background(), records); err != nil {
+		t.Fatal(err)
+	}
+	if head := h.model(m).Status.DecisionChain; len(records.Items) != 1 || head == nil || head.Count != 1 || head.Hash != records.Items[0].Spec.Hash {
+		t.Errorf("records %d, head %+v", len(records.Items), head)
+	}
+	if n := strings.Count(h.log.String(), `"decision_id"`); n != 1 {
+		t.Errorf("%d decision-log lines, want 1:\n%s", n, h.log.String())
+	}
 	if d := snapshot().minus(before); d != (metricSnapshot{denied: 1, fairnessSucceeded: 1}) {
 		t.Errorf("metrics moved by %+v, want one denial and one fairness evaluation", d)
 	}

@@ -103,8 +103,12 @@ type ResponsibleModelStatus struct {
 	// +optional
 	ModelCardRef *LocalObjectReference `json:"modelCardRef,omitempty"`
 
+	// DecisionChain is the head of the model's chain of DecisionRecords.
+	// +optional
+	DecisionChain *DecisionChainHead `json:"decisionChain,omitempty"`
+
 	// History records promotions, denials and rollbacks, newest last, at
-	// most 20 entries.
+	// most 20 entries (the DecisionRecords keep all of them).
 	// +kubebuilder:validation:MaxItems=20
 	// +listType=atomic
 	// +optional
@@ -178,6 +182,16 @@ type EvaluationStatus struct {
 	// CompletionTime is when the report was read.
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+}
+
+// DecisionChainHead is the last DecisionRecord of a model.
+type DecisionChainHead struct {
+	// Count of records (the last one's sequence).
+	Count int64 `json:"count"`
+	// Hash of the last record.
+	Hash string `json:"hash"`
+	// Last names the last record.
+	Last string `json:"last"`
 }
 
 // AppliedThreshold is one threshold as it judged.

@@ -50,11 +50,13 @@ func main() {
 		evalSelector  string
 		evalTolerate  stringList
 		rolloutPoll   time.Duration
+		decisionLog   string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 turns it off.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	flag.StringVar(&decisionLog, "decision-log", "stdout", "where OPA-compatible decision-log lines go: stdout, none, or a file path to append to.")
 	flag.StringVar(&runtimeImage, "runtime-image", controllers.DefaultRuntimeImage, "Image of the rai runtime that runs evaluation Jobs (rai evaluate) and serving pods (rai serve).")
 	flag.StringVar(&clusterPolicy, "cluster-policy-configmap", "", "NAMESPACE/NAME of a ConfigMap with Rego modules and data that extend the default policy for every model (optional; when set and missing, nothing is promoted).")
 	flag.StringVar(&evalSelector, "evaluation-node-selector", "", "key=value[,key=value] added to the node selector of evaluation pods.")
@@ -103,7 +105,20 @@ func main() {
 		fail(setupLog.Error, err, "create manager")
 	}
 
+	var dlog controllers.DecisionLog
+	switch decisionLog {
+	case "none", "":
+	case "stdout":
+		dlog = &controllers.WriterDecisionLog{W: os.Stdout}
+	default:
+		f, err := os.OpenFile(decisionLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			fail(setupLog.Error, err, "open the decision log "+decisionLog)
+		}
+		dlog = &controllers.WriterDecisionLog{W: f}
+	}
 	if err := (&controllers.ResponsibleModelReconciler{
+		DecisionLog:         dlog,
 		Client:              mgr.GetClient(),
 		APIReader:           mgr.GetAPIReader(),
 		Scheme:              mgr.GetScheme(),

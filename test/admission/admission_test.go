@@ -365,10 +365,8 @@ func TestDecisionRecords(t *testing.T) {
 	t.Run("alice with every verb on everything in her namespace may not write records", func(t *testing.T) {
 		_, err := create(t, as(alice), records, decisionRecord(teamB, "forged"))
 		wantPolicyRefusal(t, err, policy, "user alice may not create DecisionRecord team-b/forged", forbidden)
-		wantPolicyRefusal(t, patch(t, as(alice), records, teamB, rec.GetName(), `{"spec":{"decision":"Denied"}}`), policy,
+		wantPolicyRefusal(t, patch(t, as(alice), records, teamB, rec.GetName(), `{"metadata":{"labels":{"example.com/forged":"1"}}}`), policy,
 			"user alice may not update DecisionRecord team-b/"+rec.GetName(), forbidden)
-		wantPolicyRefusal(t, patch(t, as(alice), records, teamB, rec.GetName(), `{"status":{"verified":true}}`, "status"), policy,
-			"user alice may not update status of DecisionRecord team-b/"+rec.GetName(), forbidden)
 		wantPolicyRefusal(t, remove(t, as(alice), records, teamB, rec.GetName()), policy,
 			"user alice may not delete DecisionRecord team-b/"+rec.GetName(), forbidden)
 	})
@@ -377,7 +375,12 @@ func TestDecisionRecords(t *testing.T) {
 	})
 	t.Run("the operator may write records; the garbage collector may delete them", func(t *testing.T) {
 		wantAllowed(t, patch(t, as(operator), records, teamB, rec.GetName(), `{"metadata":{"annotations":{"rai.responsible-ai.dev/chain":"1"}}}`))
-		wantPolicyRefusal(t, patch(t, as(garbageCollector), records, teamB, rec.GetName(), `{"spec":{"decision":"Denied"}}`), policy, "user "+garbageCollector+" may not update")
+		// The record itself is immutable, for the operator too (the CRD's
+		// own validation).
+		if err := patch(t, as(operator), records, teamB, rec.GetName(), `{"spec":{"action":"Denied"}}`); err == nil || !strings.Contains(err.Error(), "decision records are immutable") {
+			t.Errorf("the operator changed a record's spec: %v", err)
+		}
+		wantPolicyRefusal(t, patch(t, as(garbageCollector), records, teamB, rec.GetName(), `{"metadata":{"labels":{"example.com/forged":"1"}}}`), policy, "user "+garbageCollector+" may not update")
 		wantAllowed(t, remove(t, as(garbageCollector), records, teamB, rec.GetName()))
 		mustCreate(t, as(operator), records, decisionRecord(teamB, "credit-scoring-2"))
 		wantAllowed(t, remove(t, as(operator), records, teamB, "credit-scoring-2"))

@@ -557,6 +557,10 @@ func decisionRecord(ns, name string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": records.GroupVersion().String(), "kind": "DecisionRecord",
 		"metadata": map[string]any{"name": name, "namespace": ns},
-		"spec":     map[string]any{"model": "credit-scoring", "version": "v1", "decision": "Allowed"},
+		"spec": map[string]any{
+			"model": "credit-scoring", "modelUID": "uid-1", "sequence": int64(1), "version": "v1",
+			"modelSHA256": strings.Repeat("a", 64), "previousHash": strings.Repeat("0", 64), "hash": strings.Repeat("b", 64),
+			"time": "2026-12-01T00:00:00Z", "action": "Promoted", "allowed": true,
+		},
 	}}
 }
