@@ -131,4 +131,3 @@ func Verify(records []raiv1.DecisionRecord, anchors map[string]Anchor) ([]Chain,
 	slices.SortFunc(problems, func(a, b Problem) int { return strings.Compare(a.Namespace+"/"+a.Model, b.Namespace+"/"+b.Model) })
 	return chains, problems
 }
-
