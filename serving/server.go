@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/onnx"
 	"github.com/responsible-ai/rmodel-operator/serving/audit"
 )
@@ -47,8 +48,11 @@ type Config struct {
 	// MaxBodyBytes bounds a request body; 0 means 16 MiB.
 	MaxBodyBytes int64
 	// AuditLogPath, when set, is the hash-chained audit log; AuditRawInputs adds raw inputs to it.
-	AuditLogPath   string
-	AuditRawInputs bool
+	// An existing log is verified and continued; one that does not verify stops Load, unless
+	// AuditLogRotateBroken, which moves it aside and starts a new chain (audit.Open).
+	AuditLogPath         string
+	AuditRawInputs       bool
+	AuditLogRotateBroken bool
 	// DrainTimeout bounds the graceful shutdown; 0 means 30s.
 	DrainTimeout time.Duration
 	// ServerVersion is reported at /v2.
@@ -119,6 +123,7 @@ func (s *Server) routes() {
 		writeJSON(w, http.StatusOK, map[string]bool{"live": true})
 	})
 	s.mux.HandleFunc("GET /v2/health/ready", s.handleReady)
+	s.mux.HandleFunc("GET "+contract.AuditHeadPath, s.handleAuditHead)
 	s.mux.HandleFunc("GET /v2/models/{name}", s.handleModelMetadata)
 	s.mux.HandleFunc("GET /v2/models/{name}/versions/{version}", s.handleModelMetadata)
 	s.mux.HandleFunc("GET /v2/models/{name}/ready", s.handleModelReady)
@@ -143,9 +148,15 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // Ready reports whether the model is loaded, warmed up and not shutting down.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
-// Load fetches the model, refuses it unless its sha256 matches, creates the session and the
-// executor, opens the audit log, runs a warm-up inference and then marks the server ready.
+// Load opens (verifies and continues) the audit log, fetches the model, refuses it unless its
+// sha256 matches, creates the session and the executor, runs a warm-up inference and then marks
+// the server ready.
 func (s *Server) Load(ctx context.Context) error {
+	if s.cfg.AuditLogPath != "" {
+		if err := s.openAudit(); err != nil {
+			return err
+		}
+	}
 	data, err := FetchModel(ctx, s.cfg.ModelURI, s.cfg.SHA256)
 	if err != nil {
 		return err
@@ -168,11 +179,6 @@ func (s *Server) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("model %q: %w", s.cfg.ModelURI, err)
 	}
-	if s.cfg.AuditLogPath != "" {
-		if s.audit, err = audit.Open(s.cfg.AuditLogPath); err != nil {
-			return err
-		}
-	}
 	s.loaded.Store(true)
 	// Warm-up: one row of zeros through the same path requests take (not audited).
 	s.exec.arrive()
@@ -184,6 +190,28 @@ func (s *Server) Load(ctx context.Context) error {
 	s.log.Info("model ready", "model", s.cfg.Name, "version", s.version, "sha256", s.modelSHA,
 		"device", sess.Device(), "input", s.spec.Name, "shape", s.spec.Shape, "max_batch_size", s.cfg.MaxBatchSize,
 		"max_batch_delay", s.cfg.MaxBatchDelay.String(), "onnxruntime", onnx.LibraryPath())
+	return nil
+}
+
+// openAudit opens the audit log and says in the server's log what it found.
+func (s *Server) openAudit() error {
+	path := s.cfg.AuditLogPath
+	l, op, err := audit.Open(path, audit.Options{RotateBroken: s.cfg.AuditLogRotateBroken})
+	if err != nil {
+		return err
+	}
+	s.audit = l
+	if op.Rotated != nil {
+		s.log.Warn("audit log did not verify: moved it aside and started a new chain", "path", path,
+			"moved_to", op.Rotated.PreviousLog, "reason", op.Rotated.Reason,
+			"verified_entries", op.Rotated.PreviousEntries, "last_good_hash", op.Rotated.PreviousHash)
+	}
+	if op.Torn != nil {
+		s.log.Warn("audit log: the last line was incomplete (a write cut short by a crash): truncated it, continuing from the last complete entry",
+			"path", path, "line", op.Torn.Line, "bytes_cut", op.Torn.Bytes, "entries", op.Entries)
+	}
+	h := l.Head()
+	s.log.Info("audit log open", "path", path, "continued_entries", op.Entries, "count", h.Count, "hash", h.Hash, "genesis", h.Genesis)
 	return nil
 }
 
@@ -270,6 +298,18 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 
 func (s *Server) handleServerMetadata(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, ServerMetadata{Name: "rai", Version: s.cfg.ServerVersion, Extensions: []string{}})
+}
+
+// handleAuditHead answers the audit log's head: {"count":N,"hash":"…","genesis":"…"}.
+func (s *Server) handleAuditHead(w http.ResponseWriter, _ *http.Request) {
+	switch {
+	case s.cfg.AuditLogPath == "":
+		writeError(w, http.StatusNotFound, "this server keeps no audit log")
+	case !s.loaded.Load():
+		writeError(w, http.StatusServiceUnavailable, "the audit log is not open yet")
+	default:
+		writeJSON(w, http.StatusOK, s.audit.Head())
+	}
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
@@ -364,7 +404,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (int, string) {
 	submitted = true
 	outs, err := s.exec.infer(req.Data, req.Rows)
 	if err != nil {
-		s.log.Error("inference failed", "request_id", req.ID, "error", err)
+		s.log.Error("inference failed", "request_id", audit.LoggedRequestID(req.ID), "error", err)
 		writeError(w, http.StatusInternalServerError, fmt.Sprintf("inference failed: %v", err))
 		return http.StatusInternalServerError, "inference"
 	}
@@ -388,7 +428,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (int, string) {
 	if s.audit != nil {
 		if err := s.record(req, resp.ID, outs); err != nil {
 			// Fail closed: a prediction that cannot be audited is not returned.
-			s.log.Error("audit log write failed", "request_id", resp.ID, "error", err)
+			s.log.Error("audit log write failed", "request_id", audit.LoggedRequestID(resp.ID), "error", err)
 			writeError(w, http.StatusInternalServerError, "audit log write failed")
 			return http.StatusInternalServerError, "audit"
 		}
@@ -401,7 +441,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (int, string) {
 
 func (s *Server) record(req *InferRequest, id string, outs [][]float32) error {
 	e := audit.Entry{
-		RequestID: id, ModelName: s.cfg.Name, ModelVersion: s.version, ModelSHA256: s.modelSHA,
+		RequestID: audit.LoggedRequestID(id), ModelName: s.cfg.Name, ModelVersion: s.version, ModelSHA256: s.modelSHA,
 		InputSHA256: audit.InputDigest(s.spec.Name, "FP32", req.Shape, req.Data), Rows: req.Rows,
 	}
 	for i, name := range s.spec.Outputs {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -458,10 +459,117 @@ func TestAuditLogRecordsEveryPredictionAndVerifies(t *testing.T) {
 	if bytes.Contains(data, []byte(`"raw_input"`)) {
 		t.Error("raw inputs logged without being asked for")
 	}
+	// One chain across the restart: seq 1..6, each entry naming the one before.
+	prev := audit.GenesisHash
+	for i, line := range lines {
+		var e audit.Entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.Seq != uint64(i+1) || e.PrevHash != prev {
+			t.Errorf("line %d: seq %d prev_hash %s, want seq %d prev_hash %s", i+1, e.Seq, e.PrevHash, i+1, prev)
+		}
+		prev = e.Hash
+	}
 	// Tampering with the file is caught at the changed line.
 	tampered := bytes.Replace(data, []byte(`"request_id":"r0-2"`), []byte(`"request_id":"r0-9"`), 1)
-	if _, err := audit.Verify(bytes.NewReader(tampered)); err == nil || !strings.Contains(err.Error(), "line 3") {
+	if _, err := audit.Verify(bytes.NewReader(tampered)); err == nil || !strings.Contains(err.Error(), "line 3 (seq 3)") {
 		t.Errorf("tampered log: %v", err)
+	}
+}
+
+func TestAuditHeadEndpoint(t *testing.T) {
+	_, uri, sum := testModel(t, 3)
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	ts := startServer(t, Config{ModelURI: uri, SHA256: sum, AuditLogPath: path})
+	var h audit.Head
+	if code := getJSON(t, ts.url+"/v2/audit/head", &h); code != http.StatusOK || h != (audit.Head{Hash: audit.GenesisHash}) {
+		t.Fatalf("head of a new log: %d %+v", code, h)
+	}
+	for i := range 3 {
+		post(t, ts.url+"/v2/models/model/infer", inferBody(fmt.Sprint(i), [][]float32{{1, 2, 3}}))
+	}
+	if code := getJSON(t, ts.url+"/v2/audit/head", &h); code != http.StatusOK || h.Count != 3 {
+		t.Fatalf("head: %d %+v", code, h)
+	}
+	ts.stop(t)
+	res, err := audit.VerifyFile(path)
+	if err != nil || res.Head() != h {
+		t.Fatalf("the file's head %+v (%v), served %+v", res.Head(), err, h)
+	}
+
+	off := startServer(t, Config{ModelURI: uri, SHA256: sum})
+	var e map[string]string
+	if code := getJSON(t, off.url+"/v2/audit/head", &e); code != http.StatusNotFound || e["error"] == "" {
+		t.Fatalf("head without an audit log: %d %v", code, e)
+	}
+}
+
+// TestAuditLogBoundsClientRequestIDs: a client's request ID enters the log at most 128 bytes
+// long; a longer one (here 100 KB) or one with control characters is logged as its digest.
+func TestAuditLogBoundsClientRequestIDs(t *testing.T) {
+	_, uri, sum := testModel(t, 3)
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	ts := startServer(t, Config{ModelURI: uri, SHA256: sum, AuditLogPath: path})
+	long := strings.Repeat("x", 100<<10)
+	ids := []string{long, "line\nbreak", "ok-42"}
+	for _, id := range ids {
+		r := post(t, ts.url+"/v2/models/model/infer", inferBody(id, [][]float32{{1, 2, 3}}))
+		if r.status != http.StatusOK || r.resp.ID != id {
+			t.Fatalf("response for a %d-byte id: %d, id of %d bytes", len(id), r.status, len(r.resp.ID))
+		}
+	}
+	ts.stop(t)
+	data, _ := os.ReadFile(path)
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	if len(lines) != 3 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	for i, line := range lines {
+		if len(line) > 1024 {
+			t.Errorf("line %d is %d bytes", i+1, len(line))
+		}
+		var e audit.Entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatal(err)
+		}
+		want := ids[i]
+		if i < 2 {
+			d := sha256.Sum256([]byte(ids[i]))
+			want = "sha256:" + hex.EncodeToString(d[:])
+		}
+		if e.RequestID != want {
+			t.Errorf("line %d: request_id %q, want %q", i+1, e.RequestID, want)
+		}
+	}
+	if _, err := audit.VerifyFile(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServeRefusesAnAuditLogThatDoesNotVerify(t *testing.T) {
+	_, uri, sum := testModel(t, 3)
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	ts := startServer(t, Config{ModelURI: uri, SHA256: sum, AuditLogPath: path})
+	for i := range 3 {
+		post(t, ts.url+"/v2/models/model/infer", inferBody(fmt.Sprint(i), [][]float32{{1, 2, 3}}))
+	}
+	ts.stop(t)
+	data, _ := os.ReadFile(path)
+	broken := bytes.Replace(data, []byte(`"request_id":"1"`), []byte(`"request_id":"7"`), 1)
+	os.WriteFile(path, broken, 0o600)
+	srv, err := New(Config{ModelURI: uri, SHA256: sum, AuditLogPath: path, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = srv.Load(context.Background())
+	srv.Close()
+	var be *audit.BrokenLogError
+	if !errors.As(err, &be) || be.Err.Line != 2 || be.Err.Seq != 2 {
+		t.Fatalf("Load with a broken log: %v", err)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, broken) {
+		t.Fatal("the broken log was changed")
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/onnx"
 	"github.com/responsible-ai/rmodel-operator/serving"
+	"github.com/responsible-ai/rmodel-operator/serving/audit"
 )
 
 func init() {
@@ -31,7 +33,10 @@ The model is read from file:// or http(s):// and refused unless its sha256 match
 listens at once (live) and reports ready after the model loaded and answered a warm-up inference.
 Concurrent requests are merged into batches of up to --max-batch-size rows (1 turns batching off).
 Each prediction is appended to the hash-chained audit log when --audit-log is set (verify it with
-'rai audit verify'). SIGTERM or SIGINT drains the requests in flight, then exits.
+'rai audit verify'). An existing log is verified in full at start and continued; one that does not
+verify stops the server, unless --` + contract.FlagAuditLogRotateBroken + ` moves it aside and starts a new
+chain. The log's head is at ` + contract.AuditHeadPath + `. SIGTERM or SIGINT drains the requests in
+flight, then exits.
 
 onnxruntime comes from --onnxruntime-lib, $` + onnx.LibraryEnv + `, bin/onnxruntime (make onnxruntime)
 or beside the rai executable.`,
@@ -51,7 +56,11 @@ or beside the rai executable.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			cfg.Logger.Info("listening", "address", ln.Addr().String(), "model_uri", cfg.ModelURI)
-			return srv.Run(ctx, ln)
+			err = srv.Run(ctx, ln)
+			if be, ok := errors.AsType[*audit.BrokenLogError](err); ok {
+				return fmt.Errorf("%w\n'rai audit verify %s' shows the break; --%s moves the log aside and starts a new chain", err, be.Path, contract.FlagAuditLogRotateBroken)
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -61,13 +70,15 @@ or beside the rai executable.`,
 	f.StringVar(&cfg.Name, contract.FlagName, contract.DefaultServedName, "model name in the API paths")
 	f.IntVar(&port, contract.FlagPort, contract.DefaultServingPort, "HTTP port")
 	f.StringVar(&device, contract.FlagDevice, contract.DefaultDevice, "execution provider: cpu or cuda (cuda fails at start when unavailable)")
-	f.StringVar(&cfg.AuditLogPath, contract.FlagAuditLog, "", "append-only hash-chained JSON-lines audit log (off when empty)")
+	f.StringVar(&cfg.AuditLogPath, contract.FlagAuditLog, "", "append-only hash-chained JSON-lines audit log (off when empty); an existing one is verified, then continued")
 	f.IntVar(&cfg.MaxBatchSize, contract.FlagMaxBatchSize, contract.DefaultMaxBatchSize, "most rows in one dynamic batch; 1 turns dynamic batching off")
 	f.DurationVar(&cfg.MaxBatchDelay, contract.FlagMaxBatchDelay, contract.DefaultMaxBatchDelay, "longest a batch waits for requests already arriving")
 	f.StringVar(&cfg.LibraryPath, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (default: $"+onnx.LibraryEnv+", bin/onnxruntime, or beside the executable)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 16<<20, "largest request body accepted (larger gets 413)")
 	f.StringVar(&cfg.ModelVersion, contract.FlagModelVersion, "", "model version reported (default: the ONNX model_version, else 1)")
 	f.BoolVar(&cfg.AuditRawInputs, "audit-raw-inputs", false, "also write raw inputs to the audit log (they may be personal data)")
+	f.BoolVar(&cfg.AuditLogRotateBroken, contract.FlagAuditLogRotateBroken, false,
+		"when the existing audit log does not verify, rename it to PATH.broken-<unix time> and start a new chain (default: refuse to start)")
 	f.IntVar(&cfg.IntraOpThreads, "intra-op-threads", 1, "onnxruntime threads per run")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", 30*time.Second, "longest the graceful shutdown waits for requests in flight")
 	cmd.MarkFlagRequired(contract.FlagModelURI)

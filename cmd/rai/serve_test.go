@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/onnxwriter"
 )
@@ -26,9 +29,25 @@ func runRai(ctx context.Context, args ...string) (string, error) {
 	rootCmd.SetErr(&out)
 	rootCmd.SetArgs(args)
 	// Cobra hands the context to a subcommand only when it has none yet: reset it so that each
-	// in-process run gets its own.
-	for _, c := range rootCmd.Commands() {
+	// in-process run gets its own. Flags keep their values from one Execute to the next: reset
+	// them too.
+	var reset func(c *cobra.Command)
+	reset = func(c *cobra.Command) {
 		c.SetContext(ctx)
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if sv, ok := f.Value.(pflag.SliceValue); ok {
+				sv.Replace(nil)
+			} else {
+				f.Value.Set(f.DefValue)
+			}
+			f.Changed = false
+		})
+		for _, sub := range c.Commands() {
+			reset(sub)
+		}
+	}
+	for _, c := range rootCmd.Commands() {
+		reset(c)
 	}
 	err := rootCmd.ExecuteContext(ctx)
 	return out.String(), err
@@ -122,7 +141,7 @@ func TestServeAndAuditVerify(t *testing.T) {
 	if err := os.WriteFile(auditPath, bytes.Replace(log, []byte(`"rows":1`), []byte(`"rows":2`), 1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runRai(context.Background(), "audit", "verify", auditPath); err == nil || !strings.Contains(err.Error(), "line 1: entry changed") {
+	if _, err := runRai(context.Background(), "audit", "verify", auditPath); err == nil || !strings.Contains(err.Error(), "line 1 (seq 1): entry changed") {
 		t.Fatalf("audit verify of a changed log: %v", err)
 	}
 }

@@ -103,6 +103,16 @@ const (
 	FlagMaxBatchDelay = "max-batch-delay"
 )
 
+// The inference audit log's head: `rai serve --audit-log` answers it at
+// AuditHeadPath as JSON {"count":N,"hash":"…","genesis":"…"} (404 without
+// an audit log), the state to anchor outside the pod.
+const AuditHeadPath = "/v2/audit/head"
+
+// FlagAuditLogRotateBroken is `rai serve --audit-log-rotate-broken`: a bool,
+// off by default, that moves an existing audit log that does not verify
+// aside and starts a new chain instead of refusing to start.
+const FlagAuditLogRotateBroken = "audit-log-rotate-broken"
+
 // Flags of `rai evaluate <kind>` (FlagSHA256 and FlagModelVersion too).
 const (
 	FlagModel            = "model"

@@ -13,7 +13,7 @@ import (
 func writeLog(t *testing.T, n int) (string, [][]byte) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	l, err := Open(path)
+	l, _, err := Open(path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,9 +48,12 @@ func TestVerifyAcceptsAnIntactLogAndItsContinuation(t *testing.T) {
 		t.Fatalf("intact log: %+v, %v", res, err)
 	}
 	// Reopening continues the chain.
-	l, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
+	l, op, err := Open(path, Options{})
+	if err != nil || op.Entries != 5 || op.Torn != nil || op.Rotated != nil {
+		t.Fatalf("reopen: %+v, %v", op, err)
+	}
+	if h := l.Head(); h != res.Head() || h.Count != 5 || h.Genesis == "" {
+		t.Fatalf("head of the reopened log %+v, verified %+v", h, res.Head())
 	}
 	e, err := l.Append(Entry{RequestID: "later", Time: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)})
 	if err != nil {
@@ -61,7 +64,7 @@ func TestVerifyAcceptsAnIntactLogAndItsContinuation(t *testing.T) {
 		t.Fatalf("continued entry seq %d prev %s, want 6 and %s", e.Seq, e.PrevHash, res.LastHash)
 	}
 	res2, err := VerifyFile(path)
-	if err != nil || res2.Entries != 6 || res2.LastHash != e.Hash {
+	if err != nil || res2.Entries != 6 || res2.LastHash != e.Hash || res2.Genesis != res.Genesis {
 		t.Fatalf("continued log: %+v, %v", res2, err)
 	}
 }
@@ -79,12 +82,13 @@ func TestVerifyNamesTheLineOfATamperedLog(t *testing.T) {
 		name   string
 		edit   func([][]byte) [][]byte
 		line   int
+		seq    uint64 // as the bad line states it
 		reason string
 	}{
 		{"changed output", func(l [][]byte) [][]byte {
 			l[2] = bytes.Replace(l[2], []byte(`"max":0.2`), []byte(`"max":0.9`), 1)
 			return l
-		}, 3, "entry changed"},
+		}, 3, 3, "entry changed"},
 		{"changed request id and rehashed", func(l [][]byte) [][]byte {
 			// An attacker who recomputes the changed entry's hash still breaks the next link.
 			var e Entry
@@ -94,29 +98,33 @@ func TestVerifyNamesTheLineOfATamperedLog(t *testing.T) {
 			e.Hash = h
 			l[1] = append(mustMarshal(t, e), '\n')
 			return l
-		}, 3, "chain broken"},
-		{"dropped entry", func(l [][]byte) [][]byte { return append(l[:1], l[2:]...) }, 2, "chain broken"},
-		{"reordered entries", func(l [][]byte) [][]byte { l[3], l[4] = l[4], l[3]; return l }, 4, "chain broken"},
-		{"dropped first entry", func(l [][]byte) [][]byte { return l[1:] }, 1, "chain broken"},
-		{"garbage line", func(l [][]byte) [][]byte { l[0] = []byte("hello\n"); return l }, 1, "not an audit entry"},
+		}, 3, 3, "chain broken"},
+		{"dropped entry in the middle", func(l [][]byte) [][]byte { return append(l[:1], l[2:]...) }, 2, 3, "chain broken"},
+		{"reordered entries", func(l [][]byte) [][]byte { l[3], l[4] = l[4], l[3]; return l }, 4, 5, "chain broken"},
+		{"dropped first entry", func(l [][]byte) [][]byte { return l[1:] }, 1, 2, "chain broken"},
+		{"garbage line", func(l [][]byte) [][]byte { l[0] = []byte("hello\n"); return l }, 1, 0, "not an audit entry"},
+		{"garbage line, not last, without JSON", func(l [][]byte) [][]byte { l[2] = []byte(`{"seq":3,"ti` + "\n"); return l }, 3, 0, "not an audit entry"},
+		{"empty line", func(l [][]byte) [][]byte { l[1] = []byte("\n"); return l }, 2, 0, "empty line"},
+		{"a chain_start after the first entry", func(l [][]byte) [][]byte {
+			var e Entry
+			mustUnmarshal(t, l[4], &e)
+			e.ChainStart = &ChainStart{PreviousLog: "x"}
+			e.Hash, _ = hashOf(e)
+			l[4] = append(mustMarshal(t, e), '\n')
+			return l
+		}, 5, 5, "chain_start"},
 	}
 	for _, tc := range cases {
 		_, err := verifyLines(tc.edit(clone()))
 		var ve *VerifyError
-		if !errors.As(err, &ve) || ve.Line != tc.line || !strings.Contains(ve.Reason, tc.reason) {
-			t.Errorf("%s: %v, want line %d: %s", tc.name, err, tc.line, tc.reason)
+		if !errors.As(err, &ve) || ve.Line != tc.line || ve.Seq != tc.seq || !strings.Contains(ve.Reason, tc.reason) {
+			t.Errorf("%s: %v, want line %d (seq %d): %s", tc.name, err, tc.line, tc.seq, tc.reason)
 		}
 	}
-}
-
-func TestOpenRefusesToExtendATamperedTail(t *testing.T) {
-	path, lines := writeLog(t, 2)
-	lines[1] = bytes.Replace(lines[1], []byte(`"rows":1`), []byte(`"rows":2`), 1)
-	if err := os.WriteFile(path, bytes.Join(lines, nil), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "line 2") {
-		t.Fatalf("Open of a tampered log: %v", err)
+	// The message names the line and the seq.
+	_, err := verifyLines(cases[0].edit(clone()))
+	if err == nil || !strings.HasPrefix(err.Error(), "line 3 (seq 3): entry changed") {
+		t.Errorf("message %q", err)
 	}
 }
 

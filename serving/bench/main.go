@@ -1,6 +1,8 @@
 // Command bench measures `rai serve` (make bench-serving): the per-request overhead of serving
 // over a bare in-process Runner.Run of the same input, and throughput at several concurrencies
-// with and without dynamic batching, for a small tabular model (an MLP written by onnxwriter).
+// with and without dynamic batching and with the audit log on, for a small tabular model (an MLP
+// written by onnxwriter). The audit log's cost is also measured head to head: two servers, one
+// writing the log to a temporary file, requests alternating between them in the same run.
 //
 // The server runs as a child process (this binary re-executed) so that its peak resident memory
 // is its own; the load generator runs here, over loopback HTTP with keep-alive connections, and
@@ -38,6 +40,7 @@ import (
 	"github.com/responsible-ai/rmodel-operator/internal/onnx"
 	"github.com/responsible-ai/rmodel-operator/internal/onnxwriter"
 	"github.com/responsible-ai/rmodel-operator/serving"
+	"github.com/responsible-ai/rmodel-operator/serving/audit"
 )
 
 func main() {
@@ -133,14 +136,20 @@ func run(device string, features int, hiddenSpec string, duration time.Duration,
 		name  string
 		batch int
 		delay time.Duration
+		audit bool
 	}{
-		{"unbatched (--max-batch-size 1)", 1, 0},
-		{fmt.Sprintf("batched (--max-batch-size %d --max-batch-delay %s)", maxBatch, maxDelay), maxBatch, maxDelay},
+		{"unbatched (--max-batch-size 1)", 1, 0, false},
+		{fmt.Sprintf("batched (--max-batch-size %d --max-batch-delay %s)", maxBatch, maxDelay), maxBatch, maxDelay, false},
+		{"unbatched, --audit-log", 1, 0, true},
 	}
 	concurrencies := []int{1, 8, 64}
 	var results []modeResult
-	for _, m := range modes {
-		srv, err := startChild(modelPath, digest, device, m.batch, m.delay)
+	for i, m := range modes {
+		auditLog := ""
+		if m.audit {
+			auditLog = filepath.Join(dir, fmt.Sprintf("audit-%d.jsonl", i))
+		}
+		srv, err := startChild(modelPath, digest, device, m.batch, m.delay, auditLog)
 		if err != nil {
 			return err
 		}
@@ -184,7 +193,74 @@ func run(device string, features int, hiddenSpec string, duration time.Duration,
 		fmt.Printf(" %s |\n", humanBytes(int(r.peakRSS)))
 	}
 	last := concurrencies[len(concurrencies)-1]
-	fmt.Printf("\nBatching at concurrency %d: %.2f× the unbatched throughput (load average after: %s)\n", last, results[1].throughput[last]/results[0].throughput[last], loadAverage())
+	fmt.Printf("\nBatching at concurrency %d: %.2f× the unbatched throughput; the audit log: %.2f× (load average after: %s)\n", last,
+		results[1].throughput[last]/results[0].throughput[last], results[2].throughput[last]/results[0].throughput[last], loadAverage())
+	return auditCost(modelPath, digest, device, dir, body, latencyN, bareRun)
+}
+
+// auditCost measures the audit log's cost head to head: two unbatched servers, one writing the
+// log to a file in dir, both up at once; request i goes to one and then the other (the order
+// alternating), each paired with a bare Run, so that both see the same machine load.
+func auditCost(modelPath, digest, device, dir string, body []byte, n int, bareRun func() (time.Duration, error)) error {
+	logPath := filepath.Join(dir, "audit-ab.jsonl")
+	plain, err := startChild(modelPath, digest, device, 1, 0, "")
+	if err != nil {
+		return err
+	}
+	defer plain.stop()
+	audited, err := startChild(modelPath, digest, device, 1, 0, logPath)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	urls := []string{plain.url + "/v2/models/model/infer", audited.url + "/v2/models/model/infer"}
+	var lat, over [2][]time.Duration
+	for i := -200; i < n; i++ { // 200 warm-up rounds
+		for k := range 2 {
+			j := (i + k) & 1 // even rounds: plain first; odd: audited first
+			if i < 0 {
+				j = k
+			}
+			b, err := bareRun()
+			if err != nil {
+				audited.stop()
+				return err
+			}
+			t0 := time.Now()
+			if err := post(client, urls[j], body); err != nil {
+				audited.stop()
+				return err
+			}
+			if i >= 0 {
+				d := time.Since(t0)
+				lat[j], over[j] = append(lat[j], d), append(over[j], d-b)
+			}
+		}
+	}
+	audited.stop()
+	fi, err := os.Stat(logPath)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	res, err := audit.VerifyFile(logPath)
+	if err != nil {
+		return fmt.Errorf("the benchmark's audit log: %w", err)
+	}
+	verifyTime := time.Since(t0)
+
+	fmt.Printf("\nAudit log cost, head to head: two unbatched servers up at once, one with --audit-log (a file in %s); %d requests to each, alternating, each paired with a bare Run.\n\n", dir, n)
+	fmt.Println("| server | HTTP p50 | HTTP p99 | overhead p50 | overhead p99 |")
+	fmt.Println("|---|---|---|---|---|")
+	for j, name := range []string{"without audit log", "with --audit-log"} {
+		fmt.Printf("| %s | %s | %s | %s | %s |\n", name, us(percentile(lat[j], 50)), us(percentile(lat[j], 99)), us(percentile(over[j], 50)), us(percentile(over[j], 99)))
+	}
+	fmt.Printf("\nAudit log: overhead p50 %.2f× without it (%+.0f µs per request), HTTP p50 %.2f×; its %d entries (%s, %.0f B each) verify in %s (%.0f MB/s, the cost of reopening it at start)\n",
+		float64(percentile(over[1], 50))/float64(percentile(over[0], 50)),
+		float64(percentile(over[1], 50)-percentile(over[0], 50))/float64(time.Microsecond),
+		float64(percentile(lat[1], 50))/float64(percentile(lat[0], 50)),
+		res.Entries, humanBytes(int(fi.Size())), float64(fi.Size())/float64(max(res.Entries, 1)), verifyTime.Round(time.Millisecond),
+		float64(fi.Size())/1e6/verifyTime.Seconds())
 	return nil
 }
 
@@ -289,13 +365,14 @@ type child struct {
 	url string
 }
 
-func startChild(modelPath, digest, device string, batch int, delay time.Duration) (*child, error) {
+// startChild starts a server; auditLog "" leaves the audit log off.
+func startChild(modelPath, digest, device string, batch int, delay time.Duration, auditLog string) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe, "-model", modelPath, "-sha256", digest, "-device", device,
-		"-max-batch-size", strconv.Itoa(batch), "-max-batch-delay", delay.String())
+		"-max-batch-size", strconv.Itoa(batch), "-max-batch-delay", delay.String(), "-audit-log", auditLog)
 	cmd.Env = append(os.Environ(), "RAI_BENCH_SERVER=1")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -343,12 +420,14 @@ func serveChild() error {
 	device := fs.String("device", "cpu", "")
 	batch := fs.Int("max-batch-size", 1, "")
 	delay := fs.Duration("max-batch-delay", 0, "")
+	auditLog := fs.String("audit-log", "", "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
 	srv, err := serving.New(serving.Config{
 		ModelURI: "file://" + *model, SHA256: *digest, Device: onnx.Device(*device),
-		MaxBatchSize: *batch, MaxBatchDelay: *delay, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		MaxBatchSize: *batch, MaxBatchDelay: *delay, AuditLogPath: *auditLog,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		return err
