@@ -87,7 +87,7 @@ log), which tells one log from another. Anchor it outside the log's reach; pass 
 			return nil
 		},
 	}
-	auditCmd.AddCommand(verify, head)
+	auditCmd.AddCommand(verify, head, newAuditVerifyDecisionsCmd())
 	rootCmd.AddCommand(auditCmd)
 }
 

@@ -81,6 +81,19 @@ check "bypass: the relaxed floor is not applied, still denied" "$(get rmodel/cre
 check "bypass: the decision names the PromotionPolicy that judged" "$(get rmodel/credit-biased '{.status.lastDecision.promotionPolicies[*]}')" "^$demo_ns-platform\$"
 check "bypass: nothing serves" "$(get rmodel/credit-biased '{.status.stableVersion}')" '^$'
 
+echo
+echo "== accountability: every model's decision chain verifies offline, against the heads in status"
+"${kubectl[@]}" get decisionrecords -n "$demo_ns" -o json >"$demo_out/decisionrecords.json"
+"${kubectl[@]}" get rmodel -n "$demo_ns" -o json >"$demo_out/models.json"
+verify=$("$bin/rai" audit verify-decisions "$demo_out/decisionrecords.json" --models "$demo_out/models.json" 2>&1 || true)
+check "decision chains: every model's verifies" "$(grep -c '^ok ' <<<"$verify")/$(grep -c '^FAIL' <<<"$verify")" '^5/0$'
+check "decision chains: the credit-fair rollback is on the record" "$(grep "/credit-fair:" <<<"$verify")" '[1-9][0-9]* RolledBack'
+sed '0,/"action": "RolledBack"/s//"action": "Promoted"/' "$demo_out/decisionrecords.json" >"$demo_out/decisionrecords-tampered.json"
+verify=$("$bin/rai" audit verify-decisions "$demo_out/decisionrecords-tampered.json" --models "$demo_out/models.json" 2>&1 || true)
+check "decision chains: a tampered record is named" "$(grep '^FAIL' <<<"$verify")" 'credit-fair: record credit-fair-.* was altered'
+grep -q '"decision_id"' "$manager_log" && dl=present || dl=absent
+check "decision log: OPA-compatible lines on the manager's stdout" "$dl" '^present$'
+
 if [ "$failures" -gt 0 ]; then
   echo "e2e: $failures assertion(s) failed; manager log tail:"
   tail -40 "$manager_log" || true
