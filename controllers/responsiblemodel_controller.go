@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -58,6 +59,10 @@ type ResponsibleModelReconciler struct {
 	// RolloutPollInterval is how often a rollout's pods are looked at
 	// (default 10s).
 	RolloutPollInterval time.Duration
+	// AuditAnchorInterval is how often the serving pods' audit heads are
+	// read into status (default 5m); HTTPClient reads them.
+	AuditAnchorInterval time.Duration
+	HTTPClient          *http.Client
 	// DecisionLog receives an OPA decision-log event per decision; nil
 	// writes none.
 	DecisionLog DecisionLog
@@ -221,6 +226,7 @@ func (r *ResponsibleModelReconciler) steps() []subReconciler {
 		r.reconcileDecision,
 		r.reconcileBudget,
 		r.reconcileServing,
+		r.reconcileAuditAnchors,
 		r.reconcileCompliance,
 		r.reconcileModelCard,
 	}

@@ -398,12 +398,19 @@ func (r *ResponsibleModelReconciler) removeServing(ctx context.Context, obj *rai
 
 // setServingStatus summarizes the Deployment in status.serving.
 func setServingStatus(obj *raiv1.ResponsibleModel, dep *appsv1.Deployment, version string) {
+	var heads []raiv1.AuditHead
+	var anchored *metav1.Time
+	if prev := obj.Status.Serving; prev != nil {
+		heads, anchored = prev.AuditHeads, prev.AuditAnchorTime
+	}
 	obj.Status.Serving = &raiv1.ServingStatus{
-		Deployment:    dep.Name,
-		Service:       dep.Name,
-		URL:           inferenceURL(obj),
-		Replicas:      ptr.Deref(dep.Spec.Replicas, 1),
-		ReadyReplicas: dep.Status.ReadyReplicas,
-		Version:       version,
+		AuditHeads:      heads,
+		AuditAnchorTime: anchored,
+		Deployment:      dep.Name,
+		Service:         dep.Name,
+		URL:             inferenceURL(obj),
+		Replicas:        ptr.Deref(dep.Spec.Replicas, 1),
+		ReadyReplicas:   dep.Status.ReadyReplicas,
+		Version:         version,
 	}
 }

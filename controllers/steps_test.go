@@ -5,6 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -524,5 +528,59 @@ func TestMaxConcurrentReconciles(t *testing.T) {
 		if got := (&ResponsibleModelReconciler{MaxConcurrentReconciles: set}).maxConcurrentReconciles(); got != want {
 			t.Errorf("MaxConcurrentReconciles %d: %d workers, want %d", set, got, want)
 		}
+	}
+}
+
+// TestStepAuditAnchors: the serving pods' audit heads are read into status
+// when due; a pod that does not answer keeps its last anchor.
+func TestStepAuditAnchors(t *testing.T) {
+	count := int64(7)
+	up := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/audit/head" || !up {
+			http.Error(w, "no", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, `{"count":%d,"hash":"%s","genesis":"%s"}`, count, sha(int(count)), sha(1))
+	}))
+	defer srv.Close()
+	_, portStr, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	port, _ := strconv.Atoi(portStr)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "serving-1", Namespace: "ns", Labels: map[string]string{raiv1.LabelModel: "anchored", raiv1.LabelComponent: "serving"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: serveContainer, Image: "rai"}}}}
+	h := newHarness(t, fake.New(fake.Allow()), pod)
+	pod.Status = corev1.PodStatus{PodIP: "127.0.0.1", Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	if err := h.c.Status().Update(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	h.r.AuditAnchorInterval = time.Minute
+	m := fakeModel("anchored", func(m *raiv1.ResponsibleModel) { m.Spec.Serving.Port = int32(port) })
+	m.Status.StableVersion, m.Status.Serving = "v1", &raiv1.ServingStatus{Deployment: "d"}
+	now := time.Now()
+	s := &scope{obj: m, now: now}
+	res, err := h.r.reconcileAuditAnchors(context.Background(), s)
+	if err != nil || res.RequeueAfter != time.Minute {
+		t.Fatalf("%+v %v", res, err)
+	}
+	heads := m.Status.Serving.AuditHeads
+	if len(heads) != 1 || heads[0].Pod != "serving-1" || heads[0].Count != 7 || heads[0].Hash != sha(7) || heads[0].Genesis != sha(1) {
+		t.Fatalf("heads %+v", heads)
+	}
+	// Not due yet: nothing is read.
+	count = 9
+	s.now = now.Add(10 * time.Second)
+	if res, _ := h.r.reconcileAuditAnchors(context.Background(), s); res.RequeueAfter != 50*time.Second || m.Status.Serving.AuditHeads[0].Count != 7 {
+		t.Errorf("not due: %+v, heads %+v", res, m.Status.Serving.AuditHeads)
+	}
+	// Due, and the pod does not answer: its anchor stays.
+	up = false
+	s.now = now.Add(2 * time.Minute)
+	if _, err := h.r.reconcileAuditAnchors(context.Background(), s); err != nil || m.Status.Serving.AuditHeads[0].Count != 7 {
+		t.Errorf("a silent pod: %v, heads %+v", err, m.Status.Serving.AuditHeads)
+	}
+	up = true
+	s.now = now.Add(4 * time.Minute)
+	if _, err := h.r.reconcileAuditAnchors(context.Background(), s); err != nil || m.Status.Serving.AuditHeads[0].Count != 9 {
+		t.Errorf("due again: %v, heads %+v", err, m.Status.Serving.AuditHeads)
 	}
 }

@@ -303,6 +303,36 @@ type ServingStatus struct {
 	// Version the Deployment's pod template runs.
 	// +optional
 	Version string `json:"version,omitempty"`
+
+	// AuditHeads anchor each serving pod's inference audit log outside the
+	// pod: the head (entry count, last hash, first hash) the operator last
+	// read from the pod's /v2/audit/head. `rai audit verify
+	// --anchor-count --anchor-hash` fails on a log cut back below it.
+	// +listType=map
+	// +listMapKey=pod
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	AuditHeads []AuditHead `json:"auditHeads,omitempty"`
+
+	// AuditAnchorTime is when the operator last asked the pods for their
+	// heads.
+	// +optional
+	AuditAnchorTime *metav1.Time `json:"auditAnchorTime,omitempty"`
+}
+
+// AuditHead is a serving pod's inference audit log head, as read.
+type AuditHead struct {
+	// Pod that serves.
+	Pod string `json:"pod"`
+	// Count of entries in its log.
+	Count int64 `json:"count"`
+	// Hash of the last entry.
+	Hash string `json:"hash"`
+	// Genesis is the first entry's hash: it identifies the log.
+	// +optional
+	Genesis string `json:"genesis,omitempty"`
+	// Time the head was read.
+	Time metav1.Time `json:"time"`
 }
 
 // HistoryAction names what happened to a version.

@@ -51,11 +51,13 @@ func main() {
 		evalTolerate  stringList
 		rolloutPoll   time.Duration
 		decisionLog   string
+		auditAnchor   time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 turns it off.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	flag.DurationVar(&auditAnchor, "audit-anchor-interval", 5*time.Minute, "how often the serving pods' inference audit heads are read into status.serving.auditHeads.")
 	flag.StringVar(&decisionLog, "decision-log", "stdout", "where OPA-compatible decision-log lines go: stdout, none, or a file path to append to.")
 	flag.StringVar(&runtimeImage, "runtime-image", controllers.DefaultRuntimeImage, "Image of the rai runtime that runs evaluation Jobs (rai evaluate) and serving pods (rai serve).")
 	flag.StringVar(&clusterPolicy, "cluster-policy-configmap", "", "NAMESPACE/NAME of a ConfigMap with Rego modules and data that extend the default policy for every model (optional; when set and missing, nothing is promoted).")
@@ -119,6 +121,7 @@ func main() {
 	}
 	if err := (&controllers.ResponsibleModelReconciler{
 		DecisionLog:         dlog,
+		AuditAnchorInterval: auditAnchor,
 		Client:              mgr.GetClient(),
 		APIReader:           mgr.GetAPIReader(),
 		Scheme:              mgr.GetScheme(),

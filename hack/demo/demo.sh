@@ -31,6 +31,7 @@ setsid nohup "$bin/manager" \
   --evaluation-node-selector rai.responsible-ai.dev/local-exec=true \
   --evaluation-toleration rai.responsible-ai.dev/local-exec:NoSchedule \
   --rollout-poll-interval 3s \
+  --audit-anchor-interval 5s \
   >"$manager_log" 2>&1 </dev/null &
 echo $! >"$manager_pid"
 for _ in $(seq 1 60); do

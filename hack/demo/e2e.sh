@@ -94,6 +94,37 @@ check "decision chains: a tampered record is named" "$(grep '^FAIL' <<<"$verify"
 grep -q '"decision_id"' "$manager_log" && dl=present || dl=absent
 check "decision log: OPA-compatible lines on the manager's stdout" "$dl" '^present$'
 
+echo
+echo "== accountability: credit-local's inference log is anchored in status and survives a restart of its server"
+for _ in $(seq 1 30); do
+  [ -n "$(get rmodel/credit-local '{.status.serving.auditHeads[0].hash}')" ] && break
+  sleep 1
+done
+anchor_count=$(get rmodel/credit-local '{.status.serving.auditHeads[0].count}')
+anchor_hash=$(get rmodel/credit-local '{.status.serving.auditHeads[0].hash}')
+check "inference log: the operator anchors its head in status" "$anchor_count $anchor_hash" '^[1-9][0-9]* [0-9a-f]{64}$'
+head_url="http://127.0.0.1:$local_serving_port/v2/audit/head"
+before=$(curl -fsS "$head_url" || true)
+pkill -f -- "--name credit-local" || true
+for _ in $(seq 1 60); do
+  sleep 1
+  curl -fsS "http://127.0.0.1:$local_serving_port/v2/health/ready" >/dev/null 2>&1 && break
+done
+curl -fsS -H 'Content-Type: application/json' \
+  -d '{"inputs":[{"name":"features","shape":[1,9],"datatype":"FP32","data":[0.61,0.52,-0.09,2,0.54,1,0,0,-0.74]}]}' \
+  "http://127.0.0.1:$local_serving_port/v2/models/credit-local/infer" >/dev/null || true
+after=$(curl -fsS "$head_url" || true)
+genesis() { sed -n 's/.*"genesis":"\([0-9a-f]*\)".*/\1/p' <<<"$1"; }
+count() { sed -n 's/.*"count":\([0-9]*\).*/\1/p' <<<"$1"; }
+check "inference log: one chain across the restart (same genesis, one more entry)" \
+  "$(genesis "$before")=$(genesis "$after") $(( $(count "$after" || echo 0) - $(count "$before" || echo 0) ))" '^([0-9a-f]{64})=\1 1$'
+log_file=$(ls -t $(find "$out/localnode" -name audit.jsonl 2>/dev/null) 2>/dev/null | head -1)
+check "inference log: verifies against the operator's anchor" \
+  "$("$bin/rai" audit verify "$log_file" --anchor-count "$anchor_count" --anchor-hash "$anchor_hash" 2>&1 | tail -1)" '^ok'
+head -n $(( anchor_count - 1 )) "$log_file" >"$demo_out/audit-cut.jsonl"
+check "inference log: a log cut below the anchor fails" \
+  "$("$bin/rai" audit verify "$demo_out/audit-cut.jsonl" --anchor-count "$anchor_count" --anchor-hash "$anchor_hash" 2>&1 | tail -3)" 'missing'
+
 if [ "$failures" -gt 0 ]; then
   echo "e2e: $failures assertion(s) failed; manager log tail:"
   tail -40 "$manager_log" || true
