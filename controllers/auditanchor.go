@@ -38,9 +38,9 @@ type auditHeadResponse struct {
 
 // reconcileAuditAnchors reads the serving pods' audit heads when they are
 // due. It sets no condition; it records status.serving.auditHeads (one per
-// ready serving pod; pods that no longer exist are dropped, a pod that does
-// not answer keeps its last anchor) and requeues after the interval. It
-// does nothing when nothing serves.
+// serving pod: a pod that does not answer, or is gone after a rollout,
+// keeps its last anchor, the final head of its log; the newest 64 are kept)
+// and requeues after the interval. It does nothing when nothing serves.
 func (r *ResponsibleModelReconciler) reconcileAuditAnchors(ctx context.Context, s *scope) (ctrl.Result, error) {
 	st := &s.obj.Status
 	if st.Serving == nil || st.StableVersion == "" {
@@ -56,7 +56,7 @@ func (r *ResponsibleModelReconciler) reconcileAuditAnchors(ctx context.Context, 
 		return ctrl.Result{}, fmt.Errorf("list the serving pods to anchor their audit logs: %w", err)
 	}
 	port := servingPort(s.obj)
-	var heads []raiv1.AuditHead
+	heads := slices.Clone(st.Serving.AuditHeads)
 	for _, p := range pods.Items {
 		if p.Status.PodIP == "" || !podReady(&p) {
 			continue
@@ -64,15 +64,19 @@ func (r *ResponsibleModelReconciler) reconcileAuditAnchors(ctx context.Context, 
 		h, err := r.readAuditHead(ctx, p.Status.PodIP, port)
 		if err != nil {
 			log.FromContext(ctx).V(1).Info("audit head not read", "pod", p.Name, "error", err.Error())
-			if i := slices.IndexFunc(st.Serving.AuditHeads, func(a raiv1.AuditHead) bool { return a.Pod == p.Name }); i >= 0 {
-				heads = append(heads, st.Serving.AuditHeads[i])
-			}
 			continue
 		}
-		heads = append(heads, raiv1.AuditHead{Pod: p.Name, Count: h.Count, Hash: h.Hash, Genesis: h.Genesis, Time: metav1.NewTime(s.now)})
-		if len(heads) == 64 {
-			break
+		head := raiv1.AuditHead{Pod: p.Name, Count: h.Count, Hash: h.Hash, Genesis: h.Genesis, Time: metav1.NewTime(s.now)}
+		if i := slices.IndexFunc(heads, func(a raiv1.AuditHead) bool { return a.Pod == p.Name }); i >= 0 {
+			heads[i] = head
+		} else {
+			heads = append(heads, head)
 		}
+	}
+	// The newest 64 anchors, by when they were read.
+	slices.SortStableFunc(heads, func(a, b raiv1.AuditHead) int { return b.Time.Compare(a.Time.Time) })
+	if len(heads) > 64 {
+		heads = heads[:64]
 	}
 	slices.SortFunc(heads, func(a, b raiv1.AuditHead) int { return strings.Compare(a.Pod, b.Pod) })
 	st.Serving.AuditHeads = heads

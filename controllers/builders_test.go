@@ -270,3 +270,23 @@ func TestParseTolerations(t *testing.T) {
 		t.Error("ParseNodeSelector accepted a pair without =")
 	}
 }
+
+// TestAuditVolume: without a claim the audit log is on an emptyDir; with
+// one, each pod writes in a directory of its own on the claim.
+func TestAuditVolume(t *testing.T) {
+	m := newModel("ns", "m")
+	served := servedModel{Version: "v1", URI: "file:///m.onnx", SHA256: sha(1)}
+	spec := buildServingDeployment(m, served, "rai:1").Spec.Template.Spec
+	if v := spec.Volumes[slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == "audit" })]; v.EmptyDir == nil {
+		t.Errorf("default audit volume %+v", v)
+	}
+	m.Spec.Serving.AuditVolumeClaim = &raiv1.LocalObjectReference{Name: "audit-logs"}
+	spec = buildServingDeployment(m, served, "rai:1").Spec.Template.Spec
+	v := spec.Volumes[slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == "audit" })]
+	c := spec.Containers[0]
+	mount := c.VolumeMounts[slices.IndexFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == "audit" })]
+	if v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != "audit-logs" || mount.SubPathExpr != "$(POD_NAME)" ||
+		!slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "POD_NAME" && e.ValueFrom.FieldRef.FieldPath == "metadata.name" }) {
+		t.Errorf("audit on a claim: volume %+v, mount %+v, env %+v", v, mount, c.Env)
+	}
+}

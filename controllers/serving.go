@@ -153,7 +153,7 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 			contract.Arg(contract.FlagAuditLog), auditLogDir + "/audit.jsonl",
 			contract.Arg(contract.FlagMaxBatchSize), strconv.Itoa(int(maxBatch)), contract.Arg(contract.FlagMaxBatchDelay), batchDelay,
 		},
-		Env:             []corev1.EnvVar{{Name: "TMPDIR", Value: "/tmp"}},
+		Env:             auditEnv(obj, []corev1.EnvVar{{Name: "TMPDIR", Value: "/tmp"}}),
 		Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP}},
 		Resources:       resources,
 		ReadinessProbe:  probe(contract.ReadinessPath, 5),
@@ -162,7 +162,7 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 		SecurityContext: restrictedContainerSecurityContext(),
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: "tmp", MountPath: "/tmp"},
-			{Name: "audit", MountPath: auditLogDir},
+			auditMount(obj),
 		},
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
@@ -189,12 +189,39 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 					Containers:                   []corev1.Container{container},
 					Volumes: []corev1.Volume{
 						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-						{Name: "audit", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+						auditVolume(obj),
 					},
 				},
 			},
 		},
 	}
+}
+
+// auditVolume holds the inference audit log: the spec's claim (one
+// directory per pod, see auditMount), else an emptyDir.
+func auditVolume(obj *raiv1.ResponsibleModel) corev1.Volume {
+	if c := obj.Spec.Serving.AuditVolumeClaim; c != nil {
+		return corev1.Volume{Name: "audit", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: c.Name}}}
+	}
+	return corev1.Volume{Name: "audit", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+}
+
+// auditMount mounts the audit volume; on a claim, each pod writes in a
+// directory named after it, so that no two pods share a chain.
+func auditMount(obj *raiv1.ResponsibleModel) corev1.VolumeMount {
+	m := corev1.VolumeMount{Name: "audit", MountPath: auditLogDir}
+	if obj.Spec.Serving.AuditVolumeClaim != nil {
+		m.SubPathExpr = "$(POD_NAME)"
+	}
+	return m
+}
+
+// auditEnv adds POD_NAME for the per-pod audit directory.
+func auditEnv(obj *raiv1.ResponsibleModel, env []corev1.EnvVar) []corev1.EnvVar {
+	if obj.Spec.Serving.AuditVolumeClaim != nil {
+		env = append(env, corev1.EnvVar{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}})
+	}
+	return env
 }
 
 // gpuAffinity requires GPU Feature Discovery labels: the product, and more

@@ -583,4 +583,12 @@ func TestStepAuditAnchors(t *testing.T) {
 	if _, err := h.r.reconcileAuditAnchors(context.Background(), s); err != nil || m.Status.Serving.AuditHeads[0].Count != 9 {
 		t.Errorf("due again: %v, heads %+v", err, m.Status.Serving.AuditHeads)
 	}
+	// The pod is gone after a rollout: its final head stays anchored.
+	if err := h.c.Delete(context.Background(), pod); err != nil {
+		t.Fatal(err)
+	}
+	s.now = now.Add(6 * time.Minute)
+	if _, err := h.r.reconcileAuditAnchors(context.Background(), s); err != nil || len(m.Status.Serving.AuditHeads) != 1 || m.Status.Serving.AuditHeads[0].Count != 9 {
+		t.Errorf("a pod gone: %v, heads %+v", err, m.Status.Serving.AuditHeads)
+	}
 }

@@ -407,6 +407,16 @@ type PolicySpec struct {
 
 // ServingSpec configures the serving Deployment of the promoted version.
 type ServingSpec struct {
+	// AuditVolumeClaim names a PersistentVolumeClaim (same namespace) that
+	// holds the serving pods' inference audit logs, one directory per pod,
+	// so that a pod's log outlives it (rescheduling, rollouts); a restarted
+	// server verifies and extends its own chain. Without it the log is on
+	// an emptyDir: it survives container restarts, not the pod. Each log's
+	// head is anchored in status.serving.auditHeads either way. With more
+	// than one replica on several nodes the claim must be ReadWriteMany.
+	// +optional
+	AuditVolumeClaim *LocalObjectReference `json:"auditVolumeClaim,omitempty"`
+
 	// Replicas of the serving Deployment. At least 1: a version is
 	// promoted (and its privacy charged) only when a pod has loaded it.
 	// +kubebuilder:default=1

@@ -118,9 +118,9 @@ genesis() { sed -n 's/.*"genesis":"\([0-9a-f]*\)".*/\1/p' <<<"$1"; }
 count() { sed -n 's/.*"count":\([0-9]*\).*/\1/p' <<<"$1"; }
 check "inference log: one chain across the restart (same genesis, one more entry)" \
   "$(genesis "$before")=$(genesis "$after") $(( $(count "$after" || echo 0) - $(count "$before" || echo 0) ))" '^([0-9a-f]{64})=\1 1$'
-log_file=$(ls -t $(find "$out/localnode" -name audit.jsonl 2>/dev/null) 2>/dev/null | head -1)
+log_file=$(ls -t $(find "$localnode_dir" -name audit.jsonl 2>/dev/null) 2>/dev/null | head -1)
 check "inference log: verifies against the operator's anchor" \
-  "$("$bin/rai" audit verify "$log_file" --anchor-count "$anchor_count" --anchor-hash "$anchor_hash" 2>&1 | tail -1)" '^ok'
+  "$("$bin/rai" audit verify "$log_file" --anchor-count "$anchor_count" --anchor-hash "$anchor_hash" 2>&1 | head -1)" '^ok'
 head -n $(( anchor_count - 1 )) "$log_file" >"$demo_out/audit-cut.jsonl"
 check "inference log: a log cut below the anchor fails" \
   "$("$bin/rai" audit verify "$demo_out/audit-cut.jsonl" --anchor-count "$anchor_count" --anchor-hash "$anchor_hash" 2>&1 | tail -3)" 'missing'
