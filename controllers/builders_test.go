@@ -286,7 +286,9 @@ func TestAuditVolume(t *testing.T) {
 	c := spec.Containers[0]
 	mount := c.VolumeMounts[slices.IndexFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == "audit" })]
 	if v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != "audit-logs" || mount.SubPathExpr != "$(POD_NAME)" ||
-		!slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "POD_NAME" && e.ValueFrom.FieldRef.FieldPath == "metadata.name" }) {
+		!slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+			return e.Name == "POD_NAME" && e.ValueFrom.FieldRef.FieldPath == "metadata.name"
+		}) {
 		t.Errorf("audit on a claim: volume %+v, mount %+v, env %+v", v, mount, c.Env)
 	}
 }
