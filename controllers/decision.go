@@ -334,6 +334,7 @@ func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *ra
 	first := obj.Status.LastDecision == nil || obj.Status.LastDecision.Version != version || obj.Status.LastDecision.ModelSHA256 != digest
 	obj.Status.LastDecision = decisionStatus(d, version, digest, mode, now)
 	obj.Status.LastDecision.PromotionPolicies = platform.Names()
+	obj.Status.LastDecision.InputSHA256 = inputDigest(input)
 	if requested := enforcement(obj); requested != mode {
 		obj.Status.LastDecision.RequestedEnforcement = requested
 	}

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -52,6 +54,7 @@ func (r *ResponsibleModelReconciler) recordAction(ctx context.Context, obj *raiv
 	}
 	if d := st.LastDecision; d != nil && d.ID == entry.DecisionID && d.Version == entry.Version {
 		spec.PolicyDigest, spec.PromotionPolicies, spec.Allowed, spec.Enforcement, spec.Violations = d.PolicyDigest, d.PromotionPolicies, d.Allowed, d.Enforcement, d.Violations
+		spec.InputSHA256 = d.InputSHA256
 	}
 	// The API server stores times to the second: seal what it will hold.
 	spec.Time = metav1.NewTime(spec.Time.UTC().Truncate(time.Second))
@@ -77,8 +80,52 @@ func (r *ResponsibleModelReconciler) recordAction(ctx context.Context, obj *raiv
 	} else if err != nil {
 		return fmt.Errorf("create decision record %s: %w", rec.Name, err)
 	}
-	st.DecisionChain = &raiv1.DecisionChainHead{Count: spec.Sequence, Hash: spec.Hash, Last: rec.Name}
+	st.DecisionChain = &raiv1.DecisionChainHead{Count: spec.Sequence, Hash: spec.Hash, Last: rec.Name, PrunedThrough: head.PrunedThrough}
 	return nil
+}
+
+// inputDigest is the sha256 of the policy input's JSON (Go's encoding sorts
+// map keys).
+func inputDigest(input map[string]any) string {
+	b, err := json.Marshal(input)
+	if err != nil {
+		return ""
+	}
+	return digestOf(b)
+}
+
+// reconcileDecisionRetention removes a model's DecisionRecords older than
+// DecisionRetention (the newest always stays), oldest first, and records in
+// status.decisionChain.prunedThrough the last one removed, so that the
+// chain that remains still verifies from it. It sets no condition and does
+// nothing without a retention or a chain.
+func (r *ResponsibleModelReconciler) reconcileDecisionRetention(ctx context.Context, s *scope) (ctrl.Result, error) {
+	head := s.obj.Status.DecisionChain
+	if r.DecisionRetention <= 0 || head == nil || head.Count < 2 {
+		return ctrl.Result{}, nil
+	}
+	list := &raiv1.DecisionRecordList{}
+	if err := r.List(ctx, list, client.InNamespace(s.obj.Namespace), client.MatchingLabels{raiv1.LabelModel: s.obj.Name}); err != nil {
+		return ctrl.Result{}, fmt.Errorf("list decision records: %w", err)
+	}
+	var chain []raiv1.DecisionRecord
+	for _, rec := range list.Items {
+		if rec.Spec.ModelUID == string(s.obj.UID) {
+			chain = append(chain, rec)
+		}
+	}
+	slices.SortFunc(chain, func(a, b raiv1.DecisionRecord) int { return int(a.Spec.Sequence - b.Spec.Sequence) })
+	cutoff := s.now.Add(-r.DecisionRetention)
+	for _, rec := range chain {
+		if rec.Spec.Sequence >= head.Count || !rec.Spec.Time.Time.Before(cutoff) {
+			break
+		}
+		if err := r.Delete(ctx, &rec, client.Preconditions{UID: &rec.UID}); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("remove decision record %s past its retention: %w", rec.Name, err)
+		}
+		head.PrunedThrough = &raiv1.DecisionChainMark{Sequence: rec.Spec.Sequence, Hash: rec.Spec.Hash}
+	}
+	return ctrl.Result{}, nil
 }
 
 // DecisionLog receives one OPA decision-log event per decision (OPA's

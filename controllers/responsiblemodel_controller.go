@@ -63,6 +63,9 @@ type ResponsibleModelReconciler struct {
 	// read into status (default 5m); HTTPClient reads them.
 	AuditAnchorInterval time.Duration
 	HTTPClient          *http.Client
+	// DecisionRetention is how long DecisionRecords are kept (0: for
+	// ever); the newest record of a model always stays.
+	DecisionRetention time.Duration
 	// DecisionLog receives an OPA decision-log event per decision; nil
 	// writes none.
 	DecisionLog DecisionLog
@@ -117,7 +120,7 @@ func specRefused(err error, format string, args ...any) error {
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=responsiblemodels/finalizers,verbs=update
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=privacybudgets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=promotionpolicies,verbs=get;list;watch
-// +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=decisionrecords,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=decisionrecords,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=privacybudgets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
@@ -229,6 +232,7 @@ func (r *ResponsibleModelReconciler) steps() []subReconciler {
 		r.reconcileAuditAnchors,
 		r.reconcileCompliance,
 		r.reconcileModelCard,
+		r.reconcileDecisionRetention,
 	}
 }
 

@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/decisionchain"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 	"github.com/responsible-ai/rmodel-operator/internal/testenv"
 	"github.com/responsible-ai/rmodel-operator/policies"
@@ -590,5 +591,43 @@ func TestStepAuditAnchors(t *testing.T) {
 	s.now = now.Add(6 * time.Minute)
 	if _, err := h.r.reconcileAuditAnchors(context.Background(), s); err != nil || len(m.Status.Serving.AuditHeads) != 1 || m.Status.Serving.AuditHeads[0].Count != 9 {
 		t.Errorf("a pod gone: %v, heads %+v", err, m.Status.Serving.AuditHeads)
+	}
+}
+
+// TestStepDecisionRetention: records past the retention go, oldest first,
+// the newest stays, and what remains verifies from the pruned mark.
+func TestStepDecisionRetention(t *testing.T) {
+	h := newHarness(t, fake.New(fake.Allow()))
+	m := h.create(fakeModel("kept"))
+	old := time.Now().Add(-200 * 24 * time.Hour)
+	for i, when := range []time.Time{old, old.Add(time.Hour), time.Now().Add(-time.Hour)} {
+		entry := raiv1.HistoryEntry{Version: fmt.Sprintf("v%d", i+1), ModelSHA256: sha(1), Action: raiv1.HistoryDenied, DecisionID: fmt.Sprintf("d%d", i), Time: metav1.NewTime(when)}
+		if err := h.r.recordAction(context.Background(), m, entry, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.r.DecisionRetention = 180 * 24 * time.Hour
+	s := &scope{obj: m, now: time.Now()}
+	if _, err := h.r.reconcileDecisionRetention(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	list := &raiv1.DecisionRecordList{}
+	if err := h.c.List(context.Background(), list); err != nil {
+		t.Fatal(err)
+	}
+	head := m.Status.DecisionChain
+	if len(list.Items) != 1 || list.Items[0].Spec.Sequence != 3 || head.PrunedThrough == nil || head.PrunedThrough.Sequence != 2 {
+		t.Fatalf("records %d, head %+v", len(list.Items), head)
+	}
+	anchor := decisionchain.Anchor{Count: head.Count, Hash: head.Hash, PrunedSequence: head.PrunedThrough.Sequence, PrunedHash: head.PrunedThrough.Hash}
+	if _, problems := decisionchain.Verify(list.Items, map[string]decisionchain.Anchor{"ns/kept": anchor}); len(problems) != 0 {
+		t.Errorf("the kept chain does not verify: %v", problems)
+	}
+	// A new record continues the chain and keeps the mark.
+	if err := h.r.recordAction(context.Background(), m, raiv1.HistoryEntry{Version: "v4", ModelSHA256: sha(1), Action: raiv1.HistoryDenied, DecisionID: "d4", Time: metav1.Now()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m.Status.DecisionChain.Count != 4 || m.Status.DecisionChain.PrunedThrough == nil {
+		t.Errorf("head %+v", m.Status.DecisionChain)
 	}
 }

@@ -48,6 +48,9 @@ type DecisionRecordSpec struct {
 	// PolicyDigest is the digest of the policy bundle that decided.
 	// +optional
 	PolicyDigest string `json:"policyDigest,omitempty"`
+	// InputSHA256 is the sha256 of the policy input's JSON.
+	// +optional
+	InputSHA256 string `json:"inputSHA256,omitempty"`
 	// PromotionPolicies that selected the model.
 	// +listType=atomic
 	// +optional

@@ -192,6 +192,16 @@ type DecisionChainHead struct {
 	Hash string `json:"hash"`
 	// Last names the last record.
 	Last string `json:"last"`
+	// PrunedThrough is the last record removed for retention (the chain
+	// that remains starts after it): its sequence and hash.
+	// +optional
+	PrunedThrough *DecisionChainMark `json:"prunedThrough,omitempty"`
+}
+
+// DecisionChainMark is one record of a chain, by sequence and hash.
+type DecisionChainMark struct {
+	Sequence int64  `json:"sequence"`
+	Hash     string `json:"hash"`
 }
 
 // AppliedThreshold is one threshold as it judged.
@@ -245,6 +255,11 @@ type DecisionStatus struct {
 	// Enforcement in force when the decision was made: the spec's mode
 	// when the selecting PromotionPolicies allow it, else Enforce.
 	Enforcement EnforcementMode `json:"enforcement"`
+
+	// InputSHA256 is the sha256 of the policy input's JSON (keys sorted):
+	// what was judged, without the reports themselves.
+	// +optional
+	InputSHA256 string `json:"inputSHA256,omitempty"`
 
 	// RequestedEnforcement is the spec's mode when it was not allowed (and
 	// Enforce applied instead).

@@ -52,11 +52,13 @@ func main() {
 		rolloutPoll   time.Duration
 		decisionLog   string
 		auditAnchor   time.Duration
+		retention     time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 turns it off.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	flag.DurationVar(&retention, "decision-record-retention", 4380*time.Hour, "how long DecisionRecords are kept (0: for ever); the newest of each model always stays. The default, six months, is the EU AI Act's minimum for logs.")
 	flag.DurationVar(&auditAnchor, "audit-anchor-interval", 5*time.Minute, "how often the serving pods' inference audit heads are read into status.serving.auditHeads.")
 	flag.StringVar(&decisionLog, "decision-log", "stdout", "where OPA-compatible decision-log lines go: stdout, none, or a file path to append to.")
 	flag.StringVar(&runtimeImage, "runtime-image", controllers.DefaultRuntimeImage, "Image of the rai runtime that runs evaluation Jobs (rai evaluate) and serving pods (rai serve).")
@@ -122,6 +124,7 @@ func main() {
 	if err := (&controllers.ResponsibleModelReconciler{
 		DecisionLog:         dlog,
 		AuditAnchorInterval: auditAnchor,
+		DecisionRetention:   retention,
 		Client:              mgr.GetClient(),
 		APIReader:           mgr.GetAPIReader(),
 		Scheme:              mgr.GetScheme(),

@@ -38,7 +38,11 @@ from the end are detected. Names the first bad record of each chain; exits 1 whe
 				}
 				for _, m := range list.Items {
 					if h := m.Status.DecisionChain; h != nil {
-						anchors[m.Namespace+"/"+m.Name] = decisionchain.Anchor{Count: h.Count, Hash: h.Hash}
+						a := decisionchain.Anchor{Count: h.Count, Hash: h.Hash}
+						if p := h.PrunedThrough; p != nil {
+							a.PrunedSequence, a.PrunedHash = p.Sequence, p.Hash
+						}
+						anchors[m.Namespace+"/"+m.Name] = a
 					}
 				}
 			}

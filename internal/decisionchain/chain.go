@@ -61,9 +61,13 @@ func (p Problem) Error() string {
 
 // Anchor is a chain head recorded elsewhere (the model's
 // status.decisionChain): a chain cut back below it, or rewritten, fails.
+// PrunedSequence and PrunedHash mark the last record removed for retention:
+// the chain then starts at the record after it.
 type Anchor struct {
-	Count int64
-	Hash  string
+	Count          int64
+	Hash           string
+	PrunedSequence int64
+	PrunedHash     string
 }
 
 // Verify checks every model's chain in records: each record's hash, the
@@ -83,13 +87,16 @@ func Verify(records []raiv1.DecisionRecord, anchors map[string]Anchor) ([]Chain,
 		rs := byChain[key]
 		slices.SortFunc(rs, func(a, b raiv1.DecisionRecord) int { return int(a.Spec.Sequence - b.Spec.Sequence) })
 		c := Chain{Namespace: rs[0].Namespace, Model: rs[0].Spec.Model, ModelUID: rs[0].Spec.ModelUID, Actions: map[raiv1.DecisionAction]int{}}
-		prev := GenesisHash
+		prev, first := GenesisHash, int64(1)
+		if a, found := anchors[rs[0].Namespace+"/"+rs[0].Spec.Model]; found && a.PrunedSequence > 0 {
+			prev, first = a.PrunedHash, a.PrunedSequence+1
+		}
 		bad := func(r raiv1.DecisionRecord, why string, args ...any) {
 			problems = append(problems, Problem{Namespace: r.Namespace, Model: r.Spec.Model, Record: r.Name, Sequence: r.Spec.Sequence, Why: fmt.Sprintf(why, args...)})
 		}
 		ok := true
 		for i, r := range rs {
-			want := int64(i + 1)
+			want := first + int64(i)
 			h, err := Hash(r.Spec)
 			switch {
 			case err != nil:

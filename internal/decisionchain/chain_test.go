@@ -79,3 +79,22 @@ func TestVerify(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyAfterRetention: a chain whose oldest records were removed for
+// retention verifies from the pruned mark, and only from it.
+func TestVerifyAfterRetention(t *testing.T) {
+	rs := chain(t, 5)
+	kept := rs[2:]
+	anchor := Anchor{Count: 5, Hash: rs[4].Spec.Hash, PrunedSequence: 2, PrunedHash: rs[1].Spec.Hash}
+	if chains, problems := Verify(kept, map[string]Anchor{"ns/credit": anchor}); len(problems) != 0 || len(chains) != 1 || chains[0].Count != 5 {
+		t.Fatalf("a pruned chain: %+v %v", chains, problems)
+	}
+	if _, problems := Verify(kept, map[string]Anchor{"ns/credit": {Count: 5, Hash: rs[4].Spec.Hash}}); len(problems) != 1 {
+		t.Errorf("without the pruned mark a chain missing its start must fail: %v", problems)
+	}
+	lying := anchor
+	lying.PrunedHash = rs[0].Spec.Hash
+	if _, problems := Verify(kept, map[string]Anchor{"ns/credit": lying}); len(problems) != 1 || !strings.Contains(problems[0].Why, "is not the hash") {
+		t.Errorf("a wrong pruned mark: %v", problems)
+	}
+}
