@@ -60,7 +60,7 @@ func main() {
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
 	flag.DurationVar(&retention, "decision-record-retention", 4380*time.Hour, "how long DecisionRecords are kept (0: for ever); the newest of each model always stays. The default, six months, is the EU AI Act's minimum for logs.")
 	flag.DurationVar(&auditAnchor, "audit-anchor-interval", 5*time.Minute, "how often the serving pods' inference audit heads are read into status.serving.auditHeads.")
-	flag.StringVar(&decisionLog, "decision-log", "stdout", "where OPA-compatible decision-log lines go: stdout, none, or a file path to append to.")
+	flag.StringVar(&decisionLog, "decision-log", "stdout", "where OPA-compatible decision-log events go: stdout, none, a file path to append to, or an http(s):// URL of a collector (POSTed as OPA's decision-log plugin does).")
 	flag.StringVar(&runtimeImage, "runtime-image", controllers.DefaultRuntimeImage, "Image of the rai runtime that runs evaluation Jobs (rai evaluate) and serving pods (rai serve).")
 	flag.StringVar(&clusterPolicy, "cluster-policy-configmap", "", "NAMESPACE/NAME of a ConfigMap with Rego modules and data that extend the default policy for every model (optional; when set and missing, nothing is promoted).")
 	flag.StringVar(&evalSelector, "evaluation-node-selector", "", "key=value[,key=value] added to the node selector of evaluation pods.")
@@ -109,11 +109,14 @@ func main() {
 		fail(setupLog.Error, err, "create manager")
 	}
 
+	ctx := ctrl.SetupSignalHandler()
 	var dlog controllers.DecisionLog
-	switch decisionLog {
-	case "none", "":
-	case "stdout":
+	switch {
+	case decisionLog == "none" || decisionLog == "":
+	case decisionLog == "stdout":
 		dlog = &controllers.WriterDecisionLog{W: os.Stdout}
+	case strings.HasPrefix(decisionLog, "http://") || strings.HasPrefix(decisionLog, "https://"):
+		dlog = controllers.NewHTTPDecisionLog(ctx, decisionLog)
 	default:
 		f, err := os.OpenFile(decisionLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -151,7 +154,7 @@ func main() {
 	}
 
 	setupLog.Info("starting manager", "version", version)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		fail(setupLog.Error, err, "run manager")
 	}
 }
