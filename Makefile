@@ -68,8 +68,8 @@ verify: manifests generate ## Fail when generated files are stale or the tree is
 
 ##@ Build
 
-.PHONY: build build-manager build-rai
-build: build-manager build-rai ## Build the manager and the rai runtime into bin/.
+.PHONY: build build-manager build-rai build-plugin
+build: build-manager build-rai build-plugin ## Build the manager, the rai runtime and the kubectl-rmodel plugin into bin/.
 
 # Every build of the project's binaries uses -trimpath, and every cgo-free
 # one CGO_ENABLED=0, so that they share compiled packages in Go's build
@@ -80,6 +80,9 @@ build-manager:
 
 build-rai:
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN)/rai ./cmd/rai
+
+build-plugin:
+	CGO_ENABLED=0 go build -trimpath -o $(BIN)/kubectl-rmodel ./cmd/kubectl-rmodel
 
 .PHONY: run
 run: manifests ## Run the manager against the cluster in KUBECONFIG (leader election off).
