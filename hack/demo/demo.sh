@@ -66,6 +66,9 @@ for m in "${models[@]}"; do
 {{end}}{{end}}'
 done
 
+say "kubectl rmodel why credit-biased (the kubectl plugin, bin/kubectl-rmodel)"
+"$bin/kubectl-rmodel" --kubeconfig "$kubeconfig" why credit-biased -n "$demo_ns" | sed -n '1,/^Thresholds applied/p' | sed '$d'
+
 say "where credit-fair serves"
 "${kubectl[@]}" get pods -n "$demo_ns" -l rai.responsible-ai.dev/model=credit-fair -o wide
 

@@ -125,6 +125,12 @@ head -n $(( anchor_count - 1 )) "$log_file" >"$demo_out/audit-cut.jsonl"
 check "inference log: a log cut below the anchor fails" \
   "$("$bin/rai" audit verify "$demo_out/audit-cut.jsonl" --anchor-count "$anchor_count" --anchor-hash "$anchor_hash" 2>&1 | tail -3)" 'missing'
 
+echo
+echo "== the kubectl plugin"
+plugin=("$bin/kubectl-rmodel" --kubeconfig "$kubeconfig" -n "$demo_ns")
+check "kubectl rmodel why credit-biased: the violation and what would pass" "$("${plugin[@]}" why credit-biased 2>&1)" 'needs demographic_parity_ratio >= 0.8'
+check "kubectl rmodel verify: every chain verifies" "$("${plugin[@]}" verify 2>&1 | grep -c '^ok')" '^5$'
+
 if [ "$failures" -gt 0 ]; then
   echo "e2e: $failures assertion(s) failed; manager log tail:"
   tail -40 "$manager_log" || true
