@@ -70,31 +70,10 @@ exits 1 when a chain does not verify.`,
 
 // verifyChains prints like `rai audit verify-decisions --models`.
 func verifyChains(s *session, records []raiv1.DecisionRecord, models []raiv1.ResponsibleModel) error {
-	anchors := map[string]decisionchain.Anchor{}
-	for _, m := range models {
-		if h := m.Status.DecisionChain; h != nil {
-			a := decisionchain.Anchor{Count: h.Count, Hash: h.Hash}
-			if p := h.PrunedThrough; p != nil {
-				a.PrunedSequence, a.PrunedHash = p.Sequence, p.Hash
-			}
-			anchors[m.Namespace+"/"+m.Name] = a
-		}
-	}
-	chains, problems := decisionchain.Verify(records, anchors)
-	out := s.out
+	chains, problems := decisionchain.Verify(records, decisionchain.Anchors(models))
 	if len(chains) == 0 && len(problems) == 0 {
-		fmt.Fprintln(out, "no DecisionRecords to verify")
+		fmt.Fprintln(s.out, "no DecisionRecords to verify")
 		return nil
 	}
-	for _, c := range chains {
-		fmt.Fprintf(out, "ok    %s/%s: %d records, head %s (%d Promoted, %d Denied, %d RolledBack)\n", c.Namespace, c.Model, c.Count, c.Head,
-			c.Actions[raiv1.DecisionAction(raiv1.HistoryPromoted)], c.Actions[raiv1.DecisionAction(raiv1.HistoryDenied)], c.Actions[raiv1.DecisionAction(raiv1.HistoryRolledBack)])
-	}
-	for _, p := range problems {
-		fmt.Fprintf(out, "FAIL  %s\n", p.Error())
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%d decision chain(s) do not verify", len(problems))
-	}
-	return nil
+	return decisionchain.Report(s.out, chains, problems)
 }

@@ -30,35 +30,14 @@ from the end are detected. Names the first bad record of each chain; exits 1 whe
 			if err := readJSON(args[0], &records); err != nil {
 				return err
 			}
-			anchors := map[string]decisionchain.Anchor{}
+			var list raiv1.ResponsibleModelList
 			if models != "" {
-				var list raiv1.ResponsibleModelList
 				if err := readJSON(models, &list); err != nil {
 					return err
 				}
-				for _, m := range list.Items {
-					if h := m.Status.DecisionChain; h != nil {
-						a := decisionchain.Anchor{Count: h.Count, Hash: h.Hash}
-						if p := h.PrunedThrough; p != nil {
-							a.PrunedSequence, a.PrunedHash = p.Sequence, p.Hash
-						}
-						anchors[m.Namespace+"/"+m.Name] = a
-					}
-				}
 			}
-			chains, problems := decisionchain.Verify(records.Items, anchors)
-			out := cmd.OutOrStdout()
-			for _, c := range chains {
-				fmt.Fprintf(out, "ok    %s/%s: %d records, head %s (%d Promoted, %d Denied, %d RolledBack)\n", c.Namespace, c.Model, c.Count, c.Head,
-					c.Actions[raiv1.DecisionAction(raiv1.HistoryPromoted)], c.Actions[raiv1.DecisionAction(raiv1.HistoryDenied)], c.Actions[raiv1.DecisionAction(raiv1.HistoryRolledBack)])
-			}
-			for _, p := range problems {
-				fmt.Fprintf(out, "FAIL  %s\n", p.Error())
-			}
-			if len(problems) > 0 {
-				return fmt.Errorf("%d decision chain(s) do not verify", len(problems))
-			}
-			return nil
+			chains, problems := decisionchain.Verify(records.Items, decisionchain.Anchors(list.Items))
+			return decisionchain.Report(cmd.OutOrStdout(), chains, problems)
 		},
 	}
 	cmd.Flags().StringVar(&models, "models", "", "the models' JSON (kubectl get rmodel -A -o json): check each chain reaches the head in its status")

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -137,4 +138,38 @@ func Verify(records []raiv1.DecisionRecord, anchors map[string]Anchor) ([]Chain,
 	}
 	slices.SortFunc(problems, func(a, b Problem) int { return strings.Compare(a.Namespace+"/"+a.Model, b.Namespace+"/"+b.Model) })
 	return chains, problems
+}
+
+// Anchors are the heads the models' status.decisionChain records, keyed as
+// Verify expects.
+func Anchors(models []raiv1.ResponsibleModel) map[string]Anchor {
+	out := map[string]Anchor{}
+	for _, m := range models {
+		h := m.Status.DecisionChain
+		if h == nil {
+			continue
+		}
+		a := Anchor{Count: h.Count, Hash: h.Hash}
+		if p := h.PrunedThrough; p != nil {
+			a.PrunedSequence, a.PrunedHash = p.Sequence, p.Hash
+		}
+		out[m.Namespace+"/"+m.Name] = a
+	}
+	return out
+}
+
+// Report writes one "ok" line per verified chain and one "FAIL" line per
+// problem, and returns an error when there is a problem.
+func Report(w io.Writer, chains []Chain, problems []Problem) error {
+	for _, c := range chains {
+		fmt.Fprintf(w, "ok    %s/%s: %d records, head %s (%d Promoted, %d Denied, %d RolledBack)\n", c.Namespace, c.Model, c.Count, c.Head,
+			c.Actions["Promoted"], c.Actions["Denied"], c.Actions["RolledBack"])
+	}
+	for _, p := range problems {
+		fmt.Fprintf(w, "FAIL  %s\n", p.Error())
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%d decision chain(s) do not verify", len(problems))
+	}
+	return nil
 }
