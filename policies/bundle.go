@@ -76,7 +76,9 @@ func loadRego(fsys fs.FS, dir string, tests bool) (Bundle, error) {
 }
 
 // Merge combines bundles in order of increasing precedence: the default
-// policy, then the cluster ConfigMap bundle, then the per-model bundle.
+// policy, then the cluster ConfigMap bundle, then the selecting
+// PromotionPolicies' bundles (a namespace contributes no Rego: only
+// threshold data, in the input).
 // Modules are pooled: two bundles that define the same module filename are an
 // error, because neither can silently replace the other's rules. Data is
 // merged key by key, recursively through objects: a later bundle's value
