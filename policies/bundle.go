@@ -82,7 +82,7 @@ func loadRego(fsys fs.FS, dir string, tests bool) (Bundle, error) {
 // Modules are pooled: two bundles that define the same module filename are an
 // error, because neither can silently replace the other's rules. Data is
 // merged key by key, recursively through objects: a later bundle's value
-// wins, so a per-model ConfigMap can override one cluster threshold and keep
+// wins, so a PromotionPolicy's data can override one cluster value and keep
 // the rest. The inputs are not modified.
 func Merge(bundles ...Bundle) (Bundle, error) {
 	out := Bundle{Modules: map[string]string{}, Data: map[string]any{}}
