@@ -324,6 +324,11 @@ func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *s
 		}
 	}
 	s.Promotable = promotable(obj.Status.LastDecision)
+	if s.Promotable && len(platform.RequireApproval) > 0 {
+		if err := r.reconcileApproval(ctx, s, platform); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	return ctrl.Result{}, nil
 }
 

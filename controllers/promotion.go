@@ -108,6 +108,9 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 		st.Serving.Version = version
 	}
 	how := "allowed by the policy"
+	if a := s.ApprovedBy; a != nil {
+		how = fmt.Sprintf("allowed by the policy and approved by %s (ModelApproval %s: %s)", a.Spec.Approver, a.Name, a.Spec.Reason)
+	}
 	if st.LastDecision != nil && !st.LastDecision.Allowed {
 		how = fmt.Sprintf("denied by the policy but promoted under enforcement %s", st.LastDecision.Enforcement)
 	}

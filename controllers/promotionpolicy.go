@@ -68,8 +68,9 @@ type platformView struct {
 	Thresholds map[string]platformThreshold
 	// Allowed are the enforcement modes every selecting policy allows.
 	Allowed []raiv1.EnforcementMode
-	// RequireBudget and MatchDatasetDigest name the policies asking for it.
-	RequireBudget, MatchDatasetDigest []string
+	// RequireBudget, MatchDatasetDigest and RequireApproval name the
+	// policies asking for it.
+	RequireBudget, MatchDatasetDigest, RequireApproval []string
 }
 
 // Names lists the selecting policies.
@@ -135,6 +136,9 @@ func buildPlatformView(selected []raiv1.PromotionPolicy) *platformView {
 			if !slices.Contains(modes, m) {
 				delete(allowed, m)
 			}
+		}
+		if p.Spec.RequireApproval {
+			v.RequireApproval = append(v.RequireApproval, p.Name)
 		}
 		if pr := p.Spec.Privacy; pr != nil {
 			if pr.RequireBudget {

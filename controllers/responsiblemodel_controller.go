@@ -88,6 +88,9 @@ type scope struct {
 	candidateReports map[string]*report.Report
 	// budget is the candidate's PrivacyBudget view, nil without one.
 	budget *budgetView
+	// ApprovedBy is the approval the candidate rolls out on, when a
+	// PromotionPolicy requires one.
+	ApprovedBy *raiv1.ModelApproval
 }
 
 // subReconciler is one step of a reconcile. It acts, and records what it
@@ -120,6 +123,7 @@ func specRefused(err error, format string, args ...any) error {
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=responsiblemodels/finalizers,verbs=update
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=privacybudgets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=promotionpolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=modelapprovals,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=decisionrecords,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=privacybudgets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -391,6 +395,7 @@ func (r *ResponsibleModelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.modelsForPolicyConfigMap)).
 		Watches(&raiv1.PrivacyBudget{}, handler.EnqueueRequestsFromMapFunc(r.modelsForBudget)).
 		Watches(&raiv1.PromotionPolicy{}, handler.EnqueueRequestsFromMapFunc(r.allModels)).
+		Watches(&raiv1.ModelApproval{}, handler.EnqueueRequestsFromMapFunc(r.modelsForApproval)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.modelsInNamespace), builder.WithPredicates(predicate.LabelChangedPredicate{})).
 		Named("responsiblemodel").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.maxConcurrentReconciles()}).

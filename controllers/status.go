@@ -225,6 +225,9 @@ type verdictFacts struct {
 	EvaluationsDone bool
 	// Promotable: the decision lets the candidate roll out.
 	Promotable bool
+	// AwaitingApproval says what a person must approve before the
+	// candidate rolls out; Rejected is the approver's rejection.
+	AwaitingApproval, Rejected string
 	// Rollout is where the candidate's rollout stands, when it rolls out.
 	Rollout *rolloutObservation
 	// Promoted: the candidate became stable; PromotedMessage says how.
@@ -369,6 +372,10 @@ func promotedVerdict(st *raiv1.ResponsibleModelStatus, f verdictFacts, evaluated
 		c.Message = fmt.Sprintf("version %s is being evaluated (%s); %s", candidate, evaluated.Message, keepsServing(st))
 	case !decidedOnCandidate(st):
 		c.Reason, c.Message = raiv1.ReasonAwaitingDecision, fmt.Sprintf("version %s awaits the policy decision; %s", candidate, keepsServing(st))
+	case f.AwaitingApproval != "":
+		c.Reason, c.Message = raiv1.ReasonAwaitingApproval, f.AwaitingApproval+"; "+keepsServing(st)
+	case f.Rejected != "":
+		c.Reason, c.Message = raiv1.ReasonApprovalRejected, f.Rejected+"; "+keepsServing(st)
 	case !f.Promotable && st.LastDecision.Enforcement == raiv1.EnforcementDryRun:
 		c.Reason = raiv1.ReasonDryRun
 		c.Message = fmt.Sprintf("enforcement DryRun records the decision on version %s (allowed: %t) and never promotes; %s", candidate, st.LastDecision.Allowed, keepsServing(st))
@@ -443,6 +450,11 @@ func stalledVerdict(obj *raiv1.ResponsibleModel, f verdictFacts) metav1.Conditio
 	case f.Blocked:
 		c.Status, c.Reason = metav1.ConditionTrue, raiv1.ReasonRolledBack
 		c.Message = promotedVerdict(st, f, metav1.Condition{}).Message
+	case f.AwaitingApproval != "":
+		// A person decides next: kstatus reads InProgress (Ready is not
+		// True), not Failed.
+	case f.Rejected != "":
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, raiv1.ReasonApprovalRejected, f.Rejected+"; "+keepsServing(st)
 	case f.EvaluationsDone && decidedOnCandidate(st) && !f.Promotable && st.LastDecision.Enforcement == raiv1.EnforcementDryRun:
 		c.Status, c.Reason = metav1.ConditionTrue, raiv1.ReasonDryRun
 		c.Message = fmt.Sprintf("enforcement DryRun records the decision on version %s (allowed: %t) and never promotes; %s. Change spec.policy.enforcement to promote: %s",

@@ -65,6 +65,11 @@ const (
 	ReasonWithinBudget         = "WithinBudget"
 	ReasonPolicyNotFound       = "PolicyNotFound"
 	ReasonNoCandidate          = "NoCandidate"
+	// ReasonAwaitingApproval: the policy allowed the candidate and a
+	// PromotionPolicy requires a person to approve it.
+	ReasonAwaitingApproval = "AwaitingApproval"
+	// ReasonApprovalRejected: an approver rejected the candidate.
+	ReasonApprovalRejected = "ApprovalRejected"
 	// ReasonReconciled: Reconciling or Stalled is False.
 	ReasonReconciled = "Reconciled"
 )

@@ -48,6 +48,13 @@ type PromotionPolicySpec struct {
 	// +optional
 	AllowedEnforcement []EnforcementMode `json:"allowedEnforcement,omitempty"`
 
+	// RequireApproval holds a selected model's allowed version until a
+	// person approves it (a ModelApproval of its decision, by a user with
+	// the `approve` verb on the model): the model waits in
+	// AwaitingApproval, and a rejection stops it (ApprovalRejected).
+	// +optional
+	RequireApproval bool `json:"requireApproval,omitempty"`
+
 	// Privacy binds privacy evaluations to budgets.
 	// +optional
 	Privacy *PromotionPrivacy `json:"privacy,omitempty"`

@@ -1,0 +1,87 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/report"
+	"github.com/responsible-ai/rmodel-operator/internal/testenv"
+)
+
+// TestApprovalGate: a PromotionPolicy that requires approval holds an
+// allowed version (InProgress, not Failed) until a person with the approve
+// verb approves its decision in their own name; admission refuses an
+// approval by someone without the verb or in someone else's name.
+func TestApprovalGate(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	installShippedRBACAndAdmission(t, ns)
+	// bob may approve models in this namespace.
+	g.Expect(k8s.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "approver", Namespace: ns}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"responsiblemodels"}, Verbs: []string{"get", "approve"}},
+		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"modelapprovals"}, Verbs: []string{"create", "get"}},
+	}})).To(Succeed())
+	g.Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "bob-approver", Namespace: ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "approver"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "bob"}}})).To(Succeed())
+	startManagerWith(t, impersonating(operatorUser, "system:serviceaccounts", "system:serviceaccounts:rmodel-system"), nil)
+	alice, err := client.New(impersonating("alice"), client.Options{Scheme: testenv.Scheme()})
+	g.Expect(err).NotTo(HaveOccurred())
+	bob, err := client.New(impersonating("bob"), client.Options{Scheme: testenv.Scheme()})
+	g.Expect(err).NotTo(HaveOccurred())
+	platformPolicy(t, ns, raiv1.PromotionPolicySpec{RequireApproval: true})
+
+	m := newModel(ns, "gated")
+	g.Expect(alice.Create(ctx, m)).To(Succeed())
+	finishJob(t, waitForJob(t, m, "v1", report.KindFairness), corev1.PodSucceeded, fairnessReport(1, 0.9), "")
+	var decision string
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.LastDecision).NotTo(BeNil())
+		g.Expect(got.Status.LastDecision.Allowed).To(BeTrue())
+		p := condition(g, m, raiv1.ConditionPromoted)
+		g.Expect(p.Reason).To(Equal(raiv1.ReasonAwaitingApproval))
+		g.Expect(p.Message).To(ContainSubstring("requires a person to approve version v1"))
+		g.Expect(condition(g, m, raiv1.ConditionStalled).Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(kstatusOf(g, m).Status).To(Equal(kstatus.InProgressStatus), "a person decides next: not Failed")
+		decision = got.Status.LastDecision.ID
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Expect(apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: servingName(m.Name)}, &corev1.Service{}))).To(BeTrue(), "nothing serves before the approval")
+
+	approval := func(name, approver string) *raiv1.ModelApproval {
+		return &raiv1.ModelApproval{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: raiv1.ModelApprovalSpec{
+			Model: m.Name, Version: "v1", ModelSHA256: raiv1.SHA256(sha(1)), DecisionID: decision, Approver: approver, Reason: "reviewed the fairness report"}}
+	}
+	// alice owns the model but may not approve it; the admission policy
+	// takes effect a moment after it is created.
+	g.Eventually(func() string {
+		err := alice.Create(ctx, approval("by-alice", "alice"))
+		if err == nil {
+			return "accepted"
+		}
+		return err.Error()
+	}).WithTimeout(waitFor).Should(ContainSubstring("approving needs the approve verb"))
+	// bob may approve, but not in alice's name.
+	err = bob.Create(ctx, approval("forged", "alice"))
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("spec.approver must be the requesting user"))
+
+	g.Expect(bob.Create(ctx, approval("by-bob", "bob"))).To(Succeed())
+	completeRollout(t, servingDeployment(t, m, "v1"))
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.StableVersion).To(Equal("v1"))
+		g.Expect(got.Status.History).To(ContainElement(And(HaveField("Action", raiv1.HistoryPromoted), HaveField("Message", ContainSubstring("approved by bob (ModelApproval by-bob: reviewed the fairness report)")))))
+		g.Expect(kstatusOf(g, m).Status).To(Equal(kstatus.CurrentStatus))
+	}).WithTimeout(waitFor).Should(Succeed())
+}
