@@ -216,7 +216,7 @@ func runWith(t *testing.T, objs []client.Object, args ...string) (string, error)
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
 	var out bytes.Buffer
 	cmd := newRootCmd(&env{Out: &out, ErrOut: &out, Now: func() time.Time { return now },
-		Client: func(f *kubeFlags) (client.Reader, string, error) {
+		Client: func(f *kubeFlags) (client.Client, string, error) {
 			if f.namespace != "" {
 				return c, f.namespace, nil
 			}

@@ -42,7 +42,7 @@ type kubeFlags struct {
 // clientFunc returns what the commands read the cluster through and the
 // namespace the flags (or else the kubeconfig's context) select. The
 // commands need only a client.Reader, so tests hand them a fake one.
-type clientFunc func(f *kubeFlags) (client.Reader, string, error)
+type clientFunc func(f *kubeFlags) (client.Client, string, error)
 
 // env is what the commands print to and read from.
 type env struct {
@@ -54,7 +54,7 @@ type env struct {
 
 // kubeClient connects as kubectl does: KUBECONFIG or ~/.kube/config, or
 // --kubeconfig, with --context, --cluster, --user and -n overriding.
-func kubeClient(f *kubeFlags) (client.Reader, string, error) {
+func kubeClient(f *kubeFlags) (client.Client, string, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = f.kubeconfig
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: f.context}
@@ -81,7 +81,9 @@ func kubeClient(f *kubeFlags) (client.Reader, string, error) {
 
 // session is one command's connection.
 type session struct {
-	c         client.Reader
+	c client.Reader
+	// w writes: only approve and reject do.
+	w         client.Client
 	namespace string
 	all       bool
 	out       io.Writer
@@ -103,7 +105,10 @@ func newRootCmd(e *env) *cobra.Command {
   diff NAME V1 V2    two versions' evidence side by side, from their DecisionRecords
   verify NAME|-A     check the DecisionRecord chain against the head in the model's status
 
-It only reads. Connection flags are kubectl's (--kubeconfig, --context, -n, -A).`,
+  approve NAME       approve the candidate's decision (a ModelApproval in your name)
+  reject NAME        reject it
+
+Only approve and reject write. Connection flags are kubectl's (--kubeconfig, --context, -n, -A).`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl rmodel"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -127,13 +132,14 @@ It only reads. Connection flags are kubectl's (--kubeconfig, --context, -n, -A).
 		if ns == "" {
 			ns = "default"
 		}
-		return &session{c: c, namespace: ns, all: f.allNamespaces, out: cmd.OutOrStdout(), now: e.Now()}, nil
+		return &session{c: c, w: c, namespace: ns, all: f.allNamespaces, out: cmd.OutOrStdout(), now: e.Now()}, nil
 	}
 	allFlag := func(cmd *cobra.Command) {
 		cmd.Flags().BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "every namespace")
 	}
 	root.AddCommand(newGetCmd(connect, allFlag), newWhyCmd(connect), newHistoryCmd(connect),
-		newCardCmd(connect), newDiffCmd(connect), newVerifyCmd(connect, allFlag))
+		newCardCmd(connect), newDiffCmd(connect), newVerifyCmd(connect, allFlag),
+		newApprovalCmd(connect, raiv1.ApprovalApprove), newApprovalCmd(connect, raiv1.ApprovalReject))
 	return root
 }
 
