@@ -56,6 +56,16 @@ go run "$root/hack/demo/render" --models "$models_json" --namespace "$demo_ns" -
 "${kubectl[@]}" apply -f "$demo_out/upgrade.yaml"
 "$root/hack/demo/wait.sh" rolledback credit-fair
 
+say "credit-reviewed: a PromotionPolicy requires a person to approve each allowed version"
+go run "$root/hack/demo/render" --models "$models_json" --namespace "$demo_ns" --review >"$demo_out/review.yaml"
+"${kubectl[@]}" apply -f "$demo_out/review.yaml"
+"${kubectl[@]}" wait rmodel/credit-reviewed -n "$demo_ns" --timeout=300s \
+  --for=jsonpath='{.status.conditions[?(@.type=="Promoted")].reason}'=AwaitingApproval >/dev/null
+"${kubectl[@]}" get rmodel credit-reviewed -n "$demo_ns" -o jsonpath='  Promoted: {.status.conditions[?(@.type=="Promoted")].reason}: {.status.conditions[?(@.type=="Promoted")].message}{"\n"}'
+echo '$ kubectl rmodel approve credit-reviewed --reason "reviewed the fairness report and the model card"'
+"$bin/kubectl-rmodel" --kubeconfig "$kubeconfig" -n "$demo_ns" approve credit-reviewed --reason "reviewed the fairness report and the model card"
+"${kubectl[@]}" wait rmodel/credit-reviewed -n "$demo_ns" --for=jsonpath='{.status.stableVersion}'=v1 --timeout=300s >/dev/null
+
 say "kubectl get rmodel,pbudget -n $demo_ns"
 "${kubectl[@]}" get rmodel,pbudget -n "$demo_ns"
 

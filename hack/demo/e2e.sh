@@ -86,7 +86,7 @@ echo "== accountability: every model's decision chain verifies offline, against 
 "${kubectl[@]}" get decisionrecords -n "$demo_ns" -o json >"$demo_out/decisionrecords.json"
 "${kubectl[@]}" get rmodel -n "$demo_ns" -o json >"$demo_out/models.json"
 verify=$("$bin/rai" audit verify-decisions "$demo_out/decisionrecords.json" --models "$demo_out/models.json" 2>&1 || true)
-check "decision chains: every model's verifies" "$(grep -c '^ok ' <<<"$verify")/$(grep -c '^FAIL' <<<"$verify")" '^5/0$'
+check "decision chains: every model's verifies" "$(grep -c '^ok ' <<<"$verify")/$(grep -c '^FAIL' <<<"$verify")" '^6/0$'
 check "decision chains: the credit-fair rollback is on the record" "$(grep "/credit-fair:" <<<"$verify")" '[1-9][0-9]* RolledBack'
 sed '0,/"action": "RolledBack"/s//"action": "Promoted"/' "$demo_out/decisionrecords.json" >"$demo_out/decisionrecords-tampered.json"
 verify=$("$bin/rai" audit verify-decisions "$demo_out/decisionrecords-tampered.json" --models "$demo_out/models.json" 2>&1 || true)
@@ -129,7 +129,9 @@ echo
 echo "== the kubectl plugin"
 plugin=("$bin/kubectl-rmodel" --kubeconfig "$kubeconfig" -n "$demo_ns")
 check "kubectl rmodel why credit-biased: the violation and what would pass" "$("${plugin[@]}" why credit-biased 2>&1)" 'needs demographic_parity_ratio >= 0.8'
-check "kubectl rmodel verify: every chain verifies" "$("${plugin[@]}" verify 2>&1 | grep -c '^ok')" '^5$'
+check "kubectl rmodel verify: every chain verifies" "$("${plugin[@]}" verify 2>&1 | grep -c '^ok')" '^6$'
+check "approval: credit-reviewed waited for a person, then serves" "$(get rmodel/credit-reviewed '{.status.stableVersion} {.status.history[*].message}')" '^v1 .*approved by .*reviewed the fairness report'
+check "approval: its ModelApproval names the approver and the decision" "$("${kubectl[@]}" get modelapprovals -n "$demo_ns" -o jsonpath='{range .items[*]}{.spec.model}/{.spec.decision}/{.spec.decisionID}{"\n"}{end}')" "^credit-reviewed/Approve/$(get rmodel/credit-reviewed '{.status.lastDecision.id}')\$"
 
 if [ "$failures" -gt 0 ]; then
   echo "e2e: $failures assertion(s) failed; manager log tail:"

@@ -45,6 +45,9 @@ type model struct {
 	Privacy, Robustness bool
 	ProgressDeadline    int
 	Port                int
+	// Review labels the model for the PromotionPolicy that requires a
+	// person's approval.
+	Review bool
 }
 
 var demo = []model{
@@ -60,6 +63,9 @@ var demo = []model{
 		Story: "the fair model on the local node's CPU, so the demo can send it a real inference request"},
 }
 
+var reviewed = model{Name: "credit-reviewed", Version: "v1", Artifact: "fair-dp", GPUs: 1, ProgressDeadline: 30, Port: 8080, Review: true,
+	Story: "the fair model under a PromotionPolicy that requires a person's approval: it waits, is approved with kubectl rmodel approve, and serves"}
+
 var upgrade = model{Name: "credit-fair", Version: "v2", Artifact: "fair-dp-v2", GPUs: 16, Privacy: true, Robustness: true, ProgressDeadline: 30, Port: 8080,
 	Story: "the fair model's next version asks for 16 GPUs on an 8-GPU node: GPUUnschedulable, rolled back to v1"}
 
@@ -70,6 +76,10 @@ kind: ResponsibleModel
 metadata:
   name: {{.M.Name}}
   namespace: {{.NS}}
+{{- if .M.Review}}
+  labels:
+    rai.responsible-ai.dev/review: required
+{{- end}}
 spec:
   version: {{.M.Version}}
   intendedUse: >-
@@ -146,14 +156,15 @@ func main() {
 	modelsPath := flag.String("models", "_output/demo/models.json", "the demo models' manifest")
 	namespace := flag.String("namespace", "rai-demo", "namespace of the demo")
 	doUpgrade := flag.Bool("upgrade", false, "print the fair model's GPU-hungry upgrade instead")
+	doReview := flag.Bool("review", false, "print a model that needs a person's approval, and the PromotionPolicy that requires it, instead")
 	flag.Parse()
-	if err := run(*modelsPath, *namespace, *doUpgrade); err != nil {
+	if err := run(*modelsPath, *namespace, *doUpgrade, *doReview); err != nil {
 		fmt.Fprintln(os.Stderr, "render:", err)
 		os.Exit(1)
 	}
 }
 
-func run(modelsPath, ns string, doUpgrade bool) error {
+func run(modelsPath, ns string, doUpgrade, doReview bool) error {
 	raw, err := os.ReadFile(modelsPath)
 	if err != nil {
 		return fmt.Errorf("read the demo models' manifest (run make demo-models): %w", err)
@@ -183,9 +194,27 @@ func run(modelsPath, ns string, doUpgrade bool) error {
 	t := template.Must(template.New("demo").Parse(tmpl))
 	out := os.Stdout
 	models := demo
-	if doUpgrade {
+	switch {
+	case doUpgrade:
 		models = []model{upgrade}
-	} else {
+	case doReview:
+		models = []model{reviewed}
+		fmt.Fprintf(out, `# The platform's rule for models labelled for review: a person approves
+# each version the policy allowed before it serves.
+apiVersion: rai.responsible-ai.dev/v1alpha1
+kind: PromotionPolicy
+metadata:
+  name: %s-review
+spec:
+  namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: %s
+  modelSelector:
+    matchLabels:
+      rai.responsible-ai.dev/review: required
+  requireApproval: true
+`, ns, ns)
+	default:
 		fmt.Fprintf(out, `apiVersion: v1
 kind: Namespace
 metadata:
