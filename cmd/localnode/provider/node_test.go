@@ -277,8 +277,14 @@ func TestLocalNode(t *testing.T) {
 		if err != nil {
 			t.Errorf("node not Ready: %v", node.Status.Conditions)
 		}
-		if _, err := c.client.CoordinationV1().Leases("kube-node-lease").Get(ctx, DefaultNodeName, metav1.GetOptions{}); err != nil {
-			t.Errorf("node lease: %v", err)
+		// The lease controller creates the lease on its own schedule, which
+		// may be after Ready: wait for it too.
+		var leaseErr error
+		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			_, leaseErr = c.client.CoordinationV1().Leases("kube-node-lease").Get(ctx, DefaultNodeName, metav1.GetOptions{})
+			return leaseErr == nil, nil
+		}); err != nil {
+			t.Errorf("node lease: %v", leaseErr)
 		}
 	})
 
