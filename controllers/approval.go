@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/policies"
 )
 
 // Human approval. A PromotionPolicy with requireApproval holds an allowed
@@ -30,7 +31,7 @@ func (r *ResponsibleModelReconciler) reconcileApproval(ctx context.Context, s *s
 	var found *raiv1.ModelApproval
 	for i := range list.Items {
 		a := &list.Items[i]
-		if a.Spec.Model != obj.Name || a.Spec.Version != d.Version || string(a.Spec.ModelSHA256) != d.ModelSHA256 || a.Spec.DecisionID != d.ID {
+		if !approves(a, obj, d) || a.Spec.Decision == raiv1.ApprovalOverride {
 			continue
 		}
 		// A rejection wins over an approval; else the newest counts.
@@ -50,6 +51,42 @@ func (r *ResponsibleModelReconciler) reconcileApproval(ctx context.Context, s *s
 		s.Rejected = fmt.Sprintf("%s rejected version %s (ModelApproval %s): %s", found.Spec.Approver, d.Version, found.Name, found.Spec.Reason)
 	default:
 		s.ApprovedBy = found.DeepCopy()
+	}
+	return nil
+}
+
+// approves reports whether a names the decision d on obj's version.
+func approves(a *raiv1.ModelApproval, obj *raiv1.ResponsibleModel, d *raiv1.DecisionStatus) bool {
+	return a.Spec.Model == obj.Name && a.Spec.Version == d.Version && string(a.Spec.ModelSHA256) == d.ModelSHA256 && a.Spec.DecisionID == d.ID
+}
+
+// unoverridableCodes deny past any override: privacy once spent cannot be
+// given back, and a policy that could not be read judged nothing.
+var unoverridableCodes = []string{policies.CodeBudgetExhausted, CodeBudgetNotFound, CodeBudgetUnchargeable, CodePolicyNotFound}
+
+// overridable reports whether a break-glass override can promote past d.
+func overridable(d *raiv1.DecisionStatus) bool {
+	return d != nil && !d.Allowed && d.Enforcement != raiv1.EnforcementDryRun && !hasCode(d, unoverridableCodes...)
+}
+
+// reconcileOverride looks for a break-glass override of the candidate's
+// denial: a ModelApproval with decision Override (admission requires the
+// override verb). With one, the denied version rolls out (s.OverriddenBy);
+// it is recorded, announced with a Warning, and stays non-compliant.
+func (r *ResponsibleModelReconciler) reconcileOverride(ctx context.Context, s *scope) error {
+	obj, d := s.obj, s.obj.Status.LastDecision
+	list := &raiv1.ModelApprovalList{}
+	if err := r.List(ctx, list, client.InNamespace(obj.Namespace)); err != nil {
+		return fmt.Errorf("list ModelApprovals: %w", err)
+	}
+	for i := range list.Items {
+		a := &list.Items[i]
+		if a.Spec.Decision == raiv1.ApprovalOverride && approves(a, obj, d) && (s.OverriddenBy == nil || s.OverriddenBy.CreationTimestamp.Before(&a.CreationTimestamp)) {
+			s.OverriddenBy = a.DeepCopy()
+		}
+	}
+	if s.OverriddenBy != nil {
+		s.Promotable = true
 	}
 	return nil
 }

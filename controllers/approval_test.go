@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -64,13 +65,18 @@ func TestApprovalGate(t *testing.T) {
 	}
 	// alice owns the model but may not approve it; the admission policy
 	// takes effect a moment after it is created.
+	// Probed with dry runs, so that an attempt accepted before the policy
+	// loads leaves nothing behind.
 	g.Eventually(func() string {
-		err := alice.Create(ctx, approval("by-alice", "alice"))
+		err := alice.Create(ctx, approval("by-alice", "alice"), client.DryRunAll)
 		if err == nil {
 			return "accepted"
 		}
 		return err.Error()
 	}).WithTimeout(waitFor).Should(ContainSubstring("approving needs the approve verb"))
+	err = alice.Create(ctx, approval("by-alice", "alice"))
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(err.Error()).To(ContainSubstring("approving needs the approve verb"))
 	// bob may approve, but not in alice's name.
 	err = bob.Create(ctx, approval("forged", "alice"))
 	g.Expect(err).To(HaveOccurred())
@@ -84,4 +90,82 @@ func TestApprovalGate(t *testing.T) {
 		g.Expect(got.Status.History).To(ContainElement(And(HaveField("Action", raiv1.HistoryPromoted), HaveField("Message", ContainSubstring("approved by bob (ModelApproval by-bob: reviewed the fairness report)")))))
 		g.Expect(kstatusOf(g, m).Status).To(Equal(kstatus.CurrentStatus))
 	}).WithTimeout(waitFor).Should(Succeed())
+}
+
+// TestBreakGlassOverride: a user with the override verb may promote a
+// denied version, with a reason; it is never silent (a Warning event, the
+// decision record, Compliant=False), needs its own verb, and cannot open a
+// budget denial.
+func TestBreakGlassOverride(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	installShippedRBACAndAdmission(t, ns)
+	g.Expect(k8s.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "breakglass", Namespace: ns}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"responsiblemodels"}, Verbs: []string{"get", "override"}},
+		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"modelapprovals"}, Verbs: []string{"create", "get"}},
+	}})).To(Succeed())
+	g.Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "carol-breakglass", Namespace: ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "breakglass"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "carol"}}})).To(Succeed())
+	startManagerWith(t, impersonating(operatorUser, "system:serviceaccounts", "system:serviceaccounts:rmodel-system"), nil)
+	alice, err := client.New(impersonating("alice"), client.Options{Scheme: testenv.Scheme()})
+	g.Expect(err).NotTo(HaveOccurred())
+	carol, err := client.New(impersonating("carol"), client.Options{Scheme: testenv.Scheme()})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	denied := func(m *raiv1.ResponsibleModel, report string, kind report.Kind) string {
+		t.Helper()
+		g.Expect(alice.Create(ctx, m)).To(Succeed())
+		finishJob(t, waitForJob(t, m, "v1", kind), corev1.PodSucceeded, report, "")
+		var id string
+		g.Eventually(func(g Gomega) {
+			got := getModel(g, m)
+			g.Expect(got.Status.LastDecision).NotTo(BeNil())
+			g.Expect(got.Status.LastDecision.Allowed).To(BeFalse())
+			id = got.Status.LastDecision.ID
+		}).WithTimeout(waitFor).Should(Succeed())
+		return id
+	}
+	override := func(m *raiv1.ResponsibleModel, name, decision string) *raiv1.ModelApproval {
+		return &raiv1.ModelApproval{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: raiv1.ModelApprovalSpec{
+			Model: m.Name, Version: "v1", ModelSHA256: raiv1.SHA256(sha(1)), DecisionID: decision, Approver: "carol",
+			Decision: raiv1.ApprovalOverride, Reason: "incident 4711: the old scorer is down; a reviewed exception"}}
+	}
+
+	m := newModel(ns, "glass")
+	decision := denied(m, fairnessReport(1, 0.5), report.KindFairness)
+	// alice may not override (and admission takes a moment to load).
+	g.Eventually(func() string {
+		a := override(m, "by-alice", decision)
+		a.Spec.Approver = "alice"
+		if err := alice.Create(ctx, a, client.DryRunAll); err != nil {
+			return err.Error()
+		}
+		return "accepted"
+	}).WithTimeout(waitFor).Should(ContainSubstring("overriding needs the override verb"))
+	g.Expect(carol.Create(ctx, override(m, "by-carol", decision))).To(Succeed())
+	completeRollout(t, servingDeployment(t, m, "v1"))
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.StableVersion).To(Equal("v1"))
+		g.Expect(got.Status.History).To(ContainElement(And(HaveField("Reason", raiv1.ReasonOverridden), HaveField("Message", ContainSubstring("break-glass override of carol")))))
+		c := condition(g, m, raiv1.ConditionCompliant)
+		g.Expect(c.Status).To(Equal(metav1.ConditionFalse), "an overridden version stays non-compliant")
+		g.Expect(events(g, m, corev1.EventTypeWarning, raiv1.ReasonOverridden)).NotTo(BeEmpty())
+		list := &raiv1.DecisionRecordList{}
+		g.Expect(k8s.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{raiv1.LabelModel: m.Name})).To(Succeed())
+		g.Expect(list.Items).To(ContainElement(HaveField("Spec.Reason", raiv1.ReasonOverridden)))
+	}).WithTimeout(waitFor).Should(Succeed())
+
+	// A budget denial stays closed.
+	g.Expect(k8s.Create(ctx, newBudget(ns, "small", "0.1"))).To(Succeed())
+	b := newModel(ns, "overspent", withoutFairness(), withPrivacyBudget("small"))
+	decision = denied(b, privacyReport(1, 1.1, 0.01, 3000), report.KindPrivacy)
+	g.Expect(carol.Create(ctx, override(b, "budget-by-carol", decision))).To(Succeed())
+	g.Consistently(func(g Gomega) {
+		got := getModel(g, b)
+		g.Expect(got.Status.StableVersion).To(BeEmpty())
+		g.Expect(condition(g, b, raiv1.ConditionPolicyAllowed).Reason).To(Equal(raiv1.ReasonBudgetExhausted))
+	}).WithTimeout(3 * time.Second).Should(Succeed())
 }

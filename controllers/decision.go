@@ -324,8 +324,13 @@ func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *s
 		}
 	}
 	s.Promotable = promotable(obj.Status.LastDecision)
-	if s.Promotable && len(platform.RequireApproval) > 0 {
+	switch {
+	case s.Promotable && len(platform.RequireApproval) > 0:
 		if err := r.reconcileApproval(ctx, s, platform); err != nil {
+			return ctrl.Result{}, err
+		}
+	case !s.Promotable && overridable(obj.Status.LastDecision):
+		if err := r.reconcileOverride(ctx, s); err != nil {
 			return ctrl.Result{}, err
 		}
 	}

@@ -111,11 +111,21 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 	if a := s.ApprovedBy; a != nil {
 		how = fmt.Sprintf("allowed by the policy and approved by %s (ModelApproval %s: %s)", a.Spec.Approver, a.Name, a.Spec.Reason)
 	}
+	reason := raiv1.ReasonPromoted
+	if s.ApprovedBy != nil {
+		reason = raiv1.ReasonApproved
+	}
 	if st.LastDecision != nil && !st.LastDecision.Allowed {
 		how = fmt.Sprintf("denied by the policy but promoted under enforcement %s", st.LastDecision.Enforcement)
 	}
+	if a := s.OverriddenBy; a != nil {
+		reason = raiv1.ReasonOverridden
+		how = fmt.Sprintf("denied by the policy and promoted past it by a break-glass override of %s (ModelApproval %s: %s)", a.Spec.Approver, a.Name, a.Spec.Reason)
+		r.eventAfterStatusPatch(ctx, obj, a, corev1.EventTypeWarning, raiv1.ReasonOverridden, "Override",
+			"version %s was denied by the policy and is promoted by a break-glass override of %s: %s; it stays non-compliant until a passing version replaces it", version, a.Spec.Approver, a.Spec.Reason)
+	}
 	if err := r.recordAction(ctx, obj, raiv1.HistoryEntry{Version: version, ModelSHA256: digest, Action: raiv1.HistoryPromoted, DecisionID: decisionID,
-		Reason: raiv1.ReasonPromoted, Message: truncate(fmt.Sprintf("%s; rollout: %s", how, msg), 1024), Time: now}, st.StableEvidence); err != nil {
+		Reason: reason, Message: truncate(fmt.Sprintf("%s; rollout: %s", how, msg), 1024), Time: now}, st.StableEvidence); err != nil {
 		return err
 	}
 	s.Promoted = true

@@ -91,6 +91,9 @@ type scope struct {
 	// ApprovedBy is the approval the candidate rolls out on, when a
 	// PromotionPolicy requires one.
 	ApprovedBy *raiv1.ModelApproval
+	// OverriddenBy is the break-glass override the denied candidate rolls
+	// out on.
+	OverriddenBy *raiv1.ModelApproval
 }
 
 // subReconciler is one step of a reconcile. It acts, and records what it

@@ -70,6 +70,11 @@ const (
 	ReasonAwaitingApproval = "AwaitingApproval"
 	// ReasonApprovalRejected: an approver rejected the candidate.
 	ReasonApprovalRejected = "ApprovalRejected"
+	// ReasonApproved and ReasonOverridden name, on a promotion's history
+	// entry and decision record, that a person approved it, or promoted a
+	// denied version past the policy (break-glass).
+	ReasonApproved   = "Approved"
+	ReasonOverridden = "Overridden"
 	// ReasonReconciled: Reconciling or Stalled is False.
 	ReasonReconciled = "Reconciled"
 )

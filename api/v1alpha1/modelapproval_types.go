@@ -5,12 +5,17 @@ import (
 )
 
 // ApprovalDecision is what an approver decided.
-// +kubebuilder:validation:Enum=Approve;Reject
+// +kubebuilder:validation:Enum=Approve;Reject;Override
 type ApprovalDecision string
 
 const (
 	ApprovalApprove ApprovalDecision = "Approve"
 	ApprovalReject  ApprovalDecision = "Reject"
+	// ApprovalOverride is break-glass: it promotes a version the policy
+	// denied. It needs the `override` verb, is never silent (a Warning
+	// event, the decision record, Compliant=False until a passing version
+	// replaces it), and cannot open a budget or missing-policy denial.
+	ApprovalOverride ApprovalDecision = "Override"
 )
 
 // ModelApprovalSpec is one person's approval (or rejection) of one decision
@@ -35,7 +40,9 @@ type ModelApprovalSpec struct {
 	// the approval.
 	// +kubebuilder:validation:MinLength=1
 	Approver string `json:"approver"`
-	// Decision: Approve lets the version roll out; Reject stops it.
+	// Decision: Approve lets an allowed version roll out where a
+	// PromotionPolicy requires approval; Reject stops it; Override promotes
+	// a denied version (break-glass).
 	// +kubebuilder:default=Approve
 	// +optional
 	Decision ApprovalDecision `json:"decision,omitempty"`

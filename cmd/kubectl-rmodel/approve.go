@@ -19,12 +19,16 @@ func newApprovalCmd(connect connectFunc, decision raiv1.ApprovalDecision) *cobra
 	var reason, version, approver string
 	verb := strings.ToLower(string(decision))
 	cmd := &cobra.Command{
-		Use:   verb + " NAME --reason TEXT [--version V]",
-		Short: strings.ToUpper(verb[:1]) + verb[1:] + " the candidate's decision (a ModelApproval in your name; needs the approve verb on the model)",
-		Args:  cobra.ExactArgs(1),
+		Use: verb + " NAME --reason TEXT [--version V]",
+		Short: map[raiv1.ApprovalDecision]string{
+			raiv1.ApprovalApprove:  "Approve the candidate's decision (a ModelApproval in your name; needs the approve verb on the model)",
+			raiv1.ApprovalReject:   "Reject the candidate (a ModelApproval in your name; needs the approve verb on the model)",
+			raiv1.ApprovalOverride: "Break glass: promote the denied candidate past the policy (needs the override verb; recorded, announced, non-compliant)",
+		}[decision],
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(reason) == "" {
-				return fmt.Errorf("--reason is required: it is recorded with the %s", map[raiv1.ApprovalDecision]string{raiv1.ApprovalApprove: "promotion", raiv1.ApprovalReject: "rejection"}[decision])
+				return fmt.Errorf("--reason is required: it is recorded with the %s", map[raiv1.ApprovalDecision]string{raiv1.ApprovalApprove: "promotion", raiv1.ApprovalReject: "rejection", raiv1.ApprovalOverride: "override"}[decision])
 			}
 			s, err := connect(cmd)
 			if err != nil {
@@ -61,7 +65,8 @@ func newApprovalCmd(connect connectFunc, decision raiv1.ApprovalDecision) *cobra
 			if err := s.w.Create(ctx(cmd), a); err != nil {
 				return fmt.Errorf("create the ModelApproval: %w", err)
 			}
-			_, err = fmt.Fprintf(s.out, "%s %sd version %s of %s/%s (decision %s): ModelApproval %s\n", approver, verb, d.Version, m.Namespace, m.Name, short(d.ID), a.Name)
+			done := map[raiv1.ApprovalDecision]string{raiv1.ApprovalApprove: "approved", raiv1.ApprovalReject: "rejected", raiv1.ApprovalOverride: "overrode the denial of"}[decision]
+			_, err = fmt.Fprintf(s.out, "%s %s version %s of %s/%s (decision %s): ModelApproval %s\n", approver, done, d.Version, m.Namespace, m.Name, short(d.ID), a.Name)
 			return err
 		},
 	}

@@ -52,11 +52,17 @@ func TestApproveAndReject(t *testing.T) {
 	if err := c.List(context.Background(), list, client.InNamespace("risk")); err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Items) != 2 {
+	if _, err := exec("override", "credit-biased", "--reason", "incident", "--approver", "dave"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.List(context.Background(), list, client.InNamespace("risk")); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 3 {
 		t.Fatalf("approvals %+v", list.Items)
 	}
 	for _, a := range list.Items {
-		want := map[string]raiv1.ApprovalDecision{"bob": raiv1.ApprovalApprove, "carol": raiv1.ApprovalReject}[a.Spec.Approver]
+		want := map[string]raiv1.ApprovalDecision{"bob": raiv1.ApprovalApprove, "carol": raiv1.ApprovalReject, "dave": raiv1.ApprovalOverride}[a.Spec.Approver]
 		if a.Spec.Model != "credit-biased" || a.Spec.Version != "v1" || a.Spec.DecisionID != m.Status.LastDecision.ID || string(a.Spec.ModelSHA256) != m.Status.CandidateModelSHA256 || a.Spec.Decision != want {
 			t.Errorf("approval %+v", a.Spec)
 		}

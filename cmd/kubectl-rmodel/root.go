@@ -107,8 +107,9 @@ func newRootCmd(e *env) *cobra.Command {
 
   approve NAME       approve the candidate's decision (a ModelApproval in your name)
   reject NAME        reject it
+  override NAME      break glass: promote a denied candidate (needs the override verb)
 
-Only approve and reject write. Connection flags are kubectl's (--kubeconfig, --context, -n, -A).`,
+Only approve, reject and override write. Connection flags are kubectl's (--kubeconfig, --context, -n, -A).`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl rmodel"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -139,7 +140,7 @@ Only approve and reject write. Connection flags are kubectl's (--kubeconfig, --c
 	}
 	root.AddCommand(newGetCmd(connect, allFlag), newWhyCmd(connect), newHistoryCmd(connect),
 		newCardCmd(connect), newDiffCmd(connect), newVerifyCmd(connect, allFlag),
-		newApprovalCmd(connect, raiv1.ApprovalApprove), newApprovalCmd(connect, raiv1.ApprovalReject))
+		newApprovalCmd(connect, raiv1.ApprovalApprove), newApprovalCmd(connect, raiv1.ApprovalReject), newApprovalCmd(connect, raiv1.ApprovalOverride))
 	return root
 }
 
