@@ -70,4 +70,17 @@ func TestApproveAndReject(t *testing.T) {
 	if _, err := exec("approve", "credit-local", "-n", "dev", "--reason", "x", "--approver", "bob"); err == nil || !strings.Contains(err.Error(), "no decision yet") {
 		t.Errorf("approve of a candidate without a decision: %v", err)
 	}
+	// retry sets the retry annotation to a new value each time.
+	for range 2 {
+		before := &raiv1.ResponsibleModel{}
+		_ = c.Get(context.Background(), client.ObjectKey{Namespace: "risk", Name: "credit-biased"}, before)
+		if out, err := exec("retry", "credit-biased"); err != nil || !strings.Contains(out, raiv1.AnnotationRetryEvaluations) {
+			t.Fatalf("retry: %v %s", err, out)
+		}
+		after := &raiv1.ResponsibleModel{}
+		_ = c.Get(context.Background(), client.ObjectKey{Namespace: "risk", Name: "credit-biased"}, after)
+		if v := after.Annotations[raiv1.AnnotationRetryEvaluations]; v == "" || v == before.Annotations[raiv1.AnnotationRetryEvaluations] {
+			t.Errorf("retry left the annotation at %q (was %q)", v, before.Annotations[raiv1.AnnotationRetryEvaluations])
+		}
+	}
 }

@@ -108,8 +108,9 @@ func newRootCmd(e *env) *cobra.Command {
   approve NAME       approve the candidate's decision (a ModelApproval in your name)
   reject NAME        reject it
   override NAME      break glass: promote a denied candidate (needs the override verb)
+  retry NAME         run the candidate's failed evaluations again (the retry annotation)
 
-Only approve, reject and override write. Connection flags are kubectl's (--kubeconfig, --context, -n, -A).`,
+Only approve, reject, override and retry write. Connection flags are kubectl's (--kubeconfig, --context, -n, -A).`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl rmodel"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -140,7 +141,8 @@ Only approve, reject and override write. Connection flags are kubectl's (--kubec
 	}
 	root.AddCommand(newGetCmd(connect, allFlag), newWhyCmd(connect), newHistoryCmd(connect),
 		newCardCmd(connect), newDiffCmd(connect), newVerifyCmd(connect, allFlag),
-		newApprovalCmd(connect, raiv1.ApprovalApprove), newApprovalCmd(connect, raiv1.ApprovalReject), newApprovalCmd(connect, raiv1.ApprovalOverride))
+		newApprovalCmd(connect, raiv1.ApprovalApprove), newApprovalCmd(connect, raiv1.ApprovalReject), newApprovalCmd(connect, raiv1.ApprovalOverride),
+		newRetryCmd(connect))
 	return root
 }
 
