@@ -97,12 +97,13 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 	// The evidence the version is promoted on, with the digests read from
 	// the Jobs' pods: what the compliance re-check and the model card may
 	// read later.
-	st.StableEvidence = nil
+	var judged []raiv1.EvaluationStatus
 	for _, k := range requestedKinds(&obj.Spec) {
 		if e := findEvaluation(st.Evaluations, string(k)); e != nil {
-			st.StableEvidence = append(st.StableEvidence, evidenceRecords([]raiv1.EvaluationStatus{*e})...)
+			judged = append(judged, *e)
 		}
 	}
+	st.StableEvidence = evidenceRecords(judged)
 	st.CandidateVersion, st.CandidateModelSHA256, st.CandidateSince = "", "", nil
 	if st.Serving != nil {
 		st.Serving.Version = version

@@ -80,7 +80,11 @@ func (r *ResponsibleModelReconciler) recordAction(ctx context.Context, obj *raiv
 	} else if err != nil {
 		return fmt.Errorf("create decision record %s: %w", rec.Name, err)
 	}
-	st.DecisionChain = &raiv1.DecisionChainHead{Count: spec.Sequence, Hash: spec.Hash, Last: rec.Name, PrunedThrough: head.PrunedThrough}
+	oldest := head.Oldest
+	if oldest == nil {
+		oldest = spec.Time.DeepCopy()
+	}
+	st.DecisionChain = &raiv1.DecisionChainHead{Count: spec.Sequence, Hash: spec.Hash, Last: rec.Name, Oldest: oldest, PrunedThrough: head.PrunedThrough}
 	return nil
 }
 
@@ -101,11 +105,14 @@ func inputDigest(input map[string]any) string {
 // nothing without a retention or a chain.
 func (r *ResponsibleModelReconciler) reconcileDecisionRetention(ctx context.Context, s *scope) (ctrl.Result, error) {
 	head := s.obj.Status.DecisionChain
-	if r.DecisionRetention <= 0 || head == nil || head.Count < 2 {
+	cutoff := s.now.Add(-r.DecisionRetention)
+	if r.DecisionRetention <= 0 || head == nil || head.Count < 2 || head.Oldest != nil && !head.Oldest.Time.Before(cutoff) {
 		return ctrl.Result{}, nil
 	}
+	// Only when a record is due: read past the cache, so that the manager
+	// keeps no copy of every record of every model.
 	list := &raiv1.DecisionRecordList{}
-	if err := r.List(ctx, list, client.InNamespace(s.obj.Namespace), client.MatchingLabels{raiv1.LabelModel: s.obj.Name}); err != nil {
+	if err := r.APIReader.List(ctx, list, client.InNamespace(s.obj.Namespace), client.MatchingLabels{raiv1.LabelModel: s.obj.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list decision records: %w", err)
 	}
 	var chain []raiv1.DecisionRecord
@@ -115,9 +122,9 @@ func (r *ResponsibleModelReconciler) reconcileDecisionRetention(ctx context.Cont
 		}
 	}
 	slices.SortFunc(chain, func(a, b raiv1.DecisionRecord) int { return int(a.Spec.Sequence - b.Spec.Sequence) })
-	cutoff := s.now.Add(-r.DecisionRetention)
 	for _, rec := range chain {
 		if rec.Spec.Sequence >= head.Count || !rec.Spec.Time.Time.Before(cutoff) {
+			head.Oldest = rec.Spec.Time.DeepCopy()
 			break
 		}
 		if err := r.Delete(ctx, &rec, client.Preconditions{UID: &rec.UID}); client.IgnoreNotFound(err) != nil {

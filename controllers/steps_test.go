@@ -606,6 +606,9 @@ func TestStepDecisionRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if o := m.Status.DecisionChain.Oldest; o == nil || !o.Time.Equal(old.UTC().Truncate(time.Second)) {
+		t.Fatalf("the head names the oldest record's time: %v", o)
+	}
 	h.r.DecisionRetention = 180 * 24 * time.Hour
 	s := &scope{obj: m, now: time.Now()}
 	if _, err := h.r.reconcileDecisionRetention(context.Background(), s); err != nil {
@@ -618,6 +621,9 @@ func TestStepDecisionRetention(t *testing.T) {
 	head := m.Status.DecisionChain
 	if len(list.Items) != 1 || list.Items[0].Spec.Sequence != 3 || head.PrunedThrough == nil || head.PrunedThrough.Sequence != 2 {
 		t.Fatalf("records %d, head %+v", len(list.Items), head)
+	}
+	if head.Oldest == nil || !head.Oldest.Time.Equal(list.Items[0].Spec.Time.Time) {
+		t.Errorf("after pruning the head names the oldest kept record's time: %v", head.Oldest)
 	}
 	anchor := decisionchain.Anchor{Count: head.Count, Hash: head.Hash, PrunedSequence: head.PrunedThrough.Sequence, PrunedHash: head.PrunedThrough.Hash}
 	if _, problems := decisionchain.Verify(list.Items, map[string]decisionchain.Anchor{"ns/kept": anchor}); len(problems) != 0 {

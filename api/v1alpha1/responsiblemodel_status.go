@@ -192,6 +192,10 @@ type DecisionChainHead struct {
 	Hash string `json:"hash"`
 	// Last names the last record.
 	Last string `json:"last"`
+	// Oldest is the time of the oldest record kept: the records are looked
+	// at for retention only once it is past.
+	// +optional
+	Oldest *metav1.Time `json:"oldest,omitempty"`
 	// PrunedThrough is the last record removed for retention (the chain
 	// that remains starts after it): its sequence and hash.
 	// +optional
