@@ -47,6 +47,8 @@ type Config struct {
 	Workers int
 	// MaxBodyBytes bounds a request body; 0 means 16 MiB.
 	MaxBodyBytes int64
+	// Limits bound each connection's header, request and idle time and the header's size.
+	Limits Limits
 	// AuditLogPath, when set, is the hash-chained audit log; AuditRawInputs adds raw inputs to it.
 	// An existing log is verified and continued; one that does not verify stops Load, unless
 	// AuditLogRotateBroken, which moves it aside and starts a new chain (audit.Open).
@@ -272,7 +274,7 @@ func (s *Server) Close() error {
 // listener is up before the model loads (live, not ready); a load failure stops the server and is
 // returned.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := s.cfg.Limits.httpServer(s.mux)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	if err := s.Load(ctx); err != nil {

@@ -75,6 +75,7 @@ or beside the rai executable.`,
 	f.DurationVar(&cfg.MaxBatchDelay, contract.FlagMaxBatchDelay, contract.DefaultMaxBatchDelay, "longest a batch waits for requests already arriving")
 	f.StringVar(&cfg.LibraryPath, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (default: $"+onnx.LibraryEnv+", bin/onnxruntime, or beside the executable)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 16<<20, "largest request body accepted (larger gets 413)")
+	cfg.Limits.BindFlags(f)
 	f.StringVar(&cfg.ModelVersion, contract.FlagModelVersion, "", "model version reported (default: the ONNX model_version, else 1)")
 	f.BoolVar(&cfg.AuditRawInputs, "audit-raw-inputs", false, "also write raw inputs to the audit log (they may be personal data)")
 	f.BoolVar(&cfg.AuditLogRotateBroken, contract.FlagAuditLogRotateBroken, false,
