@@ -99,10 +99,3 @@ $(CONTROLLER_GEN):
 test-deps:
 
 include $(wildcard hack/make/*.mk)
-
-##@ Images (need a Docker engine; not used by the tests or the local demo)
-
-.PHONY: docker-build
-docker-build: ## Build the manager image (IMG) and the runtime image (RUNTIME_IMG).
-	docker build -t $(IMG) .
-	docker build -f Dockerfile.runtime -t $(RUNTIME_IMG) .
