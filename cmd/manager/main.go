@@ -3,6 +3,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
@@ -42,6 +44,9 @@ var version = "dev"
 func main() {
 	var (
 		metricsAddr   string
+		metricsSecure bool
+		metricsCerts  string
+		enableHTTP2   bool
 		probeAddr     string
 		leaderElect   bool
 		leaderElectNS string
@@ -54,7 +59,10 @@ func main() {
 		auditAnchor   time.Duration
 		retention     time.Duration
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 turns it off.")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the Prometheus metrics endpoint; 0 turns it off.")
+	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS to callers the API server authenticates (TokenReview) and authorizes for GET /metrics (SubjectAccessReview); false serves plain HTTP to anyone.")
+	flag.StringVar(&metricsCerts, "metrics-cert-dir", "", "Directory with tls.crt and tls.key for the HTTPS metrics endpoint, reloaded when they change (default: a self-signed certificate made at start).")
+	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Offer HTTP/2 on the HTTPS metrics endpoint (off: HTTP/1.1 only, against HTTP/2 stream-reset floods).")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	flag.BoolVar(&leaderElect, "leader-elect", true, "Elect a leader so that only one replica reconciles at a time.")
 	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
@@ -99,7 +107,7 @@ func main() {
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                 metricsOptions(metricsAddr, metricsSecure, metricsCerts, enableHTTP2),
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "rmodel-operator.rai.responsible-ai.dev",
@@ -157,6 +165,28 @@ func main() {
 	if err := mgr.Start(ctx); err != nil {
 		fail(setupLog.Error, err, "run manager")
 	}
+}
+
+// metricsOptions configures the metrics endpoint. Secure, it is HTTPS and
+// answers only callers that the API server authenticates and authorizes for
+// GET /metrics (bind them to the metrics-reader ClusterRole); the manager
+// needs to create TokenReviews and SubjectAccessReviews for that
+// (controllers/rbac_metrics.go).
+//
+// controller-runtime builds the metrics and probe servers with a 32s header
+// timeout, a 90s idle timeout and a 1 MiB header limit, and offers no option
+// to change them; neither reads request bodies.
+func metricsOptions(addr string, secure bool, certDir string, http2 bool) metricsserver.Options {
+	o := metricsserver.Options{BindAddress: addr, SecureServing: secure}
+	if !secure {
+		return o
+	}
+	o.FilterProvider = filters.WithAuthenticationAndAuthorization
+	o.CertDir = certDir
+	if !http2 {
+		o.TLSOpts = append(o.TLSOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	return o
 }
 
 func fail(logError func(error, string, ...any), err error, what string) {
