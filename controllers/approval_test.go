@@ -169,3 +169,108 @@ func TestBreakGlassOverride(t *testing.T) {
 		g.Expect(condition(g, b, raiv1.ConditionPolicyAllowed).Reason).To(Equal(raiv1.ReasonBudgetExhausted))
 	}).WithTimeout(3 * time.Second).Should(Succeed())
 }
+
+// TestInconclusiveVerdictFourEyes: a metric that passes while its interval
+// straddles the threshold leaves the decision to a person (AwaitingApproval,
+// kstatus InProgress); under four eyes the approval of whoever last changed
+// the spec, as admission records it, does not count, and nobody can write
+// someone else's name into that record.
+func TestInconclusiveVerdictFourEyes(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	installShippedRBACAndAdmission(t, ns)
+	// alice and bob may both approve models in this namespace.
+	g.Expect(k8s.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "approver", Namespace: ns}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"responsiblemodels"}, Verbs: []string{"get", "approve"}},
+		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"modelapprovals"}, Verbs: []string{"create", "get"}},
+	}})).To(Succeed())
+	for _, who := range []string{"alice", "bob"} {
+		g.Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: who + "-approver", Namespace: ns},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "approver"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: who}}})).To(Succeed())
+	}
+	startManagerWith(t, impersonating(operatorUser, "system:serviceaccounts", "system:serviceaccounts:rmodel-system"), nil)
+	alice, err := client.New(impersonating("alice"), client.Options{Scheme: testenv.Scheme()})
+	g.Expect(err).NotTo(HaveOccurred())
+	bob, err := client.New(impersonating("bob"), client.Options{Scheme: testenv.Scheme()})
+	g.Expect(err).NotTo(HaveOccurred())
+	platformPolicy(t, ns, raiv1.PromotionPolicySpec{RequireIndependentApprover: true})
+
+	// The API server records who wrote the spec (the mutating policy takes
+	// a moment to load: probe with dry runs).
+	m := newModel(ns, "margin")
+	g.Eventually(func() string {
+		probe := m.DeepCopy()
+		if err := alice.Create(ctx, probe, client.DryRunAll); err != nil {
+			return err.Error()
+		}
+		return probe.Annotations[raiv1.AnnotationSpecChangedBy]
+	}).WithTimeout(waitFor).Should(Equal("alice"))
+	g.Expect(alice.Create(ctx, m)).To(Succeed())
+	g.Expect(m.Annotations[raiv1.AnnotationSpecChangedBy]).To(Equal("alice"))
+
+	// 0.82 meets the four-fifths minimum; its interval [0.77, 0.85] does not.
+	finishJob(t, waitForJob(t, m, "v1", report.KindFairness), corev1.PodSucceeded, fairnessReport(1, 0.82), "")
+	var decision string
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		d := got.Status.LastDecision
+		g.Expect(d).NotTo(BeNil())
+		g.Expect(d.Allowed).To(BeFalse())
+		g.Expect(d.Violations).To(BeEmpty())
+		g.Expect(d.Inconclusive).To(ConsistOf(HaveField("Code", "FairnessDemographicParity")))
+		pa := condition(g, m, raiv1.ConditionPolicyAllowed)
+		g.Expect(pa.Reason).To(Equal(raiv1.ReasonPolicyInconclusive))
+		g.Expect(pa.Message).To(ContainSubstring("95% confidence interval [0.77, 0.85] reaches below it"))
+		p := condition(g, m, raiv1.ConditionPromoted)
+		g.Expect(p.Reason).To(Equal(raiv1.ReasonAwaitingApproval))
+		g.Expect(p.Message).To(And(ContainSubstring("the policy found version v1 inconclusive"), ContainSubstring("other than the last editor of the spec (alice")))
+		g.Expect(condition(g, m, raiv1.ConditionStalled).Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(kstatusOf(g, m).Status).To(Equal(kstatus.InProgressStatus), "a person decides next: not Failed")
+		g.Expect(events(g, m, corev1.EventTypeWarning, raiv1.ReasonPolicyInconclusive)).NotTo(BeEmpty())
+		g.Expect(got.Status.History).NotTo(ContainElement(HaveField("Action", raiv1.HistoryDenied)), "inconclusive is not a denial")
+		decision = d.ID
+	}).WithTimeout(waitFor).Should(Succeed())
+
+	// alice cannot put bob's name on her change.
+	g.Eventually(func() string {
+		cur := &raiv1.ResponsibleModel{}
+		if err := alice.Get(ctx, client.ObjectKeyFromObject(m), cur); err != nil {
+			return err.Error()
+		}
+		cur.Annotations[raiv1.AnnotationSpecChangedBy] = "bob"
+		if err := alice.Update(ctx, cur, client.DryRunAll); err != nil {
+			return err.Error()
+		}
+		return "accepted"
+	}).WithTimeout(waitFor).Should(ContainSubstring("the API server records who last changed the spec"))
+
+	approval := func(name, approver string) *raiv1.ModelApproval {
+		return &raiv1.ModelApproval{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: raiv1.ModelApprovalSpec{
+			Model: m.Name, Version: "v1", ModelSHA256: raiv1.SHA256(sha(1)), DecisionID: decision, Approver: approver,
+			Reason: "the lower bound misses by 0.03 on 6000 rows; acceptable for this release"}}
+	}
+	g.Eventually(func() error { return alice.Create(ctx, approval("by-alice", "alice")) }).WithTimeout(waitFor).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		p := condition(g, m, raiv1.ConditionPromoted)
+		g.Expect(p.Reason).To(Equal(raiv1.ReasonAwaitingApproval))
+		g.Expect(p.Message).To(ContainSubstring("ModelApproval by-alice does not count"))
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Expect(apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: servingName(m.Name)}, &corev1.Service{}))).To(BeTrue(), "the editor's own approval opens nothing")
+
+	g.Expect(bob.Create(ctx, approval("by-bob", "bob"))).To(Succeed())
+	completeRollout(t, servingDeployment(t, m, "v1"))
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.StableVersion).To(Equal("v1"))
+		g.Expect(got.Status.History).To(ContainElement(And(HaveField("Reason", raiv1.ReasonApproved),
+			HaveField("Message", ContainSubstring("found inconclusive by the policy and approved by bob (ModelApproval by-bob")))))
+		c := condition(g, m, raiv1.ConditionCompliant)
+		g.Expect(c.Status).To(Equal(metav1.ConditionUnknown))
+		g.Expect(c.Reason).To(Equal(raiv1.ReasonPolicyInconclusive))
+		list := &raiv1.DecisionRecordList{}
+		g.Expect(k8s.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{raiv1.LabelModel: m.Name})).To(Succeed())
+		g.Expect(list.Items).To(ContainElement(And(HaveField("Spec.Reason", raiv1.ReasonApproved), HaveField("Spec.Inconclusive", HaveLen(1)))))
+	}).WithTimeout(waitFor).Should(Succeed())
+}

@@ -261,6 +261,9 @@ func decisionStatus(d policies.Decision, version, digest string, mode raiv1.Enfo
 	for _, v := range d.Violations {
 		out.Violations = append(out.Violations, raiv1.Violation{Code: v.Code, Message: v.Message})
 	}
+	for _, v := range d.Inconclusive {
+		out.Inconclusive = append(out.Inconclusive, raiv1.Violation{Code: v.Code, Message: v.Message})
+	}
 	for _, k := range slices.Sorted(maps.Keys(d.Thresholds)) {
 		t := d.Thresholds[k]
 		out.Thresholds = append(out.Thresholds, raiv1.AppliedThreshold{Key: k, Value: strconv.FormatFloat(t.Value, 'g', -1, 64), Source: truncate(t.Source, 512)})
@@ -324,9 +327,17 @@ func (r *ResponsibleModelReconciler) reconcileDecision(ctx context.Context, s *s
 		}
 	}
 	s.Promotable = promotable(obj.Status.LastDecision)
-	switch {
+	switch d := obj.Status.LastDecision; {
 	case s.Promotable && len(platform.RequireApproval) > 0:
-		if err := r.reconcileApproval(ctx, s, platform); err != nil {
+		why := fmt.Sprintf("PromotionPolicy %s requires a person to approve version %s", strings.Join(platform.RequireApproval, ", "), d.Version)
+		if err := r.reconcileApproval(ctx, s, platform, why); err != nil {
+			return ctrl.Result{}, err
+		}
+	case !s.Promotable && inconclusive(d) && d.Enforcement == raiv1.EnforcementEnforce:
+		// Nothing failed, and nothing settled: a person decides.
+		s.Promotable = true
+		why := fmt.Sprintf("the policy found version %s inconclusive (%s)", d.Version, violationsMessage(d.Inconclusive))
+		if err := r.reconcileApproval(ctx, s, platform, why); err != nil {
 			return ctrl.Result{}, err
 		}
 	case !s.Promotable && overridable(obj.Status.LastDecision):
@@ -350,7 +361,10 @@ func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *ra
 	}
 	cond := policyAllowedCondition(obj.Status.LastDecision)
 	outcome := "allowed"
-	if !d.Allow {
+	switch {
+	case inconclusive(obj.Status.LastDecision):
+		outcome = "inconclusive"
+	case !d.Allow:
 		outcome = "denied"
 	}
 	if d.Error != "" {
@@ -377,8 +391,17 @@ func (r *ResponsibleModelReconciler) recordDecision(ctx context.Context, obj *ra
 			"policy allowed version %s (decision %s, policy %s)", version, shortID(d.ID), d.PolicyDigest)
 		return nil
 	}
-	r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, cond.Reason, "Decide",
-		"policy denied version %s (decision %s, enforcement %s): %s", version, shortID(d.ID), mode, violationsMessage(obj.Status.LastDecision.Violations))
+	if inconclusive(obj.Status.LastDecision) {
+		r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, cond.Reason, "Decide",
+			"policy found version %s inconclusive (decision %s, enforcement %s): %s", version, shortID(d.ID), mode, violationsMessage(obj.Status.LastDecision.Inconclusive))
+		if mode == raiv1.EnforcementEnforce {
+			// A person decides; the approval or rejection is recorded.
+			return nil
+		}
+	} else {
+		r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, cond.Reason, "Decide",
+			"policy denied version %s (decision %s, enforcement %s): %s", version, shortID(d.ID), mode, violationsMessage(obj.Status.LastDecision.Violations))
+	}
 	if !promotable(obj.Status.LastDecision) {
 		return r.recordAction(ctx, obj, raiv1.HistoryEntry{Version: version, ModelSHA256: digest, Action: raiv1.HistoryDenied, DecisionID: d.ID,
 			Reason: cond.Reason, Message: truncate(violationsMessage(obj.Status.LastDecision.Violations), 1024), Time: now}, evidenceRecords(obj.Status.Evaluations))

@@ -136,6 +136,20 @@ func (r *ResponsibleModelReconciler) reconcileEvaluation(ctx context.Context, ob
 	if recorded && isTerminal(cur.State) {
 		return *cur, nil
 	}
+	if ours && cur.Job == name && cur.Reason == raiv1.ReasonEvidenceReused && cur.State == raiv1.EvaluationSucceeded {
+		return *cur, nil
+	}
+	if !ours {
+		// A rollback to a version promoted before reads its evidence (a
+		// sharded evaluation's is its merge Job's report).
+		job := name
+		if sharded {
+			job = mergeJobName(obj, kind)
+		}
+		if reused, ok, err := r.recordedEvidence(ctx, obj, kind, job); err != nil || ok {
+			return reused, err
+		}
+	}
 	next := raiv1.EvaluationStatus{Kind: string(kind), Version: version, ModelSHA256: digest, Job: name, State: raiv1.EvaluationPending}
 	if recorded {
 		next.JobUID = cur.JobUID

@@ -1,11 +1,13 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/decisionchain"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 )
 
@@ -144,4 +147,61 @@ func evidenceRecords(evals []raiv1.EvaluationStatus) []raiv1.EvidenceRecord {
 func tamperedMessage(t tamperedEvidence) string {
 	return fmt.Sprintf("stored evidence does not match what the operator read: %s; set the %s annotation to a new value to evaluate again",
 		t.Message, raiv1.AnnotationRetryEvaluations)
+}
+
+// recordedEvidence finds, for a candidate that was promoted before (a
+// rollback to an earlier version), the report of kind recorded when it was
+// promoted, when that evaluation had exactly the inputs it has now (the Job
+// name is a digest of them) and the stored report still has the recorded
+// digest. The evaluation then reads that evidence instead of running again,
+// and the decision re-checks it against the current policy. It looks only
+// when status.history names a promotion of the candidate's version and
+// artifact, and reads the model's DecisionRecords of that version past the
+// cache (the manager keeps no informer of them); a record that does not
+// verify its own hash is not trusted.
+func (r *ResponsibleModelReconciler) recordedEvidence(ctx context.Context, obj *raiv1.ResponsibleModel, kind report.Kind, job string) (raiv1.EvaluationStatus, bool, error) {
+	version, digest := obj.Spec.Version, string(obj.Spec.Model.SHA256)
+	if !slices.ContainsFunc(obj.Status.History, func(h raiv1.HistoryEntry) bool {
+		return h.Action == raiv1.HistoryPromoted && h.Version == version && h.ModelSHA256 == digest
+	}) {
+		return raiv1.EvaluationStatus{}, false, nil
+	}
+	list := &raiv1.DecisionRecordList{}
+	if err := r.APIReader.List(ctx, list, client.InNamespace(obj.Namespace), client.MatchingLabels{raiv1.LabelModel: obj.Name, raiv1.LabelVersion: version}); err != nil {
+		return raiv1.EvaluationStatus{}, false, fmt.Errorf("list the decision records of version %s: %w", version, err)
+	}
+	// The newest promotion first.
+	slices.SortFunc(list.Items, func(a, b raiv1.DecisionRecord) int { return cmp.Compare(b.Spec.Sequence, a.Spec.Sequence) })
+	want := reportConfigMapName(job)
+	for _, rec := range list.Items {
+		s := rec.Spec
+		if s.Action != raiv1.DecisionAction(raiv1.HistoryPromoted) || s.ModelUID != string(obj.UID) || s.Version != version || s.ModelSHA256 != digest {
+			continue
+		}
+		if h, err := decisionchain.Hash(s); err != nil || h != s.Hash {
+			continue
+		}
+		i := slices.IndexFunc(s.Evidence, func(e raiv1.EvidenceRecord) bool {
+			return e.Kind == string(kind) && e.State == raiv1.EvaluationSucceeded && e.ReportRef != nil && e.ReportRef.Name == want
+		})
+		if i < 0 {
+			continue
+		}
+		ev := s.Evidence[i]
+		reports, tampered, err := r.verifiedEvidence(ctx, obj.Namespace, []raiv1.EvidenceRecord{ev})
+		if err != nil {
+			return raiv1.EvaluationStatus{}, false, err
+		}
+		if len(tampered) > 0 || reports[string(kind)] == nil {
+			continue
+		}
+		return raiv1.EvaluationStatus{
+			Kind: string(kind), Version: version, ModelSHA256: digest, Job: job, State: raiv1.EvaluationSucceeded,
+			Reason: raiv1.ReasonEvidenceReused, ReportRef: ev.ReportRef.DeepCopy(), ReportSHA256: ev.ReportSHA256,
+			Metrics: headlineMetrics(reports[string(kind)]),
+			Message: fmt.Sprintf("version %s was promoted before with the same %s inputs: the report recorded then (DecisionRecord %s, ConfigMap %s) is judged again by the current policy instead of running Job %s",
+				version, kind, rec.Name, ev.ReportRef.Name, job),
+		}, true, nil
+	}
+	return raiv1.EvaluationStatus{}, false, nil
 }

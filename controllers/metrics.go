@@ -16,7 +16,7 @@ var (
 	}, []string{"kind", "outcome"})
 	decisionsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rai_policy_decisions_total",
-		Help: "Policy decisions on candidate versions, by outcome (allowed, denied, error) and enforcement mode. Counted once per decision ID.",
+		Help: "Policy decisions on candidate versions, by outcome (allowed, inconclusive, denied, error) and enforcement mode. Counted once per decision ID.",
 	}, []string{"outcome", "enforcement"})
 	promotionsTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "rai_promotions_total",

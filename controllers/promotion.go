@@ -116,8 +116,13 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 	if s.ApprovedBy != nil {
 		reason = raiv1.ReasonApproved
 	}
-	if st.LastDecision != nil && !st.LastDecision.Allowed {
-		how = fmt.Sprintf("denied by the policy but promoted under enforcement %s", st.LastDecision.Enforcement)
+	switch d := st.LastDecision; {
+	case d == nil || d.Allowed:
+	case inconclusive(d) && s.ApprovedBy != nil:
+		a := s.ApprovedBy
+		how = fmt.Sprintf("found inconclusive by the policy and approved by %s (ModelApproval %s: %s)", a.Spec.Approver, a.Name, a.Spec.Reason)
+	default:
+		how = fmt.Sprintf("denied by the policy but promoted under enforcement %s", d.Enforcement)
 	}
 	if a := s.OverriddenBy; a != nil {
 		reason = raiv1.ReasonOverridden
@@ -134,7 +139,7 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 	afterStatusPatch(ctx, promotionsTotal.Inc)
 	logAfterStatusPatch(ctx, "promoted", "decisionID", decisionID, "version", version, "previousVersion", from)
 	eventType := corev1.EventTypeNormal
-	if st.LastDecision != nil && !st.LastDecision.Allowed {
+	if st.LastDecision != nil && !st.LastDecision.Allowed && s.ApprovedBy == nil {
 		eventType = corev1.EventTypeWarning
 	}
 	r.eventAfterStatusPatch(ctx, obj, nil, eventType, raiv1.ReasonPromoted, "Promote", "version %s promoted (decision %s, %s); previous version %q",

@@ -68,9 +68,9 @@ type platformView struct {
 	Thresholds map[string]platformThreshold
 	// Allowed are the enforcement modes every selecting policy allows.
 	Allowed []raiv1.EnforcementMode
-	// RequireBudget, MatchDatasetDigest and RequireApproval name the
-	// policies asking for it.
-	RequireBudget, MatchDatasetDigest, RequireApproval []string
+	// RequireBudget, MatchDatasetDigest, RequireApproval and
+	// IndependentApprover name the policies asking for it.
+	RequireBudget, MatchDatasetDigest, RequireApproval, IndependentApprover []string
 }
 
 // Names lists the selecting policies.
@@ -139,6 +139,9 @@ func buildPlatformView(selected []raiv1.PromotionPolicy) *platformView {
 		}
 		if p.Spec.RequireApproval {
 			v.RequireApproval = append(v.RequireApproval, p.Name)
+		}
+		if p.Spec.RequireIndependentApprover {
+			v.IndependentApprover = append(v.IndependentApprover, p.Name)
 		}
 		if pr := p.Spec.Privacy; pr != nil {
 			if pr.RequireBudget {

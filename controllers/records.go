@@ -54,7 +54,10 @@ func (r *ResponsibleModelReconciler) recordAction(ctx context.Context, obj *raiv
 	}
 	if d := st.LastDecision; d != nil && d.ID == entry.DecisionID && d.Version == entry.Version {
 		spec.PolicyDigest, spec.PromotionPolicies, spec.Allowed, spec.Enforcement, spec.Violations = d.PolicyDigest, d.PromotionPolicies, d.Allowed, d.Enforcement, d.Violations
-		spec.InputSHA256 = d.InputSHA256
+		spec.InputSHA256, spec.Inconclusive = d.InputSHA256, d.Inconclusive
+	}
+	if entry.Version == obj.Spec.Version && entry.ModelSHA256 == string(obj.Spec.Model.SHA256) {
+		spec.ModelURI = string(obj.Spec.Model.URI)
 	}
 	// The API server stores times to the second: seal what it will hold.
 	spec.Time = metav1.NewTime(spec.Time.UTC().Truncate(time.Second))

@@ -84,8 +84,8 @@ func installShippedRBACAndAdmission(t *testing.T, ns string) {
 	g := NewWithT(t)
 	for _, u := range renderedConfig(t) {
 		switch u.GetKind() {
-		case "ClusterRole", "ValidatingAdmissionPolicy":
-		case "ValidatingAdmissionPolicyBinding":
+		case "ClusterRole", "ValidatingAdmissionPolicy", "MutatingAdmissionPolicy":
+		case "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicyBinding":
 			g.Expect(unstructured.SetNestedField(u.Object, map[string]any{"matchLabels": map[string]any{corev1.LabelMetadataName: ns}},
 				"spec", "matchResources", "namespaceSelector")).To(Succeed())
 		default:

@@ -127,6 +127,12 @@ func denialReason(d *raiv1.DecisionStatus) string {
 	return raiv1.ReasonPolicyDenied
 }
 
+// inconclusive: the policy found no violation, only findings the evidence
+// cannot settle; a person approves or rejects the version.
+func inconclusive(d *raiv1.DecisionStatus) bool {
+	return d != nil && !d.Allowed && len(d.Violations) == 0 && len(d.Inconclusive) > 0
+}
+
 // promotable says whether a decision lets the candidate roll out: allowed,
 // or denied under Warn unless a blocking code denied it. DryRun records the
 // decision and never promotes.
@@ -161,6 +167,19 @@ func policyAllowedCondition(d *raiv1.DecisionStatus) metav1.Condition {
 		c.Status, c.Reason = metav1.ConditionTrue, raiv1.ReasonPolicyAllowed
 		c.Message = fmt.Sprintf("policy allowed version %s (decision %s, policy %s)%s", d.Version, shortID(d.ID), d.PolicyDigest, enforcementNote(d))
 		if d.Enforcement == raiv1.EnforcementDryRun {
+			c.Message += " (enforcement DryRun: recorded, never promoted)"
+		}
+		return c
+	}
+	if inconclusive(d) {
+		c.Status, c.Reason = metav1.ConditionFalse, raiv1.ReasonPolicyInconclusive
+		c.Message = fmt.Sprintf("policy found version %s inconclusive (decision %s)%s: %s", d.Version, shortID(d.ID), enforcementNote(d), violationsMessage(d.Inconclusive))
+		switch d.Enforcement {
+		case raiv1.EnforcementEnforce:
+			c.Message += "; a person with the approve verb approves or rejects it"
+		case raiv1.EnforcementWarn:
+			c.Message += " (enforcement Warn: promoted anyway)"
+		case raiv1.EnforcementDryRun:
 			c.Message += " (enforcement DryRun: recorded, never promoted)"
 		}
 		return c
@@ -202,13 +221,23 @@ func complianceCondition(version string, d policies.Decision, tampered []tampere
 		return metav1.Condition{Type: raiv1.ConditionCompliant, Status: metav1.ConditionTrue, Reason: raiv1.ReasonCompliant,
 			Message: fmt.Sprintf("stable version %s passes the current policy (decision %s, policy %s)", version, shortID(d.ID), d.PolicyDigest)}
 	}
-	vs := make([]raiv1.Violation, len(d.Violations))
-	for i, v := range d.Violations {
-		vs[i] = raiv1.Violation{Code: v.Code, Message: v.Message}
+	if len(d.Violations) == 0 && len(d.Inconclusive) > 0 {
+		return metav1.Condition{Type: raiv1.ConditionCompliant, Status: metav1.ConditionUnknown, Reason: raiv1.ReasonPolicyInconclusive,
+			Message: fmt.Sprintf("the current policy cannot settle whether stable version %s passes (decision %s, policy %s); it keeps serving: %s",
+				version, shortID(d.ID), d.PolicyDigest, violationsMessage(toViolations(d.Inconclusive)))}
 	}
 	return metav1.Condition{Type: raiv1.ConditionCompliant, Status: metav1.ConditionFalse, Reason: raiv1.ReasonNonCompliant,
 		Message: fmt.Sprintf("stable version %s no longer passes the current policy (decision %s, policy %s); it keeps serving: %s",
-			version, shortID(d.ID), d.PolicyDigest, violationsMessage(vs))}
+			version, shortID(d.ID), d.PolicyDigest, violationsMessage(toViolations(d.Violations)))}
+}
+
+// toViolations converts the engine's violations for status.
+func toViolations(in []policies.Violation) []raiv1.Violation {
+	out := make([]raiv1.Violation, len(in))
+	for i, v := range in {
+		out[i] = raiv1.Violation{Code: v.Code, Message: v.Message}
+	}
+	return out
 }
 
 // verdictFacts are what the steps of one reconcile observed and did, for

@@ -86,10 +86,15 @@ type Violation struct {
 // Decision is the outcome of evaluating a policy on an input.
 type Decision struct {
 	// Allow is true only when the policy's allow is true and it reported no
-	// violation.
+	// violation and no inconclusive finding.
 	Allow bool `json:"allow"`
 	// Violations are sorted by Code, then Message, without duplicates.
 	Violations []Violation `json:"violations,omitempty"`
+	// Inconclusive are findings the evidence cannot settle (for example a
+	// metric whose confidence interval straddles its threshold): with no
+	// violation, they leave the decision to a person (Inconclusive). Sorted
+	// as Violations.
+	Inconclusive []Violation `json:"inconclusive,omitempty"`
 	// ID is the hex sha256 of the policy digest and the canonical input
 	// JSON: the same policy and input always give the same ID.
 	ID string `json:"id"`
@@ -199,7 +204,7 @@ func NewEngine(opts ...Option) *RegoEngine {
 // keeps the query defined when a rule is undefined, so that a missing allow
 // is reported as such rather than as an empty result (and a policy without
 // applied_thresholds still decides).
-const query = `allow := [x | x := data.rai.promotion.allow]; violations := [x | x := data.rai.promotion.violations]; applied := [x | x := data.rai.promotion.applied_thresholds]`
+const query = `allow := [x | x := data.rai.promotion.allow]; violations := [x | x := data.rai.promotion.violations]; inconclusive := [x | x := data.rai.promotion.inconclusive]; applied := [x | x := data.rai.promotion.applied_thresholds]`
 
 // Decide evaluates bundle on input. See Engine.
 func (e *RegoEngine) Decide(ctx context.Context, bundle Bundle, input map[string]any) (Decision, error) {
@@ -342,11 +347,26 @@ func interpret(d Decision, rs rego.ResultSet) Decision {
 			violations = append(violations, v)
 		}
 	}
-	if !allow && len(violations) == 0 {
+	var inconclusive []Violation
+	if docs, _ := rs[0].Bindings["inconclusive"].([]any); len(docs) == 1 {
+		set, ok := docs[0].([]any)
+		if !ok {
+			return failClosed(d, CodePolicyUndefined, fmt.Sprintf("data.%s.inconclusive is %s, want a set of {code, message} objects", Package, describe(docs[0])))
+		}
+		for i, item := range set {
+			v, err := toViolation(item)
+			if err != nil {
+				return failClosed(d, CodePolicyUndefined, fmt.Sprintf("data.%s.inconclusive element %d: %v", Package, i, err))
+			}
+			inconclusive = append(inconclusive, v)
+		}
+	}
+	if !allow && len(violations) == 0 && len(inconclusive) == 0 {
 		violations = []Violation{{Code: CodePolicyDenied, Message: fmt.Sprintf("data.%s.allow is false but the policy gave no violation", Package)}}
 	}
 	d.Violations = sortViolations(violations)
-	d.Allow = allow && len(d.Violations) == 0
+	d.Inconclusive = sortViolations(inconclusive)
+	d.Allow = allow && len(d.Violations) == 0 && len(d.Inconclusive) == 0
 	if docs, _ := rs[0].Bindings["applied"].([]any); len(docs) == 1 {
 		d.Thresholds = toThresholds(docs[0])
 	}
@@ -468,6 +488,7 @@ func describe(v any) string {
 func failClosed(d Decision, code, message string) Decision {
 	d.Allow = false
 	d.Violations = []Violation{{Code: code, Message: message}}
+	d.Inconclusive = nil
 	d.Error = message
 	return d
 }

@@ -70,6 +70,13 @@ const (
 	ReasonAwaitingApproval = "AwaitingApproval"
 	// ReasonApprovalRejected: an approver rejected the candidate.
 	ReasonApprovalRejected = "ApprovalRejected"
+	// ReasonPolicyInconclusive: the policy found no violation but findings
+	// the evidence cannot settle; a person approves or rejects.
+	ReasonPolicyInconclusive = "PolicyInconclusive"
+	// ReasonEvidenceReused: an evaluation of a version that was promoted
+	// before, with the same inputs, reads the evidence recorded then (a
+	// rollback) instead of running again.
+	ReasonEvidenceReused = "EvidenceReused"
 	// ReasonApproved and ReasonOverridden name, on a promotion's history
 	// entry and decision record, that a person approved it, or promoted a
 	// denied version past the policy (break-glass).
@@ -118,6 +125,11 @@ const (
 	// AnnotationRetryEvaluations, set to any new value, deletes the
 	// candidate's failed evaluation Jobs and runs them again.
 	AnnotationRetryEvaluations = "rai.responsible-ai.dev/retry-evaluations"
+	// AnnotationSpecChangedBy names the user who last changed the model's
+	// spec. Admission writes it (config/admission/spec_changed_by.yaml) and
+	// refuses any other value; a PromotionPolicy with
+	// requireIndependentApprover does not count that user's approval.
+	AnnotationSpecChangedBy = "rai.responsible-ai.dev/spec-changed-by"
 )
 
 // Labels the operator puts on what it creates.

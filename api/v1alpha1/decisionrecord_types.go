@@ -64,6 +64,15 @@ type DecisionRecordSpec struct {
 	// +listType=atomic
 	// +optional
 	Violations []Violation `json:"violations,omitempty"`
+	// Inconclusive findings of the decision (see DecisionStatus).
+	// +listType=atomic
+	// +optional
+	Inconclusive []Violation `json:"inconclusive,omitempty"`
+	// ModelURI is where the judged artifact was read from, when the record
+	// is about the spec's artifact: what a rollback to this version sets
+	// (kubectl rmodel rollback).
+	// +optional
+	ModelURI string `json:"modelURI,omitempty"`
 	// Evidence judged: per kind, the digest of the report read from the
 	// evaluation Job's pod.
 	// +listType=atomic

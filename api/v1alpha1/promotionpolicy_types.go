@@ -55,6 +55,14 @@ type PromotionPolicySpec struct {
 	// +optional
 	RequireApproval bool `json:"requireApproval,omitempty"`
 
+	// RequireIndependentApprover (four eyes) does not count an approval by
+	// the user who last changed the model's spec, as admission records it
+	// in the rai.responsible-ai.dev/spec-changed-by annotation. It applies
+	// to every approval of a selected model: those requireApproval asks for
+	// and those of an inconclusive verdict.
+	// +optional
+	RequireIndependentApprover bool `json:"requireIndependentApprover,omitempty"`
+
 	// Privacy binds privacy evaluations to budgets.
 	// +optional
 	Privacy *PromotionPrivacy `json:"privacy,omitempty"`

@@ -293,6 +293,15 @@ type DecisionStatus struct {
 	// +optional
 	Violations []Violation `json:"violations,omitempty"`
 
+	// Inconclusive lists what the evidence cannot settle (for example a
+	// metric that meets its threshold while its confidence interval reaches
+	// past it). With no violation, the verdict is Inconclusive: the
+	// candidate waits in AwaitingApproval for a person to approve or reject
+	// it, under Enforce.
+	// +listType=atomic
+	// +optional
+	Inconclusive []Violation `json:"inconclusive,omitempty"`
+
 	// Time of the decision.
 	Time metav1.Time `json:"time"`
 }

@@ -213,6 +213,11 @@ func (in *DecisionRecordSpec) DeepCopyInto(out *DecisionRecordSpec) {
 		*out = make([]Violation, len(*in))
 		copy(*out, *in)
 	}
+	if in.Inconclusive != nil {
+		in, out := &in.Inconclusive, &out.Inconclusive
+		*out = make([]Violation, len(*in))
+		copy(*out, *in)
+	}
 	if in.Evidence != nil {
 		in, out := &in.Evidence, &out.Evidence
 		*out = make([]EvidenceRecord, len(*in))
@@ -247,6 +252,11 @@ func (in *DecisionStatus) DeepCopyInto(out *DecisionStatus) {
 	}
 	if in.Violations != nil {
 		in, out := &in.Violations, &out.Violations
+		*out = make([]Violation, len(*in))
+		copy(*out, *in)
+	}
+	if in.Inconclusive != nil {
+		in, out := &in.Inconclusive, &out.Inconclusive
 		*out = make([]Violation, len(*in))
 		copy(*out, *in)
 	}

@@ -82,7 +82,7 @@ func kubeClient(f *kubeFlags) (client.Client, string, error) {
 // session is one command's connection.
 type session struct {
 	c client.Reader
-	// w writes: only approve and reject do.
+	// w writes: approve, reject, override, retry and rollback do.
 	w         client.Client
 	namespace string
 	all       bool
@@ -142,7 +142,7 @@ Only approve, reject, override and retry write. Connection flags are kubectl's (
 	root.AddCommand(newGetCmd(connect, allFlag), newWhyCmd(connect), newHistoryCmd(connect),
 		newCardCmd(connect), newDiffCmd(connect), newVerifyCmd(connect, allFlag),
 		newApprovalCmd(connect, raiv1.ApprovalApprove), newApprovalCmd(connect, raiv1.ApprovalReject), newApprovalCmd(connect, raiv1.ApprovalOverride),
-		newRetryCmd(connect))
+		newRetryCmd(connect), newRollbackCmd(connect))
 	return root
 }
 

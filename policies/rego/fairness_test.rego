@@ -1,5 +1,7 @@
 package rai.promotion_test
 
+import data.rai.promotion
+
 test_fairness_demographic_parity_allows_at_minimum if {
 	allowed(with_metric("fairness", "demographic_parity_ratio", 0.8))
 }
@@ -65,4 +67,51 @@ test_fairness_rules_all_report_at_once if {
 		"equalized_odds_difference": 0.3,
 	}}])
 	codes(inp) == {"FairnessDemographicParity", "FairnessStatisticalParity", "FairnessDisparateImpact", "FairnessEqualizedOdds"}
+}
+
+# with_interval(name, value, lower, upper) sets a fairness metric and its
+# 95% interval.
+with_interval(name, value, lower, upper) := json.patch(with_metric("fairness", name, value), [{
+	"op": "add", "path": "/evaluations/fairness/intervals",
+	"value": {name: {"lower": lower, "upper": upper, "level": 0.95, "method": "percentile bootstrap"}},
+}])
+
+inconclusive_of(inp) := fs if {
+	fs := promotion.inconclusive with input as inp
+}
+
+test_fairness_interval_straddling_minimum_is_inconclusive if {
+	inp := with_interval("demographic_parity_ratio", 0.82, 0.78, 0.86)
+	count(violations_of(inp)) == 0
+	inconclusive_of(inp) == {{
+		"code": "FairnessDemographicParity",
+		"message": "fairness: demographic_parity_ratio 0.82 meets the minimum 0.8 (policy default), but its 95% confidence interval [0.78, 0.86] reaches below it: approve only if the margin is enough",
+	}}
+}
+
+test_fairness_interval_clear_of_threshold_is_conclusive if {
+	count(inconclusive_of(with_interval("demographic_parity_ratio", 0.9, 0.85, 0.95))) == 0
+	count(inconclusive_of(with_interval("equalized_odds_difference", 0.05, 0.03, 0.07))) == 0
+	count(inconclusive_of(with_interval("statistical_parity_difference", -0.05, -0.08, -0.02))) == 0
+}
+
+test_fairness_point_past_threshold_denies_not_inconclusive if {
+	inp := with_interval("demographic_parity_ratio", 0.78, 0.74, 0.83)
+	codes(inp) == {"FairnessDemographicParity"}
+	count(inconclusive_of(inp)) == 0
+}
+
+test_fairness_interval_straddling_maximum_is_inconclusive if {
+	eo := with_interval("equalized_odds_difference", 0.09, 0.06, 0.12)
+	{f.code | some f in inconclusive_of(eo)} == {"FairnessEqualizedOdds"}
+	spd := with_interval("statistical_parity_difference", -0.09, -0.13, -0.05)
+	{f.message | some f in inconclusive_of(spd)} == {"fairness: |statistical_parity_difference| 0.09 is within the maximum 0.1 (policy default), but its 95% confidence interval [-0.13, -0.05] reaches past ±0.1: approve only if the margin is enough"}
+	di := with_interval("disparate_impact_ratio", 1.15, 1.1, 1.25)
+	{f.code | some f in inconclusive_of(di)} == {"FairnessDisparateImpact"}
+}
+
+test_fairness_tightened_threshold_judges_the_interval if {
+	# The owner's stricter minimum makes a clear interval straddle.
+	inp := json.patch(with_interval("demographic_parity_ratio", 0.9, 0.86, 0.94), [{"op": "add", "path": "/thresholds", "value": {"demographic_parity_ratio_min": "0.88"}}])
+	{f.code | some f in inconclusive_of(inp)} == {"FairnessDemographicParity"}
 }

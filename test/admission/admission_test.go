@@ -77,8 +77,8 @@ func mustCreate(t *testing.T, c dynamic.Interface, gvr schema.GroupVersionResour
 // cluster-scoped, and the roles aggregate where docs/rbac.md says.
 func TestRenderedConfig(t *testing.T) {
 	policies := renderedOf("ValidatingAdmissionPolicy")
-	if len(policies) != 4 {
-		t.Fatalf("config/default renders %d ValidatingAdmissionPolicies, want 4", len(policies))
+	if len(policies) != 5 {
+		t.Fatalf("config/default renders %d ValidatingAdmissionPolicies, want 5", len(policies))
 	}
 	bindings := map[string]*unstructured.Unstructured{}
 	for _, b := range renderedOf("ValidatingAdmissionPolicyBinding") {
@@ -99,8 +99,9 @@ func TestRenderedConfig(t *testing.T) {
 				got, _ = v["expression"].(string)
 			}
 		}
-		// The approval policy keeps the approver honest; it exempts no one.
-		if want := "'" + operator + "'"; got != want && p.GetName() != "rmodel-model-approvals-by-approvers" {
+		// The approval and spec-editor policies keep people honest; they
+		// exempt no one.
+		if want := "'" + operator + "'"; got != want && p.GetName() != "rmodel-model-approvals-by-approvers" && p.GetName() != "rmodel-responsiblemodels-spec-changed-by" {
 			t.Errorf("policy %s: variables.operator is %q, but config/default installs the manager as %s: change it in config/admission", p.GetName(), got, want)
 		}
 		b := bindings[p.GetName()]
@@ -111,6 +112,16 @@ func TestRenderedConfig(t *testing.T) {
 		if actions, _, _ := unstructured.NestedStringSlice(b.Object, "spec", "validationActions"); !slices.Equal(actions, []string{"Deny"}) {
 			t.Errorf("binding %s: validationActions %v, want [Deny]", b.GetName(), actions)
 		}
+	}
+	// The mutating policy that records the spec's editor is bound under
+	// the name kustomize gave it, cluster-scoped.
+	mutating := renderedOf("MutatingAdmissionPolicy")
+	mbs := renderedOf("MutatingAdmissionPolicyBinding")
+	if len(mutating) != 1 || len(mbs) != 1 {
+		t.Fatalf("config/default renders %d MutatingAdmissionPolicies and %d bindings, want 1 and 1", len(mutating), len(mbs))
+	}
+	if name, _, _ := unstructured.NestedString(mbs[0].Object, "spec", "policyName"); name != mutating[0].GetName() || mutating[0].GetNamespace() != "" || mbs[0].GetNamespace() != "" {
+		t.Errorf("MutatingAdmissionPolicyBinding %s names policy %q (namespace %q); want %s, cluster-scoped", mbs[0].GetName(), name, mbs[0].GetNamespace(), mutating[0].GetName())
 	}
 	aggregation := map[string][]string{
 		"rai-model-editor":   {"aggregate-to-edit", "aggregate-to-admin"},
