@@ -39,13 +39,13 @@ stage = rm -rf $(1) && mkdir -p $(1) && for f in $(2); do mkdir -p $(1)/$$(dirna
 
 image-manager: image-bases build-manager
 	$(call stage,$(IMAGES_OUT)/context-manager,bin/manager)
-	podman build --quiet -f Dockerfile --build-arg BINARIES=host --build-arg BASE_IMAGE=$(STANDIN_STATIC) \
+	podman build --quiet -f Dockerfile --target host --build-arg BASE_IMAGE=$(STANDIN_STATIC) \
 		-t $(IMAGE_MANAGER) $(IMAGES_OUT)/context-manager >/dev/null
 	@echo ">> built $(IMAGE_MANAGER)"
 
 image-runtime: image-bases build-rai onnxruntime
 	$(call stage,$(IMAGES_OUT)/context-runtime,bin/rai bin/onnxruntime/libonnxruntime.so.1)
-	podman build --quiet -f Dockerfile.runtime --build-arg BINARIES=host --build-arg BASE_IMAGE=$(STANDIN_CC) \
+	podman build --quiet -f Dockerfile.runtime --target host --build-arg BASE_IMAGE=$(STANDIN_CC) \
 		-t $(IMAGE_RUNTIME) $(IMAGES_OUT)/context-runtime >/dev/null
 	@echo ">> built $(IMAGE_RUNTIME)"
 
