@@ -126,8 +126,11 @@ func verdict(m *raiv1.ResponsibleModel) string {
 		return "-"
 	}
 	v := "denied"
-	if d.Allowed {
+	switch {
+	case d.Allowed:
 		v = "allowed"
+	case len(d.Violations) == 0 && len(d.Inconclusive) > 0:
+		v = "inconclusive"
 	}
 	if d.Enforcement != "" && d.Enforcement != raiv1.EnforcementEnforce {
 		v += "/" + string(d.Enforcement)

@@ -69,7 +69,8 @@ func records(t *testing.T, ns, model, uid string, specs []raiv1.DecisionRecordSp
 			t.Fatal(err)
 		}
 		prev = s.Hash
-		out = append(out, raiv1.DecisionRecord{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%s-%s-%d", model, uid, i+1)}, Spec: s})
+		out = append(out, raiv1.DecisionRecord{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%s-%s-%d", model, uid, i+1),
+			Labels: map[string]string{raiv1.LabelModel: model, raiv1.LabelVersion: s.Version}}, Spec: s})
 	}
 	return out
 }
@@ -186,6 +187,26 @@ func fixtures(t *testing.T) []client.Object {
 		Status:     raiv1.ResponsibleModelStatus{StableVersion: "v3", StableModelSHA256: shaV2, DecisionChain: h},
 	})
 
+	// credit-margin, in the lab namespace: its candidate's fairness meets
+	// the minimum while the interval reaches below it; a person decides.
+	objs = append(objs, &raiv1.ResponsibleModel{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "lab", Name: "credit-margin", UID: "uid-margin", CreationTimestamp: created},
+		Spec:       raiv1.ResponsibleModelSpec{Version: "v1"},
+		Status: raiv1.ResponsibleModelStatus{
+			CandidateVersion: "v1", CandidateModelSHA256: shaV1,
+			Conditions: []metav1.Condition{
+				cond(raiv1.ConditionReady, metav1.ConditionUnknown, raiv1.ReasonAwaitingApproval, "the policy found version v1 inconclusive"),
+				cond(raiv1.ConditionPolicyAllowed, metav1.ConditionFalse, raiv1.ReasonPolicyInconclusive, "policy found version v1 inconclusive"),
+				cond(raiv1.ConditionStalled, metav1.ConditionFalse, raiv1.ReasonReconciled, "the operator can make progress"),
+			},
+			Evaluations: []raiv1.EvaluationStatus{{Kind: "fairness", Version: "v1", ModelSHA256: shaV1, State: raiv1.EvaluationSucceeded,
+				Metrics: map[string]string{"demographic_parity_ratio": "0.82"}}},
+			LastDecision: &raiv1.DecisionStatus{ID: "d-margin-v1", Version: "v1", ModelSHA256: shaV1, Enforcement: raiv1.EnforcementEnforce, PolicyDigest: policy,
+				Inconclusive: []raiv1.Violation{{Code: "FairnessDemographicParity", Message: "fairness: demographic_parity_ratio 0.82 meets the minimum 0.8 (policy default), but its 95% confidence interval [0.77, 0.85] reaches below it: approve only if the margin is enough"}},
+				Thresholds: []raiv1.AppliedThreshold{{Key: "demographic_parity_ratio_min", Value: "0.8", Source: "policy default"}}, Time: at(30)},
+		},
+	})
+
 	// credit-local, in another namespace: a CPU model whose candidate v2
 	// is being evaluated while v1 serves.
 	objs = append(objs, &raiv1.ResponsibleModel{
@@ -258,6 +279,7 @@ func TestCommands(t *testing.T) {
 		{"why-denied-json", []string{"why", "credit-biased", "-o", "json"}, ""},
 		{"why-promoted", []string{"why", "credit-fair"}, ""},
 		{"why-pending", []string{"why", "credit-local", "-n", "dev"}, ""},
+		{"why-inconclusive", []string{"why", "credit-margin", "-n", "lab"}, ""},
 		{"history-promoted", []string{"history", "credit-fair"}, ""},
 		{"history-promoted-yaml", []string{"history", "credit-fair", "-o", "yaml"}, ""},
 		{"card", []string{"card", "credit-fair"}, ""},

@@ -41,7 +41,7 @@ func newRollbackCmd(connect connectFunc) *cobra.Command {
 				}
 			}
 			var list raiv1.DecisionRecordList
-			if err := s.c.List(ctx(cmd), &list, client.InNamespace(m.Namespace), client.MatchingLabels{raiv1.LabelModel: m.Name, raiv1.LabelVersion: target}); err != nil {
+			if err := s.c.List(ctx(cmd), &list, client.InNamespace(m.Namespace), client.MatchingLabels{raiv1.LabelModel: m.Name}); err != nil {
 				return fmt.Errorf("list the DecisionRecords of version %s: %w", target, err)
 			}
 			slices.SortFunc(list.Items, func(a, b raiv1.DecisionRecord) int { return cmp.Compare(b.Spec.Sequence, a.Spec.Sequence) })

@@ -19,7 +19,7 @@ type whyReport struct {
 	Model            string `json:"model"`
 	StableVersion    string `json:"stableVersion,omitempty"`
 	CandidateVersion string `json:"candidateVersion,omitempty"`
-	// Verdict is allowed, denied or pending (see get).
+	// Verdict is allowed, inconclusive, denied or pending (see get).
 	Verdict string `json:"verdict"`
 	// Note says when the decision shown is not about the candidate.
 	Note        string                   `json:"note,omitempty"`
@@ -211,6 +211,12 @@ func printWhy(s *session, r *whyReport) {
 		} else {
 			fmt.Fprintf(out, "Violations (%d):\n", len(d.Violations))
 			for _, v := range d.Violations {
+				fmt.Fprintf(out, "  %s: %s\n", v.Code, v.Message)
+			}
+		}
+		if len(d.Inconclusive) > 0 {
+			fmt.Fprintf(out, "\nInconclusive (%d): a person with the approve verb decides (kubectl rmodel approve|reject %s --reason ...):\n", len(d.Inconclusive), r.Model)
+			for _, v := range d.Inconclusive {
 				fmt.Fprintf(out, "  %s: %s\n", v.Code, v.Message)
 			}
 		}
