@@ -203,7 +203,7 @@ func fixtures(t *testing.T) []client.Object {
 				Metrics: map[string]string{"demographic_parity_ratio": "0.82"}}},
 			LastDecision: &raiv1.DecisionStatus{ID: "d-margin-v1", Version: "v1", ModelSHA256: shaV1, Enforcement: raiv1.EnforcementEnforce, PolicyDigest: policy,
 				Inconclusive: []raiv1.Violation{{Code: "FairnessDemographicParity", Message: "fairness: demographic_parity_ratio 0.82 meets the minimum 0.8 (policy default), but its 95% confidence interval [0.77, 0.85] reaches below it: approve only if the margin is enough"}},
-				Thresholds: []raiv1.AppliedThreshold{{Key: "demographic_parity_ratio_min", Value: "0.8", Source: "policy default"}}, Time: at(30)},
+				Thresholds:   []raiv1.AppliedThreshold{{Key: "demographic_parity_ratio_min", Value: "0.8", Source: "policy default"}}, Time: at(30)},
 		},
 	})
 
