@@ -8,6 +8,7 @@ import (
 // metrics are the server's Prometheus metrics, registered on their own registry (served at
 // /metrics) together with the Go runtime and process collectors (which give the resident memory).
 type metrics struct {
+	model    string
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec   // by code
 	errors   *prometheus.CounterVec   // by code and reason
@@ -19,6 +20,7 @@ type metrics struct {
 func newMetrics(model string) *metrics {
 	labels := prometheus.Labels{"model": model}
 	m := &metrics{
+		model:    model,
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rai_inference_requests_total", Help: "Inference requests by HTTP status code.", ConstLabels: labels,
@@ -41,4 +43,68 @@ func newMetrics(model string) *metrics {
 	m.registry.MustRegister(m.requests, m.errors, m.latency, m.batch, m.ready,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// monitorMetrics are the monitoring series (rai serve --monitoring): counters by group, with one
+// label value per group the server counts (at most --monitoring-max-groups, plus "(none)" and
+// "(other)"), and gauges a collector computes at scrape time from the last complete window (one
+// per monitored feature, at most --monitoring-max-features).
+type monitorMetrics struct {
+	model                                     string
+	predictionsVec, positivesVec, outcomesVec *prometheus.CounterVec
+	feedback                                  *prometheus.CounterVec // by result
+	// By group index (see monitor); outcomes by tp, fp, tn, fn.
+	predictions, positives []prometheus.Counter
+	outcomes               [][4]prometheus.Counter
+}
+
+// Feedback outcomes, the outcome label's values in index order.
+var outcomeLabels = [4]string{"tp", "fp", "tn", "fn"}
+
+// The gauges the monitor's collector answers.
+var (
+	descFeatureMean = prometheus.NewDesc("rai_monitoring_feature_mean",
+		"Mean of a monitored input column over the last complete monitoring window.", []string{"model", "feature"}, nil)
+	descFeatureQuantile = prometheus.NewDesc("rai_monitoring_feature_quantile",
+		"Sketch-estimated quantile of a monitored input column over the last complete monitoring window.", []string{"model", "feature", "quantile"}, nil)
+	descSketchBytes = prometheus.NewDesc("rai_monitoring_sketch_bytes",
+		"Memory held by the kept windows' feature sketches.", []string{"model"}, nil)
+	descRememberedIDs = prometheus.NewDesc("rai_monitoring_feedback_ids",
+		"Inference IDs open to feedback.", []string{"model"}, nil)
+	descWindows = prometheus.NewDesc("rai_monitoring_windows", "Monitoring windows kept.", []string{"model"}, nil)
+)
+
+// registerMonitoring registers the monitoring series and the monitor's collector.
+func (m *metrics) registerMonitoring(c prometheus.Collector) *monitorMetrics {
+	labels := prometheus.Labels{"model": m.model}
+	mm := &monitorMetrics{
+		model: m.model,
+		predictionsVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rai_monitoring_predictions_total", Help: "Predicted rows by sensitive group.", ConstLabels: labels,
+		}, []string{"group"}),
+		positivesVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rai_monitoring_positive_predictions_total", Help: "Rows predicted favorable (P ≥ --monitoring-threshold) by sensitive group.", ConstLabels: labels,
+		}, []string{"group"}),
+		outcomesVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rai_monitoring_feedback_rows_total", Help: "Rows labelled by feedback, by group and outcome (tp, fp, tn, fn).", ConstLabels: labels,
+		}, []string{"group", "outcome"}),
+		feedback: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rai_monitoring_feedback_total", Help: "Feedback items by result (accepted, unknown, duplicate, invalid).", ConstLabels: labels,
+		}, []string{"result"}),
+	}
+	m.registry.MustRegister(mm.predictionsVec, mm.positivesVec, mm.outcomesVec, mm.feedback, c)
+	mm.addGroup("(none)")
+	mm.addGroup("(other)")
+	return mm
+}
+
+// addGroup makes the counters of the next group index.
+func (mm *monitorMetrics) addGroup(name string) {
+	mm.predictions = append(mm.predictions, mm.predictionsVec.WithLabelValues(name))
+	mm.positives = append(mm.positives, mm.positivesVec.WithLabelValues(name))
+	var o [4]prometheus.Counter
+	for i, l := range outcomeLabels {
+		o[i] = mm.outcomesVec.WithLabelValues(name, l)
+	}
+	mm.outcomes = append(mm.outcomes, o)
 }

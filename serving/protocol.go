@@ -62,6 +62,9 @@ type InferRequest struct {
 	Data []float32
 	// Outputs names the outputs the client asked for, in its order; nil means all of them.
 	Outputs []string
+	// Parameters is the request's "parameters" object as sent (unchecked; monitoring reads the
+	// sensitive group from it).
+	Parameters json.RawMessage
 }
 
 type wireInferRequest struct {
@@ -132,7 +135,7 @@ func DecodeInferRequest(body []byte, spec *InputSpec) (*InferRequest, error) {
 	if len(data) != want {
 		return nil, badRequest("input %q: shape %v holds %d values, data has %d", in.Name, in.Shape, want, len(data))
 	}
-	req := &InferRequest{ID: w.ID, Rows: rows, Shape: in.Shape, Data: data}
+	req := &InferRequest{ID: w.ID, Rows: rows, Shape: in.Shape, Data: data, Parameters: w.Parameters}
 	for _, o := range w.Outputs {
 		if !contains(spec.Outputs, o.Name) {
 			return nil, badRequest("unknown output %q: the model's outputs are %v", o.Name, spec.Outputs)

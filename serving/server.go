@@ -55,6 +55,8 @@ type Config struct {
 	AuditLogPath         string
 	AuditRawInputs       bool
 	AuditLogRotateBroken bool
+	// Monitoring configures the live monitoring aggregates and endpoints (off unless Enabled).
+	Monitoring MonitoringConfig
 	// DrainTimeout bounds the graceful shutdown; 0 means 30s.
 	DrainTimeout time.Duration
 	// ServerVersion is reported at /v2.
@@ -78,6 +80,7 @@ type Server struct {
 	outShapes [][]int64 // output dims after the batch one
 	exec      executor
 	audit     *audit.Log
+	monitor   *monitor // nil when monitoring is off
 	modelSHA  string
 	version   string
 	meta      ModelMetadata
@@ -115,6 +118,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Name), mux: http.NewServeMux()}
+	s.monitor = newMonitor(cfg.Monitoring, s.metrics)
 	s.routes()
 	return s, nil
 }
@@ -138,6 +142,7 @@ func (s *Server) routes() {
 			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed: infer takes POST", r.Method))
 		})
 	}
+	s.routeMonitoring()
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
@@ -171,6 +176,11 @@ func (s *Server) Load(ctx context.Context) error {
 	s.sess = sess
 	if err := s.describe(); err != nil {
 		return fmt.Errorf("model %q: %w", s.cfg.ModelURI, err)
+	}
+	if s.monitor != nil {
+		if err := s.monitor.start(s.cfg.Name, s.version, s.modelSHA, s.spec, s.outShapes, sess.Metadata().Custom); err != nil {
+			return fmt.Errorf("monitoring: %w", err)
+		}
 	}
 	observe := func(rows int) { s.metrics.batch.Observe(float64(rows)) }
 	if s.cfg.MaxBatchSize > 1 {
@@ -435,6 +445,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (int, string) {
 			return http.StatusInternalServerError, "audit"
 		}
 	}
+	s.monitor.observe(req, resp.ID, outs)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)

@@ -17,7 +17,7 @@ import (
 // SnapshotPath is the monitoring endpoint of a model: GET, optional ?windows=N.
 func SnapshotPath(model string) string { return "/v2/models/" + url.PathEscape(model) + "/monitoring" }
 
-// FeedbackPath is the feedback endpoint of a model: POST a FeedbackRequest.
+// FeedbackPath is the feedback endpoint of a model: POST a FeedbackItem or a FeedbackBatch.
 func FeedbackPath(model string) string { return "/v2/models/" + url.PathEscape(model) + "/feedback" }
 
 // WindowsParam is the query parameter choosing how many recent windows the snapshot holds.
@@ -76,10 +76,10 @@ type FeedbackItem struct {
 	Labels []int  `json:"labels,omitempty"`
 }
 
-// FeedbackRequest is the body of POST …/feedback: one item, or a batch in Feedback.
-type FeedbackRequest struct {
-	FeedbackItem
-	Feedback []FeedbackItem `json:"feedback,omitempty"`
+// FeedbackBatch is the body of POST …/feedback for several items; one item may also be sent on
+// its own, as a FeedbackItem.
+type FeedbackBatch struct {
+	Feedback []FeedbackItem `json:"feedback"`
 }
 
 // FeedbackResult is the answer of the feedback endpoint: the items by outcome, and for a batch the
@@ -110,7 +110,7 @@ func PostFeedback(ctx context.Context, client *http.Client, baseURL, model strin
 	if client == nil {
 		client = http.DefaultClient
 	}
-	body, err := json.Marshal(FeedbackRequest{Feedback: items})
+	body, err := json.Marshal(FeedbackBatch{Feedback: items})
 	if err != nil {
 		return nil, err
 	}

@@ -284,3 +284,24 @@ func TestSketchJSONRoundTripAndValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestSketchLevelZeroIsShuffled: two sketches fed the columns of the same rows, in the same
+// order, do not hold a row's two values at the same position of their level-0 buffers (about one
+// row in n would by chance), so the server's memory does not link a row's features.
+func TestSketchLevelZeroIsShuffled(t *testing.T) {
+	a, b := NewSketch(DefaultSketchK), NewSketch(DefaultSketchK)
+	const n = 150 // below the capacity: everything is still at level 0
+	for i := range n {
+		a.Add(float32(i))
+		b.Add(float32(i) + 0.5)
+	}
+	same := 0
+	for i := range n {
+		if slices.Index(a.levels[0], float32(i)) == slices.Index(b.levels[0], float32(i)+0.5) {
+			same++
+		}
+	}
+	if same > 5 || slices.IsSorted(a.levels[0]) {
+		t.Errorf("%d of %d rows at the same position in both buffers", same, n)
+	}
+}
