@@ -77,8 +77,8 @@ func (c *MonitoringConfig) Unused(f *pflag.FlagSet) []string {
 		return nil
 	}
 	var names []string
-	f.Visit(func(fl *pflag.Flag) {
-		if strings.HasPrefix(fl.Name, monitoring.FlagMonitoring+"-") {
+	f.VisitAll(func(fl *pflag.Flag) {
+		if fl.Changed && strings.HasPrefix(fl.Name, monitoring.FlagMonitoring+"-") {
 			names = append(names, "--"+fl.Name)
 		}
 	})

@@ -7,12 +7,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
+	"github.com/responsible-ai/rmodel-operator/internal/monitoring"
 	"github.com/responsible-ai/rmodel-operator/internal/onnx"
 	"github.com/responsible-ai/rmodel-operator/serving"
 	"github.com/responsible-ai/rmodel-operator/serving/audit"
@@ -35,13 +37,19 @@ Concurrent requests are merged into batches of up to --max-batch-size rows (1 tu
 Each prediction is appended to the hash-chained audit log when --audit-log is set (verify it with
 'rai audit verify'). An existing log is verified in full at start and continued; one that does not
 verify stops the server, unless --` + contract.FlagAuditLogRotateBroken + ` moves it aside and starts a new
-chain. The log's head is at ` + contract.AuditHeadPath + `. SIGTERM or SIGINT drains the requests in
-flight, then exits.
+chain. The log's head is at ` + contract.AuditHeadPath + `. With --` + monitoring.FlagMonitoring + `, the server keeps
+per-window aggregates of its traffic (feature sketches, predictions per sensitive group, and the
+confusion counts that ground truth POSTed to /v2/models/NAME/feedback adds), never rows, and
+answers them at /v2/models/NAME/monitoring. SIGTERM or SIGINT drains the requests in flight, then
+exits.
 
 onnxruntime comes from --onnxruntime-lib, $` + onnx.LibraryEnv + `, bin/onnxruntime (make onnxruntime)
 or beside the rai executable.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if unused := cfg.Monitoring.Unused(cmd.Flags()); len(unused) > 0 {
+				return fmt.Errorf("%s given without --%s: monitoring is off", strings.Join(unused, ", "), monitoring.FlagMonitoring)
+			}
 			cfg.Device = onnx.Device(device)
 			cfg.ServerVersion = version
 			cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -76,6 +84,7 @@ or beside the rai executable.`,
 	f.StringVar(&cfg.LibraryPath, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (default: $"+onnx.LibraryEnv+", bin/onnxruntime, or beside the executable)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 16<<20, "largest request body accepted (larger gets 413)")
 	cfg.Limits.BindFlags(f)
+	cfg.Monitoring.BindFlags(f)
 	f.StringVar(&cfg.ModelVersion, contract.FlagModelVersion, "", "model version reported (default: the ONNX model_version, else 1)")
 	f.BoolVar(&cfg.AuditRawInputs, "audit-raw-inputs", false, "also write raw inputs to the audit log (they may be personal data)")
 	f.BoolVar(&cfg.AuditLogRotateBroken, contract.FlagAuditLogRotateBroken, false,
