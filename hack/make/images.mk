@@ -16,9 +16,6 @@ IMAGES_OUT := $(ROOT)/_output/images
 # onnxruntime with its CUDA provider, for the CUDA library check: apart from
 # bin/onnxruntime, so that the other tests keep a CPU-only onnxruntime.
 IMAGES_ORT_CUDA := $(IMAGES_OUT)/onnxruntime-cuda
-# The dev cluster of the image tests, beside a developer's own.
-IMAGES_CLUSTER_ENV := DEV_CLUSTER_NAME=rmodel-images DEV_CLUSTER_DIR=$(IMAGES_OUT)/dev-cluster \
-	LOCALNODE_ARGS="--kubelet-port 10262"
 
 ##@ Images
 
@@ -49,13 +46,9 @@ image-runtime: image-bases build-rai onnxruntime
 		-t $(IMAGE_RUNTIME) $(IMAGES_OUT)/context-runtime >/dev/null
 	@echo ">> built $(IMAGE_RUNTIME)"
 
-test-images: images $(DEV_CLUSTER_BINARIES) images-ort-cuda ## Run the images: rai serve and rai evaluate as UID 65532, read-only, no capabilities; the manager reconciling on a dev cluster; the CUDA library list.
-	$(IMAGES_CLUSTER_ENV) hack/dev-cluster/down.sh >/dev/null 2>&1 || true
-	$(IMAGES_CLUSTER_ENV) hack/dev-cluster/up.sh >/dev/null
-	RAI_IMAGE_RUNTIME=$(IMAGE_RUNTIME) RAI_IMAGE_MANAGER=$(IMAGE_MANAGER) \
-		RAI_IMAGES_KUBECONFIG=$(IMAGES_OUT)/dev-cluster/kubeconfig KUBECTL=$(KUBE_BIN)/kubectl RAI_ORT_CUDA_DIR=$(IMAGES_ORT_CUDA) \
-		go test $(GO_TEST_FLAGS) -v ./test/images/... 2>&1 | tee $(IMAGES_OUT)/test.log | grep -E '^(=== RUN|--- |\s+---|PASS|FAIL|ok|\s+\S+_test\.go)'; \
-		rc=$${PIPESTATUS[0]}; $(IMAGES_CLUSTER_ENV) hack/dev-cluster/down.sh >/dev/null 2>&1 || true; exit $$rc
+test-images: images $(DEV_CLUSTER_BINARIES) images-ort-cuda ## Run the images: rai serve and rai evaluate as UID 65532, read-only, no capabilities; the manager reconciling on a dev cluster of its own; the CUDA library list.
+	RAI_IMAGE_RUNTIME=$(IMAGE_RUNTIME) RAI_IMAGE_MANAGER=$(IMAGE_MANAGER) RAI_ORT_CUDA_DIR=$(IMAGES_ORT_CUDA) \
+		GO_TEST_FLAGS="$(GO_TEST_FLAGS)" hack/images/test.sh
 
 test-images-cuda: images-ort-cuda ## Check hack/images/cuda-libraries.txt against the CUDA provider's ELF (no GPU needed).
 	RAI_ORT_CUDA_DIR=$(IMAGES_ORT_CUDA) go test $(GO_TEST_FLAGS) -run CUDA -v ./test/images/...
