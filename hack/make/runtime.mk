@@ -15,7 +15,9 @@ onnxruntime-cuda: ## Add the CUDA 13 execution provider libraries (230 MB) besid
 test-deps: onnxruntime
 
 DEVICE ?= cpu
+# BENCH_SERVING_FLAGS passes flags to serving/bench, e.g. -sections monitoring -hidden 64,64.
+BENCH_SERVING_FLAGS ?=
 
 .PHONY: bench-serving
-bench-serving: $(if $(filter cuda,$(DEVICE)),onnxruntime-cuda,onnxruntime) ## Measure rai serve: overhead over a bare Run, throughput with and without batching (DEVICE=cpu|cuda).
-	RAI_ONNXRUNTIME_LIB=$(ORT_DIR)/libonnxruntime.so.1 go run ./serving/bench --device $(DEVICE)
+bench-serving: $(if $(filter cuda,$(DEVICE)),onnxruntime-cuda,onnxruntime) ## Measure rai serve: overhead over a bare Run, throughput with and without batching, the audit log's and monitoring's cost and memory (DEVICE=cpu|cuda).
+	RAI_ONNXRUNTIME_LIB=$(ORT_DIR)/libonnxruntime.so.1 go run ./serving/bench --device $(DEVICE) $(BENCH_SERVING_FLAGS)

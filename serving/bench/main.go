@@ -7,6 +7,9 @@
 // The server runs as a child process (this binary re-executed) so that its peak resident memory
 // is its own; the load generator runs here, over loopback HTTP with keep-alive connections, and
 // shares the machine's cores with the server: figures are for the whole machine.
+//
+// Monitoring's cost (rai serve --monitoring) is measured the same way, head to head, and the
+// memory its aggregates take in a server run in this process on a simulated clock (monitoring.go).
 package main
 
 import (
@@ -58,19 +61,24 @@ func main() {
 	latencyN := flag.Int("latency-requests", 3000, "requests for the overhead measurement")
 	batch := flag.Int("max-batch-size", 64, "max batch size of the batched server")
 	delay := flag.Duration("max-batch-delay", 2*time.Millisecond, "max batch delay of the batched server")
+	sectionList := flag.String("sections", "throughput,audit,monitoring", "what to measure: throughput (the main tables), audit, monitoring")
 	flag.Parse()
+	sections := map[string]bool{}
+	for _, name := range strings.Split(*sectionList, ",") {
+		sections[strings.TrimSpace(name)] = true
+	}
 	for i, h := range strings.Fields(*hidden) {
 		if i > 0 {
 			fmt.Println()
 		}
-		if err := run(*device, *features, h, *duration, *latencyN, *batch, *delay); err != nil {
+		if err := run(*device, *features, h, *duration, *latencyN, *batch, *delay, sections); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
 	}
 }
 
-func run(device string, features int, hiddenSpec string, duration time.Duration, latencyN, maxBatch int, maxDelay time.Duration) error {
+func run(device string, features int, hiddenSpec string, duration time.Duration, latencyN, maxBatch int, maxDelay time.Duration, sections map[string]bool) error {
 	var hidden []int
 	for _, h := range strings.Split(hiddenSpec, ",") {
 		n, err := strconv.Atoi(h)
@@ -123,6 +131,9 @@ func run(device string, features int, hiddenSpec string, duration time.Duration,
 
 	fmt.Printf("## rai serve benchmark: MLP %d→%s→1 (%s), device %s, %d CPUs (load generator on the same machine), %s each throughput run, load average %s\n\n",
 		features, hiddenSpec, humanBytes(len(data)), device, runtime.NumCPU(), duration, loadAverage())
+	if !sections["throughput"] {
+		return runCostSections(modelPath, digest, device, dir, body, features, latencyN, bareRun, sections)
+	}
 
 	type modeResult struct {
 		name       string
@@ -149,7 +160,7 @@ func run(device string, features int, hiddenSpec string, duration time.Duration,
 		if m.audit {
 			auditLog = filepath.Join(dir, fmt.Sprintf("audit-%d.jsonl", i))
 		}
-		srv, err := startChild(modelPath, digest, device, m.batch, m.delay, auditLog)
+		srv, err := startChild(modelPath, digest, device, m.batch, m.delay, auditLog, false)
 		if err != nil {
 			return err
 		}
@@ -195,7 +206,23 @@ func run(device string, features int, hiddenSpec string, duration time.Duration,
 	last := concurrencies[len(concurrencies)-1]
 	fmt.Printf("\nBatching at concurrency %d: %.2f× the unbatched throughput; the audit log: %.2f× (load average after: %s)\n", last,
 		results[1].throughput[last]/results[0].throughput[last], results[2].throughput[last]/results[0].throughput[last], loadAverage())
-	return auditCost(modelPath, digest, device, dir, body, latencyN, bareRun)
+	return runCostSections(modelPath, digest, device, dir, body, features, latencyN, bareRun, sections)
+}
+
+// runCostSections runs the head-to-head measurements that sections names.
+func runCostSections(modelPath, digest, device, dir string, body []byte, features, n int, bareRun func() (time.Duration, error), sections map[string]bool) error {
+	if sections["audit"] {
+		if err := auditCost(modelPath, digest, device, dir, body, n, bareRun); err != nil {
+			return err
+		}
+	}
+	if sections["monitoring"] {
+		if err := monitoringCost(modelPath, digest, device, features, n, bareRun); err != nil {
+			return err
+		}
+		return monitoringMemory(modelPath, digest, features)
+	}
+	return nil
 }
 
 // auditCost measures the audit log's cost head to head: two unbatched servers, one writing the
@@ -203,12 +230,12 @@ func run(device string, features int, hiddenSpec string, duration time.Duration,
 // alternating), each paired with a bare Run, so that both see the same machine load.
 func auditCost(modelPath, digest, device, dir string, body []byte, n int, bareRun func() (time.Duration, error)) error {
 	logPath := filepath.Join(dir, "audit-ab.jsonl")
-	plain, err := startChild(modelPath, digest, device, 1, 0, "")
+	plain, err := startChild(modelPath, digest, device, 1, 0, "", false)
 	if err != nil {
 		return err
 	}
 	defer plain.stop()
-	audited, err := startChild(modelPath, digest, device, 1, 0, logPath)
+	audited, err := startChild(modelPath, digest, device, 1, 0, logPath, false)
 	if err != nil {
 		return err
 	}
@@ -365,14 +392,15 @@ type child struct {
 	url string
 }
 
-// startChild starts a server; auditLog "" leaves the audit log off.
-func startChild(modelPath, digest, device string, batch int, delay time.Duration, auditLog string) (*child, error) {
+// startChild starts a server; auditLog "" leaves the audit log off; monitor turns --monitoring on.
+func startChild(modelPath, digest, device string, batch int, delay time.Duration, auditLog string, monitor bool) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe, "-model", modelPath, "-sha256", digest, "-device", device,
-		"-max-batch-size", strconv.Itoa(batch), "-max-batch-delay", delay.String(), "-audit-log", auditLog)
+		"-max-batch-size", strconv.Itoa(batch), "-max-batch-delay", delay.String(), "-audit-log", auditLog,
+		"-monitoring="+strconv.FormatBool(monitor))
 	cmd.Env = append(os.Environ(), "RAI_BENCH_SERVER=1")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -421,13 +449,15 @@ func serveChild() error {
 	batch := fs.Int("max-batch-size", 1, "")
 	delay := fs.Duration("max-batch-delay", 0, "")
 	auditLog := fs.String("audit-log", "", "")
+	monitor := fs.Bool("monitoring", false, "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
 	srv, err := serving.New(serving.Config{
 		ModelURI: "file://" + *model, SHA256: *digest, Device: onnx.Device(*device),
 		MaxBatchSize: *batch, MaxBatchDelay: *delay, AuditLogPath: *auditLog,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Monitoring: serving.MonitoringConfig{Enabled: *monitor},
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		return err
