@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -291,5 +292,58 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 				return
 			}
 		}
+	}
+}
+
+// TestCopyCUDALibrariesScript runs hack/images/copy-cuda-libraries.sh (what
+// the CUDA image build runs in CUDA_IMAGE) on a made-up CUDA tree: every
+// listed library is copied, symbolic links followed, and a missing one fails
+// the copy, named.
+func TestCopyCUDALibrariesScript(t *testing.T) {
+	entries, err := readLibraryList(cudaLibraryList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cuda, dest := t.TempDir(), t.TempDir()
+	var copied []string
+	for _, e := range entries {
+		if e.How != "needed" && e.How != "dlopen" {
+			continue
+		}
+		name := strings.ReplaceAll(e.Soname, "*", "0")
+		if err := os.WriteFile(filepath.Join(cuda, name+".real"), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(name+".real", filepath.Join(cuda, name)); err != nil {
+			t.Fatal(err)
+		}
+		copied = append(copied, name)
+	}
+	for _, f := range ortShipped {
+		if err := os.WriteFile(filepath.Join(dest, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func() (string, error) {
+		cmd := exec.Command("sh", "../../hack/images/copy-cuda-libraries.sh", cudaLibraryList, dest)
+		cmd.Env = append(os.Environ(), "CUDA_LIBRARY_DIRS="+filepath.Join(cuda, "absent")+" "+cuda)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run(); err != nil {
+		t.Fatalf("copy: %v\n%s", err, out)
+	}
+	for _, name := range copied {
+		fi, err := os.Lstat(filepath.Join(dest, name))
+		if err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("%s: not copied as a file (%v)", name, err)
+		}
+	}
+
+	if err := os.Remove(filepath.Join(cuda, "libcurand.so.10")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(); err == nil || !strings.Contains(out, "not found in") || !strings.Contains(out, "libcurand.so.10") {
+		t.Errorf("a missing libcurand.so.10: %v\n%s\nwant a failure naming it", err, out)
 	}
 }
