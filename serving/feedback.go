@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"io"
 	"net/http"
+	"slices"
 
 	"github.com/responsible-ai/rmodel-operator/internal/monitoring"
 )
@@ -50,7 +51,8 @@ func (s *idStore) key(id string) idKey {
 	return idKey{maphash.String(s.seeds[0], id), maphash.String(s.seeds[1], id)}
 }
 
-// put remembers one request's rows. A request of more rows than the store holds is not kept.
+// put remembers one request's rows (it copies groups and positives). A request of more rows
+// than the store holds is not kept.
 func (s *idStore) put(k idKey, groups []uint16, positives []bool) {
 	rows := len(groups)
 	if rows == 0 || rows > s.max {
@@ -67,7 +69,7 @@ func (s *idStore) put(k idKey, groups []uint16, positives []bool) {
 	}
 	slot := idSlot{key: k, rows: int32(rows), group: groups[0], positive: positives[0]}
 	if rows > 1 {
-		slot.multi = &multiRows{groups: groups, positives: positives}
+		slot.multi = &multiRows{groups: slices.Clone(groups), positives: slices.Clone(positives)}
 	}
 	if i := s.next % uint64(s.max); int(i) < len(s.ring) {
 		s.ring[i] = slot

@@ -1,6 +1,7 @@
 package serving
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -389,19 +390,29 @@ func (m *monitor) requestGroups(params json.RawMessage, rows int) (one string, p
 	return "", perRow, true
 }
 
-// scalarGroup is a JSON string, number or boolean as a group value.
+// scalarGroup is a JSON string, number or boolean as a group value. raw is valid JSON (the
+// request decoded).
 func scalarGroup(raw json.RawMessage) (string, bool) {
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
 		return "", false
 	}
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64), true
-	case bool:
-		return strconv.FormatBool(x), true
+	switch c := raw[0]; {
+	case c == '"':
+		if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 {
+			return string(inner), true
+		}
+		var v string
+		err := json.Unmarshal(raw, &v)
+		return v, err == nil
+	case c == 't' || c == 'f':
+		return string(raw), true
+	case c == '-' || c >= '0' && c <= '9':
+		f, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil {
+			return "", false
+		}
+		return strconv.FormatFloat(f, 'g', -1, 64), true
 	}
 	return "", false
 }
@@ -446,8 +457,9 @@ func (m *monitor) observe(req *InferRequest, id string, outs [][]float32) {
 		}
 		f.count += int64(req.Rows)
 	}
-	groups := make([]uint16, 0, 1)
-	positives := make([]bool, 0, 1)
+	var gbuf [8]uint16
+	var pbuf [8]bool
+	groups, positives := gbuf[:0], pbuf[:0]
 	uniform := uint16(groupNone)
 	if grouped && perRow == nil {
 		uniform = m.intern(one)

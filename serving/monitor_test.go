@@ -558,3 +558,27 @@ func TestFetchWindowReadsTheServer(t *testing.T) {
 		t.Errorf("%+v", s.Windows)
 	}
 }
+
+// BenchmarkMonitorObserve is the monitor's share of a one-row request of 20 features with a
+// group parameter and a fresh id (go test -bench MonitorObserve ./serving/).
+func BenchmarkMonitorObserve(b *testing.B) {
+	m := newMonitor(MonitoringConfig{Enabled: true}, newMetrics("bench"))
+	spec := InputSpec{Name: "features", Shape: []int64{-1, 20}, Outputs: []string{"probability"}}
+	if err := m.start("bench", "1", "abc", spec, [][]int64{{1}}, nil); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	reqs := make([]*InferRequest, 1024)
+	for i := range reqs {
+		data := make([]float32, 20)
+		for j := range data {
+			data[j] = float32(rng.NormFloat64())
+		}
+		reqs[i] = &InferRequest{Rows: 1, Data: data, Parameters: json.RawMessage(`{"group":"` + []string{"female", "male"}[i%2] + `"}`)}
+	}
+	outs := [][]float32{{0.7}}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		m.observe(reqs[i%len(reqs)], fmt.Sprintf("id-%d", i), outs)
+	}
+}

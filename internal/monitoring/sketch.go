@@ -55,8 +55,9 @@ type Sketch struct {
 	n        int64
 	levels   [][]float32
 	variance float64
-	size     int // items retained
-	capacity int // total capacity for the current number of levels
+	size     int   // items retained
+	capacity int   // total capacity for the current number of levels
+	caps     []int // each level's capacity for the current number of levels
 	rng      *rand.Rand
 }
 
@@ -68,7 +69,7 @@ func NewSketch(k int) *Sketch {
 	k = max(k, minSketchK)
 	s := &Sketch{k: k}
 	s.levels = [][]float32{make([]float32, 0, s.levelCapacity(0, 1))}
-	s.capacity = s.totalCapacity()
+	s.resize()
 	return s
 }
 
@@ -91,7 +92,7 @@ func (s *Sketch) Retained() int { return s.size }
 // Bytes is the memory the sketch's items take (4 bytes each, the capacity of each level's
 // buffer) plus its fixed parts: what a window's feature summary costs.
 func (s *Sketch) Bytes() int {
-	b := 96 + 24*cap(s.levels)
+	b := 120 + 24*cap(s.levels) + 8*cap(s.caps)
 	for _, l := range s.levels {
 		b += 4 * cap(l)
 	}
@@ -107,12 +108,15 @@ func (s *Sketch) levelCapacity(h, levels int) int {
 	return max(c, minLevelCapacity)
 }
 
-func (s *Sketch) totalCapacity() int {
-	t := 0
+// resize recomputes the levels' capacities after the number of levels or k changed.
+func (s *Sketch) resize() {
+	s.caps = s.caps[:0]
+	s.capacity = 0
 	for h := range s.levels {
-		t += s.levelCapacity(h, len(s.levels))
+		c := s.levelCapacity(h, len(s.levels))
+		s.caps = append(s.caps, c)
+		s.capacity += c
 	}
-	return t
 }
 
 func (s *Sketch) intN(n int) int {
@@ -147,7 +151,7 @@ func (s *Sketch) compress() {
 	for s.size > s.capacity {
 		h := 0
 		for ; h < len(s.levels); h++ {
-			if len(s.levels[h]) >= s.levelCapacity(h, len(s.levels)) {
+			if len(s.levels[h]) >= s.caps[h] {
 				break
 			}
 		}
@@ -162,7 +166,7 @@ func (s *Sketch) compress() {
 func (s *Sketch) compact(h int) {
 	if h+1 == len(s.levels) {
 		s.levels = append(s.levels, nil)
-		s.capacity = s.totalCapacity()
+		s.resize()
 	}
 	buf := s.levels[h]
 	slices.Sort(buf)
@@ -170,10 +174,9 @@ func (s *Sketch) compact(h int) {
 	off := s.intN(2)
 	moved := (len(buf) - start) / 2
 	up := s.levels[h+1]
-	// Buffers are sized to their level's capacity, not left at whatever append grew them to:
-	// Bytes stays near 4 bytes per item of capacity.
+	// A level's buffer grows to its capacity at once rather than by doublings.
 	if need := len(up) + moved; cap(up) < need {
-		grown := make([]float32, len(up), max(need, s.levelCapacity(h+1, len(s.levels))+1))
+		grown := make([]float32, len(up), max(need, s.caps[h+1]+1))
 		copy(grown, up)
 		up = grown
 	}
@@ -181,12 +184,7 @@ func (s *Sketch) compact(h int) {
 		up = append(up, buf[i])
 	}
 	s.levels[h+1] = up
-	if c := s.levelCapacity(h, len(s.levels)) + 1; cap(buf) > 2*c {
-		kept := make([]float32, start, c)
-		copy(kept, buf[:start])
-		buf = kept
-	}
-	s.levels[h] = buf[:start]
+	s.levels[h] = buf[:start] // its buffer is reused; Trim releases what a closed window spares
 	s.size -= moved
 	s.variance += math.Ldexp(1, 2*h)
 }
@@ -219,7 +217,7 @@ func (s *Sketch) Merge(o *Sketch) {
 	}
 	s.n += o.n
 	s.variance += o.variance
-	s.capacity = s.totalCapacity()
+	s.resize()
 	s.compress()
 }
 
@@ -230,6 +228,7 @@ func (s *Sketch) Clone() *Sketch {
 	for h, l := range s.levels {
 		c.levels[h] = slices.Clone(l)
 	}
+	c.caps = slices.Clone(s.caps)
 	c.rng = nil
 	return &c
 }
@@ -359,7 +358,7 @@ func (s *Sketch) UnmarshalJSON(b []byte) error {
 	for _, l := range t.levels {
 		t.size += len(l)
 	}
-	t.capacity = t.totalCapacity()
+	t.resize()
 	*s = t
 	if s.size > s.capacity {
 		s.compress()

@@ -305,3 +305,16 @@ func TestSketchLevelZeroIsShuffled(t *testing.T) {
 		t.Errorf("%d of %d rows at the same position in both buffers", same, n)
 	}
 }
+
+func BenchmarkSketchAdd(b *testing.B) {
+	s := NewSketch(DefaultSketchK)
+	rng := rand.New(rand.NewPCG(1, 1))
+	vals := make([]float32, 1<<16)
+	for i := range vals {
+		vals[i] = float32(rng.NormFloat64())
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		s.Add(vals[i&(1<<16-1)])
+	}
+}
