@@ -195,7 +195,7 @@ func TestInconclusiveVerdictFourEyes(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	bob, err := client.New(impersonating("bob"), client.Options{Scheme: testenv.Scheme()})
 	g.Expect(err).NotTo(HaveOccurred())
-	platformPolicy(t, ns, raiv1.PromotionPolicySpec{RequireIndependentApprover: true})
+	platformPolicy(t, ns, raiv1.PromotionPolicySpec{RequireIndependentApprover: true, ConfidenceIntervals: raiv1.ConfidenceIntervalsInconclusive})
 
 	// The API server records who wrote the spec (the mutating policy takes
 	// a moment to load: probe with dry runs).

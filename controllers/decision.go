@@ -138,7 +138,11 @@ func buildPolicyInput(obj *raiv1.ResponsibleModel, in policyInput) (map[string]a
 		for _, n := range p.Names() {
 			names = append(names, n)
 		}
-		input["platform"] = map[string]any{"thresholds": th, "promotionPolicies": names}
+		platform := map[string]any{"thresholds": th, "promotionPolicies": names}
+		if len(p.IntervalsInconclusive) > 0 {
+			platform["confidenceIntervals"] = string(raiv1.ConfidenceIntervalsInconclusive)
+		}
+		input["platform"] = platform
 	}
 	return input, nil
 }

@@ -71,6 +71,9 @@ type platformView struct {
 	// RequireBudget, MatchDatasetDigest, RequireApproval and
 	// IndependentApprover name the policies asking for it.
 	RequireBudget, MatchDatasetDigest, RequireApproval, IndependentApprover []string
+	// IntervalsInconclusive names the policies whose confidenceIntervals
+	// is Inconclusive.
+	IntervalsInconclusive []string
 }
 
 // Names lists the selecting policies.
@@ -139,6 +142,9 @@ func buildPlatformView(selected []raiv1.PromotionPolicy) *platformView {
 		}
 		if p.Spec.RequireApproval {
 			v.RequireApproval = append(v.RequireApproval, p.Name)
+		}
+		if p.Spec.ConfidenceIntervals == raiv1.ConfidenceIntervalsInconclusive {
+			v.IntervalsInconclusive = append(v.IntervalsInconclusive, p.Name)
 		}
 		if p.Spec.RequireIndependentApprover {
 			v.IndependentApprover = append(v.IndependentApprover, p.Name)

@@ -55,6 +55,17 @@ type PromotionPolicySpec struct {
 	// +optional
 	RequireApproval bool `json:"requireApproval,omitempty"`
 
+	// ConfidenceIntervals says how the default policy treats a metric that
+	// meets its threshold while its confidence interval (a fairness
+	// report's bootstrap interval) reaches past it: Ignore (the default:
+	// the point estimate judges) or Inconclusive (the verdict is
+	// inconclusive and a person approves or rejects the version,
+	// AwaitingApproval). A point estimate past its threshold denies either
+	// way.
+	// +kubebuilder:validation:Enum=Ignore;Inconclusive
+	// +optional
+	ConfidenceIntervals ConfidenceIntervalsMode `json:"confidenceIntervals,omitempty"`
+
 	// RequireIndependentApprover (four eyes) does not count an approval by
 	// the user who last changed the model's spec, as admission records it
 	// in the rai.responsible-ai.dev/spec-changed-by annotation. It applies
@@ -153,3 +164,15 @@ type PromotionPolicyList struct {
 func init() {
 	SchemeBuilder.Register(&PromotionPolicy{}, &PromotionPolicyList{})
 }
+
+// ConfidenceIntervalsMode is how the policy judges a confidence interval
+// that straddles a threshold.
+type ConfidenceIntervalsMode string
+
+const (
+	// ConfidenceIntervalsIgnore: the point estimate judges.
+	ConfidenceIntervalsIgnore ConfidenceIntervalsMode = "Ignore"
+	// ConfidenceIntervalsInconclusive: a straddling interval makes the
+	// verdict inconclusive.
+	ConfidenceIntervalsInconclusive ConfidenceIntervalsMode = "Inconclusive"
+)

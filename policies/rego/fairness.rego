@@ -63,9 +63,18 @@ violations contains v if {
 # violation, the decision waits for a person (AwaitingApproval). A point
 # estimate past its threshold is a violation whatever its interval says.
 
+# The rules apply when the platform asks for them: a PromotionPolicy with
+# confidenceIntervals: Inconclusive (input.platform.confidenceIntervals), or
+# the cluster policy's data (data.rai.settings.confidence_intervals).
+# Otherwise the point estimate alone judges.
+judge_intervals if input.platform.confidenceIntervals == "Inconclusive"
+
+judge_intervals if data.rai.settings.confidence_intervals == "Inconclusive"
+
 # interval(kind, name) is a metric's confidence interval, when both bounds
-# are numbers.
+# are numbers and intervals are judged.
 interval(kind, name) := iv if {
+	judge_intervals
 	iv := report(kind).intervals[name]
 	is_number(iv.lower)
 	is_number(iv.upper)

@@ -71,7 +71,12 @@ test_fairness_rules_all_report_at_once if {
 
 # with_interval(name, value, lower, upper) sets a fairness metric and its
 # 95% interval.
-with_interval(name, value, lower, upper) := json.patch(with_metric("fairness", name, value), [{
+with_interval(name, value, lower, upper) := json.patch(unjudged_interval(name, value, lower, upper), [{
+	"op": "add", "path": "/platform", "value": {"confidenceIntervals": "Inconclusive"},
+}])
+
+# unjudged_interval is with_interval without the platform's setting.
+unjudged_interval(name, value, lower, upper) := json.patch(with_metric("fairness", name, value), [{
 	"op": "add", "path": "/evaluations/fairness/intervals",
 	"value": {name: {"lower": lower, "upper": upper, "level": 0.95, "method": "percentile bootstrap"}},
 }])
@@ -114,4 +119,12 @@ test_fairness_tightened_threshold_judges_the_interval if {
 	# The owner's stricter minimum makes a clear interval straddle.
 	inp := json.patch(with_interval("demographic_parity_ratio", 0.9, 0.86, 0.94), [{"op": "add", "path": "/thresholds", "value": {"demographic_parity_ratio_min": "0.88"}}])
 	{f.code | some f in inconclusive_of(inp)} == {"FairnessDemographicParity"}
+}
+
+test_fairness_intervals_ignored_unless_the_platform_asks if {
+	inp := unjudged_interval("demographic_parity_ratio", 0.82, 0.78, 0.86)
+	count(inconclusive_of(inp)) == 0
+	allowed(inp)
+	by_data := promotion.inconclusive with input as inp with data.rai.settings.confidence_intervals as "Inconclusive"
+	{f.code | some f in by_data} == {"FairnessDemographicParity"}
 }
