@@ -125,6 +125,9 @@ func (c *benchClock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// memoryMeasured: monitoringMemory runs for the first model only.
+var memoryMeasured bool
+
 // heapInUse is the Go heap after a full collection.
 func heapInUse() uint64 {
 	runtime.GC()
@@ -140,6 +143,10 @@ func heapInUse() uint64 {
 // sketch bytes are the server's own gauge; the heap growth is the Go heap after a collection,
 // before and after the traffic.
 func monitoringMemory(modelPath, digest string, features int) error {
+	if memoryMeasured { // it does not depend on the model
+		return nil
+	}
+	memoryMeasured = true
 	fmt.Printf("\nMonitoring memory: %d features, in a server in this process on a simulated clock.\n\n", features)
 	fmt.Println("| what | count | sketch bytes (rai_monitoring_sketch_bytes) | Go heap growth | per unit |")
 	fmt.Println("|---|---|---|---|---|")
