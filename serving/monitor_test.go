@@ -582,3 +582,57 @@ func BenchmarkMonitorObserve(b *testing.B) {
 		m.observe(reqs[i%len(reqs)], fmt.Sprintf("id-%d", i), outs)
 	}
 }
+
+// TestMonitoringUnderConcurrentTraffic: requests, feedback, snapshots and scrapes at once (run
+// with -race), with dynamic batching; every row is counted once.
+func TestMonitoringUnderConcurrentTraffic(t *testing.T) {
+	_, uri, sum := monitoredModel(t, "a", "b", "c")
+	ts := startServer(t, Config{ModelURI: uri, SHA256: sum, Name: "credit", MaxBatchSize: 16, MaxBatchDelay: time.Millisecond,
+		Monitoring: MonitoringConfig{Enabled: true, Window: time.Second}})
+	var wg sync.WaitGroup
+	const workers, each = 4, 40
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 99))
+			for i := range each {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				inferWith(t, ts, id, map[string]any{"group": []string{"x", "y", "z"}[i%3]}, randomRows(rng, 1, 3))
+				if i%2 == 0 {
+					postFeedback(t, ts, fmt.Sprintf(`{"id":%q,"label":%d}`, id, i%4/2))
+				}
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				snapshotOf(t, ts, "")
+				scrape(t, ts)
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	s := snapshotOf(t, ts, "")
+	var rows, predicted, labelled int64
+	for _, w := range s.Windows {
+		rows += w.Rows
+		labelled += w.Feedback.LabelledRows
+		for _, g := range w.Groups {
+			predicted += g.Predictions
+		}
+	}
+	if rows != workers*each || predicted != rows || labelled != workers*each/2 {
+		t.Errorf("rows %d, predicted %d, labelled %d; want %d, %d, %d", rows, predicted, labelled, workers*each, workers*each, workers*each/2)
+	}
+}
