@@ -2,7 +2,8 @@
 # module of its own that pins the Helm SDK, so that Helm's dependencies stay
 # out of the operator's go.mod. The chart's files/ link to config/crd,
 # config/rbac and config/admission: it installs what config/default
-# installs, and the tests compare the two (with bin/k8s/kubectl's kustomize).
+# installs, and the tests compare the two (with bin/k8s/kubectl's kustomize)
+# and install the chart on envtest's kube-apiserver.
 
 CHART := $(ROOT)/charts/rmodel-operator
 CHART_TESTS := $(ROOT)/charts/test
@@ -11,7 +12,7 @@ HELM := $(BIN)/helm
 ##@ Helm chart
 
 .PHONY: test-chart
-test-chart: $(KUBE_BIN)/kubectl ## Lint and render the chart with the Helm SDK; compare it with kustomize's config/default and config/network-policy.
+test-chart: $(ENVTEST_BINARIES) ## Lint and render the chart with the Helm SDK, compare it with kustomize's config/default and config/network-policy, install it on envtest.
 	cd $(CHART_TESTS) && go test $(GO_TEST_FLAGS) ./...
 
 # `make test` runs the chart's tests with the others.
