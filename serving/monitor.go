@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -540,11 +541,7 @@ func (m *monitor) export(w *liveWindow, now time.Time) monitoring.Window {
 }
 
 func sortGroups(g []monitoring.GroupCounts) {
-	for i := 1; i < len(g); i++ {
-		for j := i; j > 0 && g[j].Name < g[j-1].Name; j-- {
-			g[j], g[j-1] = g[j-1], g[j]
-		}
-	}
+	slices.SortFunc(g, func(a, b monitoring.GroupCounts) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // lastComplete is the newest window that has ended, for the quantile gauges. Call with mu held.

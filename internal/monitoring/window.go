@@ -136,6 +136,9 @@ func (g *GroupCounts) add(o GroupCounts) {
 
 // Merge folds o into f: counts add, min and max widen, means weigh by count, sketches merge.
 func (f *FeatureSummary) Merge(o FeatureSummary) {
+	if f.Sketch == nil && o.Sketch != nil {
+		f.Sketch = NewSketch(o.Sketch.K())
+	}
 	if o.Count == 0 {
 		return
 	}
@@ -148,11 +151,7 @@ func (f *FeatureSummary) Merge(o FeatureSummary) {
 	f.Mean = f.Mean*(float64(f.Count)/float64(total)) + o.Mean*(float64(o.Count)/float64(total))
 	f.Count = total
 	if o.Sketch != nil {
-		if f.Sketch == nil {
-			f.Sketch = o.Sketch.Clone()
-		} else {
-			f.Sketch.Merge(o.Sketch)
-		}
+		f.Sketch.Merge(o.Sketch)
 	}
 }
 
