@@ -26,10 +26,12 @@ type OpenRatio string
 // +kubebuilder:validation:Pattern=`^[a-f0-9]{64}$`
 type SHA256 string
 
-// ArtifactURI locates a model or data artifact: file://, http:// or https://.
+// ArtifactURI locates a model or data artifact: file://, http://, https://
+// or s3://bucket/key (read as spec.storage.s3 says).
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=2048
-// +kubebuilder:validation:XValidation:rule="self.startsWith('file://') || self.startsWith('http://') || self.startsWith('https://')",message="must be a file://, http:// or https:// URI"
+// +kubebuilder:validation:XValidation:rule="self.startsWith('file://') || self.startsWith('http://') || self.startsWith('https://') || self.startsWith('s3://')",message="must be a file://, http://, https:// or s3:// URI"
+// +kubebuilder:validation:XValidation:rule="!self.startsWith('s3://') || self.matches('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/[^?#]+$')",message="an s3:// URI is s3://bucket/key: a lowercase bucket name of 3 to 63 characters and a non-empty key"
 type ArtifactURI string
 
 // LocalObjectReference names an object in the same namespace.

@@ -21,6 +21,12 @@ type ResponsibleModelSpec struct {
 	// Model is the artifact of this version.
 	Model ModelArtifact `json:"model"`
 
+	// Storage says how artifacts named by s3:// URIs (the model, datasets,
+	// membership-audit files) are read: the endpoint, region, addressing
+	// style and the Secret holding the credentials.
+	// +optional
+	Storage *StorageSpec `json:"storage,omitempty"`
+
 	// IntendedUse describes what the model is for and what it must not be
 	// used for. It is copied into the model card.
 	// +kubebuilder:validation:MaxLength=4096
@@ -58,7 +64,8 @@ const ModelFormatONNX ModelFormat = "onnx"
 
 // ModelArtifact locates a model file and pins its content.
 type ModelArtifact struct {
-	// URI of the model file: file://, http:// or https://.
+	// URI of the model file: file://, http://, https:// or s3://bucket/key
+	// (see spec.storage).
 	URI ArtifactURI `json:"uri"`
 
 	// SHA256 is the hex SHA-256 digest of the model file. The evaluation
@@ -128,7 +135,8 @@ const (
 
 // DatasetSpec locates labelled evaluation data and pins its content.
 type DatasetSpec struct {
-	// URI of the data file: file://, http:// or https://.
+	// URI of the data file: file://, http://, https:// or s3://bucket/key
+	// (see spec.storage).
 	URI ArtifactURI `json:"uri"`
 
 	// SHA256 is the hex SHA-256 digest of the data file.
@@ -264,7 +272,8 @@ type MembershipAudit struct {
 
 // DataFile locates a data file in the dataset's format and pins its content.
 type DataFile struct {
-	// URI of the file: file://, http:// or https://.
+	// URI of the file: file://, http://, https:// or s3://bucket/key (see
+	// spec.storage).
 	URI ArtifactURI `json:"uri"`
 	// SHA256 is the hex SHA-256 digest of the file.
 	SHA256 SHA256 `json:"sha256"`

@@ -179,7 +179,17 @@ func TestInvalidManifestsAreRefused(t *testing.T) {
 		{name: "uppercase dataset digest", edits: map[string]any{"spec.evaluations.dataset.sha256": strings.Repeat("AB", 32)},
 			want: []string{"spec.evaluations.dataset.sha256", "should match"}},
 		{name: "unsupported URI scheme", edits: map[string]any{"spec.model.uri": "ftp://host/m.onnx"},
-			want: []string{"spec.model.uri", "must be a file://, http:// or https:// URI"}},
+			want: []string{"spec.model.uri", "must be a file://, http://, https:// or s3:// URI"}},
+		{name: "s3 URI without a key", edits: map[string]any{"spec.model.uri": "s3://models/"},
+			want: []string{"spec.model.uri", "an s3:// URI is s3://bucket/key"}},
+		{name: "s3 URI with an uppercase bucket", edits: map[string]any{"spec.evaluations.dataset.uri": "s3://Models/eval.csv"},
+			want: []string{"spec.evaluations.dataset.uri", "an s3:// URI is s3://bucket/key"}},
+		{name: "s3 endpoint without a scheme", edits: map[string]any{"spec.storage.s3.endpoint": "minio:9000"},
+			want: []string{"spec.storage.s3.endpoint", "should match"}},
+		{name: "s3 endpoint with a path", edits: map[string]any{"spec.storage.s3.endpoint": "https://minio:9000/models"},
+			want: []string{"spec.storage.s3.endpoint", "should match"}},
+		{name: "s3 credentials Secret without a name", edits: map[string]any{"spec.storage.s3.credentialsSecretRef": map[string]any{}},
+			want: []string{"spec.storage.s3.credentialsSecretRef.name", "Required value"}},
 		{name: "GPU count and MIG profile both set", edits: map[string]any{"spec.serving.gpu.migProfile": "1g.10gb"},
 			want: []string{"spec.serving.gpu", "set either count or migProfile, not both"}},
 		{name: "GPU with neither count nor MIG", edits: map[string]any{"spec.serving.gpu.count": nil, "spec.serving.gpu.product": "NVIDIA-H100-80GB-HBM3"},
@@ -263,5 +273,26 @@ func TestInvalidManifestsAreRefused(t *testing.T) {
 		if err := k8s.Create(context.Background(), u); err != nil {
 			t.Errorf("valid base %s refused: %v", u.GetKind(), err)
 		}
+	}
+}
+
+func TestS3StorageIsAccepted(t *testing.T) {
+	u := parse(t, validModel)
+	u.SetName("s3-storage")
+	set(u, "spec.model.uri", "s3://models/credit/v1/model.onnx")
+	set(u, "spec.evaluations.dataset.uri", "s3://datasets.team-a/eval/credit.parquet")
+	set(u, "spec.storage.s3.endpoint", "http://seaweedfs.storage.svc:8333")
+	set(u, "spec.storage.s3.pathStyle", true)
+	set(u, "spec.storage.s3.credentialsSecretRef.name", "model-store")
+	if err := k8s.Create(context.Background(), u); err != nil {
+		t.Fatalf("the API server refused a model in S3: %v", err)
+	}
+	got := &unstructured.Unstructured{}
+	got.SetGroupVersionKind(u.GroupVersionKind())
+	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(u), got); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := unstructured.NestedString(got.Object, "spec", "storage", "s3", "region"); v != "us-east-1" {
+		t.Errorf("spec.storage.s3.region defaulted to %q, want us-east-1", v)
 	}
 }
