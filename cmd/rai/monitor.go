@@ -37,7 +37,7 @@ type referenceFlags struct {
 	data, dataSHA                            string
 	label, sensitive, favorable, output      string
 	threshold                                float64
-	out                                      string
+	out, terminationLog                      string
 	opts                                     monitoring.ReferenceOptions
 }
 
@@ -54,9 +54,12 @@ label and the sensitive ones) the exact count, min, max and mean, points of the 
 default); for each group of the sensitive columns (values joined by ",") the rows, the model's
 positive predictions (P(favorable) ≥ --threshold), the favorable labels and the confusion counts.
 No rows are written. --model and --data may be URIs (file://, http://, https://) with their
-sha256.`,
+sha256. --termination-log gets the compact form (≤ 4 KiB: the full JSON's sha256 and size, the
+model and data digests), against which the full reference is checked wherever it is carried
+(internal/monitoring.ParseReference).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.terminationLog = runner.TerminationLogPath(f.terminationLog, cmd.Flags().Changed(contract.FlagTerminationLog))
 			return runReference(cmd, f)
 		},
 	}
@@ -75,6 +78,7 @@ sha256.`,
 	fl.IntVar(&f.opts.ECDFPoints, flagECDFPoints, monitoring.DefaultECDFPoints, "ECDF points kept per feature (rank resolution 1/points)")
 	fl.IntVar(&f.opts.PSIBins, flagPSIBins, monitoring.DefaultPSIBins, "quantile bins per feature for PSI (equal edges merge)")
 	fl.StringVar(&f.out, flagOut, "-", "write the reference JSON here (- for standard output)")
+	fl.StringVar(&f.terminationLog, contract.FlagTerminationLog, contract.DefaultTerminationLog, "write the compact form (the reference's sha256) here; the default is used only when it exists")
 	_ = cmd.MarkFlagRequired(contract.FlagModel)
 	_ = cmd.MarkFlagRequired(contract.FlagData)
 	_ = cmd.MarkFlagRequired(contract.FlagLabel)
@@ -188,6 +192,15 @@ func runReference(cmd *cobra.Command, f referenceFlags) error {
 		return err
 	}
 	out = append(out, '\n')
+	if f.terminationLog != "" {
+		compact, err := json.Marshal(monitoring.DigestOf(ref, out))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(f.terminationLog, compact, 0o644); err != nil {
+			return fmt.Errorf("write the termination log: %w", err)
+		}
+	}
 	if f.out == "-" || f.out == "" {
 		_, err := cmd.OutOrStdout().Write(out)
 		return err

@@ -75,9 +75,9 @@ func TestMonitorReferenceServeAndCompare(t *testing.T) {
 	}
 	dataPath := filepath.Join(dir, "eval.csv")
 	os.WriteFile(dataPath, []byte(csv.String()), 0o644)
-	refPath := filepath.Join(dir, "reference.json")
+	refPath, termPath := filepath.Join(dir, "reference.json"), filepath.Join(dir, "termination-log")
 	out, err := runRai(context.Background(), "monitor", "reference", "--model", modelPath, "--sha256", digest, "--model-name", "credit",
-		"--data", dataPath, "--label", "label", "--sensitive", "sex", "--out", refPath)
+		"--data", dataPath, "--label", "label", "--sensitive", "sex", "--out", refPath, "--termination-log", termPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,12 +85,18 @@ func TestMonitorReferenceServeAndCompare(t *testing.T) {
 		t.Errorf("output %q", out)
 	}
 	raw, _ := os.ReadFile(refPath)
-	var ref monitoring.Reference
-	if err := json.Unmarshal(raw, &ref); err != nil {
+	compact, _ := os.ReadFile(termPath)
+	var d monitoring.ReferenceDigest
+	if err := json.Unmarshal(compact, &d); err != nil || len(compact) > 4096 || d.Bytes != len(raw) || d.Model.SHA256 != digest || d.Features != 3 {
+		t.Fatalf("termination log %s (%v)", compact, err)
+	}
+	parsed, err := monitoring.ParseReference(raw, d.SHA256)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ref.Validate(); err != nil {
-		t.Fatal(err)
+	ref := *parsed
+	if _, err := monitoring.ParseReference(append(raw, ' '), d.SHA256); err == nil || !strings.Contains(err.Error(), "not the recorded") {
+		t.Errorf("a changed reference: %v", err)
 	}
 	if ref.Model.SHA256 != digest || ref.Dataset.Rows != rows || ref.Features[2].Name != "region_score" || ref.Features[0].Count != rows || len(ref.Groups) != 2 {
 		t.Fatalf("reference %+v", ref)

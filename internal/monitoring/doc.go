@@ -7,9 +7,9 @@
 // # The operator's loop
 //
 //	// Once, at evaluation time: `rai monitor reference --model M --data D --label L
-//	// --sensitive S --out reference.json`, kept with the version's evidence.
-//	var ref monitoring.Reference
-//	err := json.Unmarshal(referenceJSON, &ref) // Compare calls ref.Validate()
+//	// --sensitive S --out reference.json` (its termination message: a ReferenceDigest with the
+//	// full JSON's sha256), kept with the version's evidence.
+//	ref, err := monitoring.ParseReference(referenceJSON, digest.SHA256) // digest and Validate
 //
 //	// Every period: each serving replica's last windows (untrusted input, validated).
 //	var snaps []*monitoring.Snapshot
@@ -19,7 +19,7 @@
 //		snaps = append(snaps, s)
 //	}
 //	live, err := monitoring.Merge(snaps...)                 // window by window, sketches merged
-//	rep, err := monitoring.Compare(&ref, live, monitoring.CompareOptions{})
+//	rep, err := monitoring.Compare(ref, live, monitoring.CompareOptions{})
 //	// rep (a *Report) is the Rego input; rep.Drift.WorstPSI, rep.Drift.WorstKS (WorstFeature:
 //	// feature, statistic, value, Holm-adjusted p) and rep.Headline() name the feature and the
 //	// statistic for a condition message and the decision record.

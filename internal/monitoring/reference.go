@@ -1,11 +1,15 @@
 package monitoring
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -308,4 +312,45 @@ func (r *Reference) Validate() error {
 		}
 	}
 	return nil
+}
+
+// ReferenceDigest is the compact form of a reference for a container's termination message
+// (≤ 4 KiB): what the full JSON's sha256 and size are, and what it describes. The full reference
+// travels another way (a file, the pod's standard output) and is checked against it with
+// ParseReference.
+type ReferenceDigest struct {
+	SchemaVersion string   `json:"schema_version"`
+	SHA256        string   `json:"sha256"`
+	Bytes         int      `json:"bytes"`
+	Model         ModelRef `json:"model"`
+	Dataset       DataRef  `json:"dataset"`
+	Features      int      `json:"features"`
+	Groups        int      `json:"groups"`
+}
+
+// DigestOf is the compact form of ref whose full JSON is encoded.
+func DigestOf(ref *Reference, encoded []byte) ReferenceDigest {
+	sum := sha256.Sum256(encoded)
+	return ReferenceDigest{SchemaVersion: ReferenceSchemaVersion, SHA256: hex.EncodeToString(sum[:]), Bytes: len(encoded),
+		Model: ref.Model, Dataset: ref.Dataset, Features: len(ref.Features), Groups: len(ref.Groups)}
+}
+
+// ParseReference reads a reference and returns it only when its bytes have the sha256 wantSHA256
+// (when not empty: the digest recorded from the evaluation pod's termination message) and it
+// validates: the check a reference must pass before Compare trusts it.
+func ParseReference(b []byte, wantSHA256 string) (*Reference, error) {
+	if wantSHA256 != "" {
+		sum := sha256.Sum256(b)
+		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, wantSHA256) {
+			return nil, fmt.Errorf("reference: sha256 %s, not the recorded %s", got, strings.ToLower(wantSHA256))
+		}
+	}
+	var ref Reference
+	if err := json.Unmarshal(b, &ref); err != nil {
+		return nil, fmt.Errorf("reference: %w", err)
+	}
+	if err := ref.Validate(); err != nil {
+		return nil, err
+	}
+	return &ref, nil
 }
