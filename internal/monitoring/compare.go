@@ -152,10 +152,11 @@ type FeatureDrift struct {
 	// PSI over the reference's bins with PSIEpsilon for empty bins; PSIExpectedNoDrift is its
 	// expected value when live and reference come from one distribution, (bins−1)·(1/n + 1/m) (the
 	// χ² approximation): a threshold near it flags noise.
-	PSI                *float64  `json:"psi"`
-	PSIExpectedNoDrift *float64  `json:"psi_expected_no_drift"`
-	LiveFractions      []float64 `json:"live_fractions,omitempty"`
-	KS                 *KSResult `json:"ks"`
+	PSI                *float64 `json:"psi"`
+	PSIExpectedNoDrift *float64 `json:"psi_expected_no_drift"`
+	// LiveFractions are the live fractions in the reference's PSI bins (from the sketch).
+	LiveFractions []float64 `json:"live_fractions,omitempty"`
+	KS            *KSResult `json:"ks"`
 }
 
 // KSResult is a two-sample Kolmogorov–Smirnov test of live values against the reference.
