@@ -132,6 +132,11 @@ check "kubectl rmodel why credit-biased: the violation and what would pass" "$("
 check "kubectl rmodel verify: every chain verifies" "$("${plugin[@]}" verify 2>&1 | grep -c '^ok')" '^6$'
 check "approval: credit-reviewed waited for a person, then serves" "$(get rmodel/credit-reviewed '{.status.stableVersion} {.status.history[*].message}')" '^v1 .*approved by .*reviewed the fairness report'
 check "approval: its ModelApproval names the approver and the decision" "$("${kubectl[@]}" get modelapprovals -n "$demo_ns" -o jsonpath='{range .items[*]}{.spec.model}/{.spec.decision}/{.spec.decisionID}{"\n"}{end}')" "^credit-reviewed/Approve/$(get rmodel/credit-reviewed '{.status.lastDecision.id}')\$"
+rollback_out=$("${plugin[@]}" rollback credit-local --to-version v1 2>&1 || true)
+check "kubectl rmodel rollback: credit-local's spec goes back to the artifact v1 was promoted with" \
+  "$rollback_out $(get rmodel/credit-local '{.spec.model.sha256}')" "back to v1 .* $fair_sha\$"
+"${kubectl[@]}" wait rmodel/credit-local -n "$demo_ns" --for=condition=Ready --timeout=120s >/dev/null || true
+check "kubectl rmodel rollback: credit-local is Ready again, and Current" "$(get rmodel/credit-local '{.status.conditions[?(@.type=="Ready")].status}') $(kst credit-local)" '^True Current'
 
 if [ "$failures" -gt 0 ]; then
   echo "e2e: $failures assertion(s) failed; manager log tail:"
