@@ -70,6 +70,13 @@ const (
 	ReasonAwaitingApproval = "AwaitingApproval"
 	// ReasonApprovalRejected: an approver rejected the candidate.
 	ReasonApprovalRejected = "ApprovalRejected"
+	// ReasonDriftDetected: live monitoring found the stable version's
+	// traffic drifted from its evaluation data (the feature and statistic
+	// are named); ReasonLiveFairnessViolated: its live outcomes are unfair;
+	// ReasonMonitoringViolated: another monitoring rule.
+	ReasonDriftDetected        = "DriftDetected"
+	ReasonLiveFairnessViolated = "LiveFairnessViolated"
+	ReasonMonitoringViolated   = "MonitoringViolated"
 	// ReasonPolicyInconclusive: the policy found no violation but findings
 	// the evidence cannot settle; a person approves or rejects.
 	ReasonPolicyInconclusive = "PolicyInconclusive"

@@ -5,7 +5,7 @@ import (
 )
 
 // DecisionAction names what a recorded decision did.
-// +kubebuilder:validation:Enum=Promoted;Denied;RolledBack
+// +kubebuilder:validation:Enum=Promoted;Denied;RolledBack;Flagged
 type DecisionAction string
 
 // DecisionRecordSpec is one decision about one model, linked to the one

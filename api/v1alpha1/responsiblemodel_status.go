@@ -98,6 +98,10 @@ type ResponsibleModelStatus struct {
 	// +optional
 	Serving *ServingStatus `json:"serving,omitempty"`
 
+	// Monitoring is the last read of the stable version's live traffic.
+	// +optional
+	Monitoring *MonitoringStatus `json:"monitoring,omitempty"`
+
 	// ModelCardRef names the ConfigMap holding the stable version's model
 	// card (Markdown, key model-card.md).
 	// +optional
@@ -364,13 +368,16 @@ type AuditHead struct {
 }
 
 // HistoryAction names what happened to a version.
-// +kubebuilder:validation:Enum=Promoted;Denied;RolledBack
+// +kubebuilder:validation:Enum=Promoted;Denied;RolledBack;Flagged
 type HistoryAction string
 
 const (
 	HistoryPromoted   HistoryAction = "Promoted"
 	HistoryDenied     HistoryAction = "Denied"
 	HistoryRolledBack HistoryAction = "RolledBack"
+	// HistoryFlagged: live monitoring found a violation; the version
+	// keeps serving.
+	HistoryFlagged HistoryAction = "Flagged"
 )
 
 // HistoryEntry is one event in a model's life: who, what, why.
@@ -430,4 +437,36 @@ type ResponsibleModelList struct {
 
 func init() {
 	SchemeBuilder.Register(&ResponsibleModel{}, &ResponsibleModelList{})
+}
+
+// MonitoringStatus is the last monitoring read.
+type MonitoringStatus struct {
+	// Version and ModelSHA256 are the monitored version.
+	Version     string `json:"version"`
+	ModelSHA256 string `json:"modelSHA256"`
+	// Time of the read.
+	Time metav1.Time `json:"time"`
+	// Start and End bound the live traffic judged.
+	// +optional
+	Start *metav1.Time `json:"start,omitempty"`
+	// +optional
+	End *metav1.Time `json:"end,omitempty"`
+	// Replicas read, and the rows of live traffic they summarized.
+	Replicas int32 `json:"replicas"`
+	Rows     int64 `json:"rows"`
+	// Summary names the largest drift and the live demographic parity.
+	// +optional
+	Summary string `json:"summary,omitempty"`
+	// DecisionID of the policy's decision on the monitoring report.
+	// +optional
+	DecisionID string `json:"decisionID,omitempty"`
+	// Violations of that decision (DriftPSI, DriftKS,
+	// LiveDemographicParity, ...), naming the feature and statistic.
+	// +listType=atomic
+	// +optional
+	Violations []Violation `json:"violations,omitempty"`
+	// Message says why a read could not judge (no replica answered, no
+	// reference), when it could not.
+	// +optional
+	Message string `json:"message,omitempty"`
 }

@@ -53,6 +53,63 @@ type ResponsibleModelSpec struct {
 	// serves keeps serving.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// Monitoring watches the promoted version's live traffic: the serving
+	// replicas keep aggregates of their inputs and predictions (never the
+	// rows), and the operator compares them with a reference summary of the
+	// evaluation data (computed by a `reference` evaluation and kept with
+	// the evidence), asks the policy, and acts. Setting it adds the
+	// `reference` evaluation, so it takes effect from the next version.
+	// +optional
+	Monitoring *MonitoringSpec `json:"monitoring,omitempty"`
+}
+
+// MonitoringAction is what a monitoring violation does.
+// +kubebuilder:validation:Enum=Record;Rollback
+type MonitoringAction string
+
+const (
+	// MonitoringRecord records a violation: a DecisionRecord (Flagged), a
+	// Warning event and Compliant=False; the version keeps serving.
+	MonitoringRecord MonitoringAction = "Record"
+	// MonitoringRollback also rolls back, under enforcement Enforce, to
+	// the newest earlier version the policy allowed (never one that was
+	// denied or overridden) whose evidence is still recorded.
+	MonitoringRollback MonitoringAction = "Rollback"
+)
+
+// MonitoringSpec configures live monitoring. The statistics, their
+// defaults and the thresholds (spec.policy.thresholds drift_psi_max,
+// drift_ks_p_value_min, live_demographic_parity_ratio_min) are in
+// docs/operator.md.
+type MonitoringSpec struct {
+	// Interval between two reads of the serving replicas' windows.
+	// Default 1m.
+	// +optional
+	Interval *metav1.Duration `json:"interval,omitempty"`
+
+	// Window is the length of one server window (rai serve
+	// --monitoring-window). Default 1m.
+	// +optional
+	Window *metav1.Duration `json:"window,omitempty"`
+
+	// Windows is how many of the most recent windows one read judges
+	// together. Default 5.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=60
+	// +optional
+	Windows int32 `json:"windows,omitempty"`
+
+	// GroupFeature names the model input column (by name, or by index)
+	// that holds the sensitive group of a row. Without it, the group is the
+	// OIP v2 request parameter "group".
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	GroupFeature string `json:"groupFeature,omitempty"`
+
+	// Action on a violation: Record (the default) or Rollback.
+	// +optional
+	Action MonitoringAction `json:"action,omitempty"`
 }
 
 // ModelFormat is the serialization format of a model artifact.
