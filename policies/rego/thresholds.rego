@@ -41,6 +41,9 @@ threshold_defaults[key] := value if {
 		"certified_radius": 0.25,
 		"certified_accuracy_min": 0.6,
 		"abstain_rate_max": 0.2,
+		"drift_psi_max": 0.25,
+		"drift_ks_p_value_min": 0.01,
+		"live_demographic_parity_ratio_min": 0.8,
 	}
 }
 
