@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -94,35 +95,68 @@ func runReference(cmd *cobra.Command, f referenceFlags) error {
 	}); err != nil {
 		return err
 	}
-	dataDigest, err := artifact.FileSHA256(f.data)
+	ref, out, err := buildReference(cmd.Context(), f)
 	if err != nil {
 		return err
 	}
-	if err := runner.CheckDigest("data", f.data, f.dataSHA, dataDigest); err != nil {
+	rows := ref.Dataset.Rows
+	if f.terminationLog != "" {
+		compact, err := json.Marshal(monitoring.DigestOf(ref, out))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(f.terminationLog, compact, 0o644); err != nil {
+			return fmt.Errorf("write the termination log: %w", err)
+		}
+	}
+	if f.out == "-" || f.out == "" {
+		_, err := cmd.OutOrStdout().Write(out)
 		return err
+	}
+	if err := os.WriteFile(f.out, out, 0o644); err != nil {
+		return fmt.Errorf("write the reference: %w", err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "reference: %d rows, %d features, %d groups, %d bytes → %s\n", rows, len(ref.Features), len(ref.Groups), len(out), f.out)
+	return nil
+}
+
+func init() {
+	monitorCmd.AddCommand(newMonitorReferenceCmd())
+	rootCmd.AddCommand(monitorCmd)
+}
+
+// buildReference summarizes f.data (already fetched to a local file) with
+// f.model and returns the reference and its JSON encoding, one line.
+func buildReference(ctx context.Context, f referenceFlags) (*monitoring.Reference, []byte, error) {
+	dataDigest, err := artifact.FileSHA256(f.data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := runner.CheckDigest("data", f.data, f.dataSHA, dataDigest); err != nil {
+		return nil, nil, err
 	}
 	m, err := runner.LoadONNX(f.model, f.modelSHA, f.output)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer m.Close()
 	sensitive := splitList(f.sensitive)
 	columns, err := dataset.Columns(f.data)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	features, err := runner.FeatureColumns(m, columns, append([]string{f.label}, sensitive...)...)
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.data, err)
+		return nil, nil, fmt.Errorf("%s: %w", f.data, err)
 	}
 	r, err := dataset.Open(f.data, dataset.Spec{Numeric: features, Categorical: append([]string{f.label}, sensitive...), Labels: []string{f.label}})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer r.Close()
 	b, err := monitoring.NewReferenceBuilder(features, f.opts)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 
 	// The reading goroutine (prepare, under the reader's lock) turns codes into group indices and
@@ -171,12 +205,12 @@ func runReference(cmd *cobra.Command, f referenceFlags) error {
 		}
 		return nil
 	}
-	rows, err := runner.Stream(cmd.Context(), r, m, runner.Workers(), runner.Shard{}, prepare, process)
+	rows, err := runner.Stream(ctx, r, m, runner.Workers(), runner.Shard{}, prepare, process)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if rows == 0 {
-		return fmt.Errorf("%s: no data rows", f.data)
+		return nil, nil, fmt.Errorf("%s: no data rows", f.data)
 	}
 	ref, err := b.Build(monitoring.Reference{
 		CreatedAt: time.Now().UTC(),
@@ -185,34 +219,12 @@ func runReference(cmd *cobra.Command, f referenceFlags) error {
 		Label:     f.label, Favorable: f.favorable, Threshold: f.threshold, Sensitive: sensitive,
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	out, err := json.Marshal(ref)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	out = append(out, '\n')
-	if f.terminationLog != "" {
-		compact, err := json.Marshal(monitoring.DigestOf(ref, out))
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(f.terminationLog, compact, 0o644); err != nil {
-			return fmt.Errorf("write the termination log: %w", err)
-		}
-	}
-	if f.out == "-" || f.out == "" {
-		_, err := cmd.OutOrStdout().Write(out)
-		return err
-	}
-	if err := os.WriteFile(f.out, out, 0o644); err != nil {
-		return fmt.Errorf("write the reference: %w", err)
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "reference: %d rows, %d features, %d groups, %d bytes → %s\n", rows, len(ref.Features), len(ref.Groups), len(out), f.out)
-	return nil
-}
-
-func init() {
-	monitorCmd.AddCommand(newMonitorReferenceCmd())
-	rootCmd.AddCommand(monitorCmd)
+	return ref, out, nil
 }

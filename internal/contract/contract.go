@@ -88,6 +88,20 @@ const (
 	KindPrivacy    = "privacy"
 	KindRobustness = "robustness"
 	KindExplain    = "explain"
+	KindReference  = "reference"
+)
+
+// Live monitoring flags of `rai serve` (internal/monitoring names them
+// too; cmd/rai checks they are registered).
+const (
+	FlagMonitoring             = "monitoring"
+	FlagMonitoringWindow       = "monitoring-window"
+	FlagMonitoringWindows      = "monitoring-windows"
+	FlagMonitoringGroupFeature = "monitoring-group-feature"
+	// DefaultMonitoringWindow and DefaultMonitoringWindows are rai
+	// serve's; spec.monitoring's defaults are the operator's.
+	DefaultMonitoringWindow  = time.Minute
+	DefaultMonitoringWindows = 60
 )
 
 // Flags of `rai serve`.
@@ -156,6 +170,7 @@ const (
 	TypeFloat64     = "float64"
 	TypeDuration    = "duration"
 	TypeStringArray = "stringArray"
+	TypeBool        = "bool"
 )
 
 // Flag is one flag the operator may pass: its name, its pflag type, and the
@@ -221,6 +236,8 @@ func Commands() []Command {
 			str(FlagModelURI), str(FlagSHA256), strDefault(FlagName, DefaultServedName), str(FlagModelVersion),
 			integer(FlagPort, DefaultServingPort), strDefault(FlagDevice, DefaultDevice), str(FlagAuditLog),
 			integer(FlagMaxBatchSize, DefaultMaxBatchSize), {FlagMaxBatchDelay, TypeDuration, DefaultMaxBatchDelay.String()},
+			{FlagMonitoring, TypeBool, "false"}, {FlagMonitoringWindow, TypeDuration, DefaultMonitoringWindow.String()},
+			integer(FlagMonitoringWindows, DefaultMonitoringWindows), str(FlagMonitoringGroupFeature),
 		}},
 		{Path: []string{CommandEvaluate, KindFairness}, Flags: join(evaluateCommon(), evaluateData(), []Flag{
 			str(FlagShard), str(FlagSensitive), str(FlagPrivileged), float(FlagThreshold, DefaultPredictionThreshold), str(FlagOutput),
@@ -236,6 +253,9 @@ func Commands() []Command {
 		})},
 		{Path: []string{CommandEvaluate, KindExplain}, Flags: join(evaluateCommon(), evaluateData(), []Flag{
 			integer(FlagSamples, DefaultExplainSamples), integer(FlagShapleyRows, DefaultShapleyRows),
+		})},
+		{Path: []string{CommandEvaluate, KindReference}, Flags: join(evaluateCommon(), evaluateData(), []Flag{
+			str(FlagSensitive), float(FlagThreshold, DefaultPredictionThreshold), str(FlagOutput),
 		})},
 		{Path: []string{CommandEvaluate, CommandMerge}, Flags: []Flag{
 			str(FlagReport), strDefault(FlagTerminationLog, DefaultTerminationLog), {FlagPartSHA256, TypeStringArray, "[]"},

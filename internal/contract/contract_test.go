@@ -116,6 +116,8 @@ func TestCommandsAreWellFormed(t *testing.T) {
 				_, err = strconv.ParseFloat(f.Default, 64)
 			case TypeDuration:
 				_, err = time.ParseDuration(f.Default)
+			case TypeBool:
+				_, err = strconv.ParseBool(f.Default)
 			case TypeStringArray:
 				if f.Default != "[]" {
 					err = fmt.Errorf("a string array's default prints as []")
@@ -131,7 +133,7 @@ func TestCommandsAreWellFormed(t *testing.T) {
 			t.Errorf("Find(%q) finds nothing", c.Path)
 		}
 	}
-	for _, k := range []report.Kind{report.KindFairness, report.KindPrivacy, report.KindRobustness, report.KindExplain} {
+	for _, k := range []report.Kind{report.KindFairness, report.KindPrivacy, report.KindRobustness, report.KindExplain, report.KindReference} {
 		if _, ok := Find(CommandEvaluate, string(k)); !ok {
 			t.Errorf("no command line for report kind %q", k)
 		}

@@ -32,10 +32,15 @@ const (
 	KindPrivacy    Kind = "privacy"
 	KindRobustness Kind = "robustness"
 	KindExplain    Kind = "explain"
+	// KindReference summarizes the evaluation data for live monitoring:
+	// its report's details are the summary's digest (the summary itself,
+	// too large for a termination message, is the pod's log line of that
+	// digest).
+	KindReference Kind = "reference"
 )
 
 // Kinds lists every evaluation kind in a stable order.
-var Kinds = []Kind{KindFairness, KindPrivacy, KindRobustness, KindExplain}
+var Kinds = []Kind{KindFairness, KindPrivacy, KindRobustness, KindExplain, KindReference}
 
 // State is the outcome of running an evaluator (not a verdict on the model).
 type State string
