@@ -16,7 +16,7 @@ type input struct {
 }
 
 // fetchInputs replaces every input given as a URI (file://, http://,
-// https://) with a local copy in a temporary directory, after checking its
+// https://, s3://) with a local copy in a temporary directory, after checking its
 // sha256 (required for a URI). Evaluation pods pass the spec's URIs as they
 // are; a plain path is left for the evaluator to read (and check).
 func (c *commonFlags) fetchInputs(ctx context.Context, inputs []input) error {

@@ -73,7 +73,7 @@ or beside the rai executable.`,
 	}
 	f := cmd.Flags()
 	// The flags the operator passes are named, and default, as internal/contract says.
-	f.StringVar(&cfg.ModelURI, contract.FlagModelURI, "", "model location: file:///path, http://... or https://... (required)")
+	f.StringVar(&cfg.ModelURI, contract.FlagModelURI, "", "model location: file:///path, http://..., https://... or s3://bucket/key (required; s3:// reads AWS_ENDPOINT_URL_S3, AWS_REGION, RAI_S3_PATH_STYLE and the AWS_* credentials from the environment, and RAI_ARTIFACT_CACHE names a cache by digest)")
 	f.StringVar(&cfg.SHA256, contract.FlagSHA256, "", "expected sha256 of the model file, hex (required)")
 	f.StringVar(&cfg.Name, contract.FlagName, contract.DefaultServedName, "model name in the API paths")
 	f.IntVar(&port, contract.FlagPort, contract.DefaultServingPort, "HTTP port")

@@ -1,8 +1,10 @@
 // Package artifact reads model and data artifacts named by URI (file://,
-// http://, https://, or a plain local path where allowed) and refuses any
-// whose sha256 differs from the digest the spec pins. Both `rai serve` and
-// `rai evaluate` fetch through it, so the rule "nothing unverified is used"
-// lives in one place.
+// http://, https://, s3://bucket/key, or a plain local path where allowed)
+// and refuses any whose sha256 differs from the digest the spec pins. Both
+// `rai serve` and `rai evaluate` fetch through it, so the rule "nothing
+// unverified is used" lives in one place. Remote artifacts are kept by
+// digest in the cache EnvCacheDir names, if any; s3:// URIs are read with
+// the configuration of the environment (S3ConfigFromEnv).
 package artifact
 
 import (
@@ -29,7 +31,13 @@ var DownloadTimeout = 10 * time.Minute
 
 // IsURI reports whether s names an artifact by URI rather than local path.
 func IsURI(s string) bool {
-	return strings.HasPrefix(s, "file://") || strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+	return strings.HasPrefix(s, "file://") || isRemote(s)
+}
+
+// isRemote reports whether uri names an artifact that is downloaded (and
+// cached).
+func isRemote(uri string) bool {
+	return strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://") || strings.HasPrefix(uri, "s3://")
 }
 
 // checkDigest validates a hex sha256 and returns it lowercased.
@@ -41,8 +49,9 @@ func checkDigest(sha string) (string, error) {
 	return want, nil
 }
 
-// Open opens the artifact at uri for reading: file:///abs/path, http:// or
-// https://. The caller closes it.
+// Open opens the artifact at uri for reading: file:///abs/path, http://,
+// https:// or s3://bucket/key. The caller closes it. It never consults the
+// cache.
 func Open(ctx context.Context, uri string) (io.ReadCloser, error) {
 	u, err := url.Parse(uri)
 	if err != nil {
@@ -76,8 +85,10 @@ func Open(ctx context.Context, uri string) (io.ReadCloser, error) {
 			return nil, fmt.Errorf("fetch %q: HTTP %s", uri, resp.Status)
 		}
 		return cancelOnClose{resp.Body, cancel}, nil
+	case "s3":
+		return openS3(ctx, uri)
 	default:
-		return nil, fmt.Errorf("artifact URI %q: scheme %q not supported (want file://, http:// or https://)", uri, u.Scheme)
+		return nil, fmt.Errorf("artifact URI %q: scheme %q not supported (want file://, http://, https:// or s3://)", uri, u.Scheme)
 	}
 }
 
@@ -93,12 +104,29 @@ func (c cancelOnClose) Close() error {
 }
 
 // Fetch reads the whole artifact at uri, at most maxBytes, and returns it
-// only if its sha256 is wantSHA256.
+// only if its sha256 is wantSHA256. A remote artifact comes from the cache
+// when it holds the digest, and is added to it otherwise.
 func Fetch(ctx context.Context, uri, wantSHA256 string, maxBytes int64) ([]byte, error) {
 	want, err := checkDigest(wantSHA256)
 	if err != nil {
 		return nil, err
 	}
+	var c *cache
+	if isRemote(uri) {
+		c = cacheFromEnv()
+	}
+	if data, ok := c.read(want, maxBytes); ok {
+		return data, nil
+	}
+	data, err := fetch(ctx, uri, want, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	c.storeBytes(want, data)
+	return data, nil
+}
+
+func fetch(ctx context.Context, uri, want string, maxBytes int64) ([]byte, error) {
 	body, err := Open(ctx, uri)
 	if err != nil {
 		return nil, err
@@ -121,7 +149,8 @@ func Fetch(ctx context.Context, uri, wantSHA256 string, maxBytes int64) ([]byte,
 // Localize makes the artifact available as a local file and returns its
 // path. A URI is streamed into dir (hashing as it goes, so large data sets
 // never sit in memory) and the file is removed again if its digest is
-// wrong. A plain path is used in place. When wantSHA256 is empty a URI is
+// wrong; a remote artifact the cache holds is copied from it (and checked)
+// instead, and one it does not is added to it. A plain path is used in place. When wantSHA256 is empty a URI is
 // refused (a remote artifact must be pinned) and a local path is not
 // checked.
 func Localize(ctx context.Context, uriOrPath, wantSHA256, dir string) (string, error) {
@@ -149,16 +178,34 @@ func Localize(ctx context.Context, uriOrPath, wantSHA256, dir string) (string, e
 	if err != nil {
 		return "", err
 	}
-	body, err := Open(ctx, uriOrPath)
-	if err != nil {
-		return "", err
-	}
-	defer body.Close()
 	u, _ := url.Parse(uriOrPath)
 	name := filepath.Base(u.Path)
 	if name == "." || name == "/" || name == "" {
 		name = "artifact"
 	}
+	var c *cache
+	if isRemote(uriOrPath) {
+		c = cacheFromEnv()
+	}
+	if path, ok := c.copyTo(want, dir, name); ok {
+		return path, nil
+	}
+	path, err := download(ctx, uriOrPath, want, dir, name)
+	if err != nil {
+		return "", err
+	}
+	c.storeFile(want, path)
+	return path, nil
+}
+
+// download streams uri into a new file in dir and returns its path if its
+// sha256 is want.
+func download(ctx context.Context, uriOrPath, want, dir, name string) (string, error) {
+	body, err := Open(ctx, uriOrPath)
+	if err != nil {
+		return "", err
+	}
+	defer body.Close()
 	f, err := os.CreateTemp(dir, "*-"+name)
 	if err != nil {
 		return "", fmt.Errorf("localize %q: %w", uriOrPath, err)

@@ -68,7 +68,7 @@ func TestFetchAndLocalize(t *testing.T) {
 
 	for uri, want := range map[string]string{
 		srv.URL + "/missing.csv": "404",
-		"s3://bucket/m.onnx":     `scheme "s3" not supported`,
+		"ftp://host/m.onnx":      `scheme "ftp" not supported`,
 		"file://host/m.onnx":     "file URIs name a local path",
 		"file:///no/such/file":   "no such file",
 	} {
