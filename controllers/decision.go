@@ -59,6 +59,9 @@ type policyInput struct {
 	// NamespaceThresholds are the thresholds of the model's namespace
 	// policy ConfigMap (tenant data: they may only tighten).
 	NamespaceThresholds map[string]any
+	// Monitoring is a live monitoring report (rai.monitoring.report/v1),
+	// judged by the monitoring rules; set only on a monitoring read.
+	Monitoring map[string]any
 }
 
 // buildPolicyInput builds the policy's input document (docs/policies.md).
@@ -125,6 +128,9 @@ func buildPolicyInput(obj *raiv1.ResponsibleModel, in policyInput) (map[string]a
 	}
 	if in.PreviousVersion != "" {
 		input["previous"] = map[string]any{"version": in.PreviousVersion, "decisionID": in.PreviousDecisionID}
+	}
+	if in.Monitoring != nil {
+		input["monitoring"] = in.Monitoring
 	}
 	if len(in.NamespaceThresholds) > 0 {
 		input["namespaceThresholds"] = in.NamespaceThresholds

@@ -53,6 +53,9 @@ func requestedKinds(spec *raiv1.ResponsibleModelSpec) []report.Kind {
 	if e.Explanations != nil {
 		kinds = append(kinds, report.KindExplain)
 	}
+	if spec.Monitoring != nil && e.Dataset != nil {
+		kinds = append(kinds, report.KindReference)
+	}
 	return kinds
 }
 
@@ -63,6 +66,10 @@ type EvaluationJobOptions struct {
 	// NodeSelector and Tolerations are added to every evaluation pod.
 	NodeSelector map[string]string
 	Tolerations  []corev1.Toleration
+	// ArtifactCacheHostPath is the node directory that serving and
+	// evaluation pods keep downloaded artifacts in by digest (see
+	// addArtifactCache); empty means no node-local cache.
+	ArtifactCacheHostPath string
 }
 
 // evaluationArgs returns the `rai evaluate <kind>` arguments for the spec.
@@ -160,6 +167,16 @@ func evaluationArgs(obj *raiv1.ResponsibleModel, kind report.Kind) []string {
 			flag(contract.FlagSamples, strconv.Itoa(rows))
 		}
 		flag(contract.FlagShapleyRows, strconv.Itoa(rows))
+	case report.KindReference:
+		data()
+		favorable()
+		if f := ev.Fairness; f != nil && len(f.SensitiveColumns) > 0 {
+			flag(contract.FlagSensitive, strings.Join(f.SensitiveColumns, ","))
+		}
+		threshold()
+		if spec.Model.OutputName != "" {
+			flag(contract.FlagOutput, spec.Model.OutputName)
+		}
 	}
 	flag(contract.FlagModelName, obj.Name)
 	flag(contract.FlagModelVersion, spec.Version)
@@ -243,7 +260,7 @@ func buildEvaluationJob(obj *raiv1.ResponsibleModel, kind report.Kind, opts Eval
 		Image:                    opts.Image,
 		Command:                  []string{"rai"},
 		Args:                     evaluationArgs(obj, kind),
-		Env:                      []corev1.EnvVar{{Name: "TMPDIR", Value: "/tmp"}},
+		Env:                      append([]corev1.EnvVar{{Name: "TMPDIR", Value: "/tmp"}}, storageEnv(obj)...),
 		Resources:                *jobSpec.Resources.DeepCopy(),
 		SecurityContext:          restrictedContainerSecurityContext(),
 		TerminationMessagePath:   corev1.TerminationMessagePathDefault,
@@ -254,6 +271,7 @@ func buildEvaluationJob(obj *raiv1.ResponsibleModel, kind report.Kind, opts Eval
 		},
 	}
 	job := evaluationJobShell(obj, kind, evaluationJobName(obj, kind), container, opts)
+	addArtifactCache(&job.Spec.Template.Spec, evaluateContainer, opts.ArtifactCacheHostPath)
 	if n := shardCount(obj, kind); n > 1 {
 		// An Indexed Job: pod i evaluates shard i/N and reports it.
 		job.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)

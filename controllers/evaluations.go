@@ -278,7 +278,16 @@ func (r *ResponsibleModelReconciler) reconcileEvaluation(ctx context.Context, ob
 	}
 	next.Metrics = headlineMetrics(read.report)
 	ref := reportConfigMapName(name)
-	if err := r.storeEvidence(ctx, obj, ref, kind, map[string]string{reportKey(string(kind)): string(read.raw)}); err != nil {
+	data := map[string]string{reportKey(string(kind)): string(read.raw)}
+	if kind == report.KindReference {
+		line, err := r.referenceLine(ctx, pods, read.report)
+		if err != nil {
+			next.State, next.Reason, next.Message = raiv1.EvaluationError, raiv1.ReasonReportMissing, "the reference summary: "+err.Error()
+			return next, nil
+		}
+		data[referenceKey] = line
+	}
+	if err := r.storeEvidence(ctx, obj, ref, kind, data); err != nil {
 		return next, fmt.Errorf("store the %s report: %w", kind, err)
 	}
 	next.ReportRef = &raiv1.LocalObjectReference{Name: ref}

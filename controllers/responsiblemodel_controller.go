@@ -69,6 +69,8 @@ type ResponsibleModelReconciler struct {
 	// DecisionLog receives an OPA decision-log event per decision; nil
 	// writes none.
 	DecisionLog DecisionLog
+	// PodLogs reads the reference evaluation's summary from its pod's log.
+	PodLogs PodLogs
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
 }
@@ -132,6 +134,7 @@ func specRefused(err error, format string, args ...any) error {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
+// +kubebuilder:rbac:groups="",resources=pods/log,verbs=get
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;delete
@@ -237,6 +240,7 @@ func (r *ResponsibleModelReconciler) steps() []subReconciler {
 		r.reconcileBudget,
 		r.reconcileServing,
 		r.reconcileAuditAnchors,
+		r.reconcileMonitoring,
 		r.reconcileCompliance,
 		r.reconcileModelCard,
 		r.reconcileDecisionRetention,

@@ -153,7 +153,7 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 			contract.Arg(contract.FlagAuditLog), auditLogDir + "/audit.jsonl",
 			contract.Arg(contract.FlagMaxBatchSize), strconv.Itoa(int(maxBatch)), contract.Arg(contract.FlagMaxBatchDelay), batchDelay,
 		},
-		Env:             auditEnv(obj, []corev1.EnvVar{{Name: "TMPDIR", Value: "/tmp"}}),
+		Env:             auditEnv(obj, append([]corev1.EnvVar{{Name: "TMPDIR", Value: "/tmp"}}, storageEnv(obj)...)),
 		Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP}},
 		Resources:       resources,
 		ReadinessProbe:  probe(contract.ReadinessPath, 5),
@@ -166,6 +166,7 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 		},
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
+	container.Args = append(container.Args, monitoringArgs(obj)...)
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: servingName(obj.Name), Namespace: obj.Namespace, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
@@ -349,6 +350,7 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 // writes only when the desired spec differs from what the API server holds.
 func (r *ResponsibleModelReconciler) applyDeployment(ctx context.Context, obj *raiv1.ResponsibleModel, m servedModel) (*appsv1.Deployment, error) {
 	want := buildServingDeployment(obj, m, r.EvaluationJobs.Image)
+	addArtifactCache(&want.Spec.Template.Spec, serveContainer, r.EvaluationJobs.ArtifactCacheHostPath)
 	if err := controllerutil.SetControllerReference(obj, want, r.Scheme); err != nil {
 		return nil, fmt.Errorf("own serving Deployment: %w", err)
 	}

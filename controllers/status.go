@@ -300,7 +300,11 @@ func decideConditions(obj *raiv1.ResponsibleModel, f verdictFacts, now time.Time
 	set(promotedVerdict(st, f, evaluated))
 	set(degradedVerdict(st, f))
 	if f.Compliance != nil {
-		set(complianceCondition(st.StableVersion, f.Compliance.Decision, f.Compliance.Tampered))
+		c := complianceCondition(st.StableVersion, f.Compliance.Decision, f.Compliance.Tampered)
+		if m := monitoringCompliance(st); m != nil && c.Status == metav1.ConditionTrue {
+			c = *m
+		}
+		set(c)
 	}
 	set(reconcilingVerdict(st, f, evaluated))
 	set(stalledVerdict(obj, f))

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -132,7 +134,12 @@ func main() {
 		}
 		dlog = &controllers.WriterDecisionLog{W: f}
 	}
+	clientset, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		fail(setupLog.Error, err, "make a client for pod logs")
+	}
 	if err := (&controllers.ResponsibleModelReconciler{
+		PodLogs:             controllers.ClientsetPodLogs{Clientset: clientset},
 		DecisionLog:         dlog,
 		AuditAnchorInterval: auditAnchor,
 		DecisionRetention:   retention,
