@@ -1,0 +1,68 @@
+package controllers
+
+import (
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+
+	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
+	"github.com/responsible-ai/rmodel-operator/internal/contract"
+)
+
+// artifactCacheVolume is the pod volume of the node-local artifact cache.
+const artifactCacheVolume = "artifact-cache"
+
+// storageEnv is the environment that lets rai read the spec's s3:// URIs
+// (internal/contract names it): spec.storage.s3's settings as values and
+// its Secret's keys as references. The operator never reads the Secret: a
+// missing Secret or key keeps the pod from starting
+// (CreateContainerConfigError), so a candidate is neither evaluated nor
+// promoted, and a rollout never becomes ready. Storage applies to every
+// version the spec serves, a rolled-back stable version included.
+func storageEnv(obj *raiv1.ResponsibleModel) []corev1.EnvVar {
+	if obj.Spec.Storage == nil || obj.Spec.Storage.S3 == nil {
+		return nil
+	}
+	s3 := obj.Spec.Storage.S3
+	region := s3.Region
+	if region == "" {
+		region = contract.DefaultS3Region
+	}
+	env := []corev1.EnvVar{{Name: contract.EnvS3Region, Value: region}}
+	if s3.Endpoint != "" {
+		env = append(env, corev1.EnvVar{Name: contract.EnvS3Endpoint, Value: s3.Endpoint})
+	}
+	env = append(env, corev1.EnvVar{Name: contract.EnvS3PathStyle, Value: strconv.FormatBool(s3.PathStyle)})
+	if ref := s3.CredentialsSecretRef; ref != nil {
+		key := func(name string, optional bool) corev1.EnvVar {
+			return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+				LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name}, Key: name, Optional: ptr.To(optional)}}}
+		}
+		env = append(env, key(contract.EnvS3AccessKey, false), key(contract.EnvS3SecretKey, false), key(contract.EnvS3SessionToken, true))
+	}
+	return env
+}
+
+// addArtifactCache mounts the node directory hostPath into the pod's rai
+// container as the artifact cache, so that pods on one node (a rollout, a
+// restart, the evaluations of one dataset) download a digest once; rai
+// checks every entry's digest before use. An empty hostPath adds nothing.
+// The directory must be writable by the pods' UID (65532) for rai to add
+// entries (it still reads and verifies without), and a hostPath volume
+// needs a namespace whose Pod Security level allows it (privileged).
+func addArtifactCache(spec *corev1.PodSpec, container, hostPath string) {
+	if hostPath == "" {
+		return
+	}
+	spec.Volumes = append(spec.Volumes, corev1.Volume{Name: artifactCacheVolume, VolumeSource: corev1.VolumeSource{
+		HostPath: &corev1.HostPathVolumeSource{Path: hostPath, Type: ptr.To(corev1.HostPathDirectoryOrCreate)}}})
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		if c.Name != container {
+			continue
+		}
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: artifactCacheVolume, MountPath: contract.ArtifactCacheMountPath})
+		c.Env = append(c.Env, corev1.EnvVar{Name: contract.EnvArtifactCache, Value: contract.ArtifactCacheMountPath})
+	}
+}
