@@ -50,6 +50,13 @@ func Init(libPath string) error {
 		return err
 	}
 	ort.SetSharedLibraryPath(path)
+	// onnxruntime's Linux build has telemetry on: it writes under $HOME and
+	// /tmp and reads /etc/machine-id, and where that is missing (distroless
+	// images, pods) it shells out to make one up, and with no shell it
+	// crashed rai before any model loaded. Off, unless the caller says.
+	if _, set := os.LookupEnv("ORT_DISABLE_TELEMETRY"); !set {
+		_ = os.Setenv("ORT_DISABLE_TELEMETRY", "1")
+	}
 	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
 		return fmt.Errorf("initialise onnxruntime from %s: %w", path, err)
 	}

@@ -324,3 +324,12 @@ func TestFindLibrary(t *testing.T) {
 		t.Errorf("env: %q, %v", got, err)
 	}
 }
+
+// TestInitTurnsTelemetryOff: Init (run by TestMain) leaves onnxruntime's
+// telemetry off, so it writes nothing under $HOME and needs no
+// /etc/machine-id (without one, in a distroless pod, it crashed rai).
+func TestInitTurnsTelemetryOff(t *testing.T) {
+	if os.Getenv("ORT_DISABLE_TELEMETRY") == "" {
+		t.Fatalf("ORT_DISABLE_TELEMETRY is %q after Init, want 1", os.Getenv("ORT_DISABLE_TELEMETRY"))
+	}
+}
