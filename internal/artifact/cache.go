@@ -8,6 +8,8 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+
+	"github.com/responsible-ai/rmodel-operator/internal/contract"
 )
 
 // EnvCacheDir names a directory, usually node-local (a hostPath the
@@ -18,7 +20,7 @@ import (
 // digest on every read (a corrupt one is removed and downloaded again), and
 // only verified bytes are ever used: the cache saves downloads, it is not
 // trusted.
-const EnvCacheDir = "RAI_ARTIFACT_CACHE"
+const EnvCacheDir = contract.EnvArtifactCache
 
 // cache is a directory of files named sha256/<hex digest>, each written
 // under a temporary name and renamed into place once verified, so a reader

@@ -12,23 +12,22 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/responsible-ai/rmodel-operator/internal/contract"
 )
 
-// The environment of a pod that reads s3:// URIs. The operator sets them
-// from spec.storage.s3: the credentials as references to the keys of the
-// Secret it names (it never reads them), the rest as values. The AWS names
-// are the ones AWS's own tools read.
+// The environment s3:// URIs are read with (see internal/contract).
 const (
-	EnvS3Endpoint     = "AWS_ENDPOINT_URL_S3"
-	EnvS3Region       = "AWS_REGION"
-	EnvS3PathStyle    = "RAI_S3_PATH_STYLE"
-	EnvS3AccessKey    = "AWS_ACCESS_KEY_ID"
-	EnvS3SecretKey    = "AWS_SECRET_ACCESS_KEY"
-	EnvS3SessionToken = "AWS_SESSION_TOKEN"
+	EnvS3Endpoint     = contract.EnvS3Endpoint
+	EnvS3Region       = contract.EnvS3Region
+	EnvS3PathStyle    = contract.EnvS3PathStyle
+	EnvS3AccessKey    = contract.EnvS3AccessKey
+	EnvS3SecretKey    = contract.EnvS3SecretKey
+	EnvS3SessionToken = contract.EnvS3SessionToken
 )
 
-// DefaultS3Region signs requests when no region is set (spec.storage.s3.region's default).
-const DefaultS3Region = "us-east-1"
+// DefaultS3Region signs requests when no region is set.
+const DefaultS3Region = contract.DefaultS3Region
 
 // ErrNotFound is returned when the object store has no such bucket or key.
 var ErrNotFound = errors.New("artifact not found")
