@@ -138,6 +138,27 @@ check "kubectl rmodel rollback: credit-local's spec goes back to the artifact v1
 "${kubectl[@]}" wait rmodel/credit-local -n "$demo_ns" --for=condition=Ready --timeout=120s >/dev/null || true
 check "kubectl rmodel rollback: credit-local is Ready again, and Current" "$(get rmodel/credit-local '{.status.conditions[?(@.type=="Ready")].status}') $(kst credit-local)" '^True Current'
 
+echo
+echo "== live monitoring: credit-local's traffic against the summary of its evaluation data"
+go build -o "$demo_out/traffic" "$root/hack/demo/traffic"
+traffic=("$demo_out/traffic" --url "http://127.0.0.1:$local_serving_port" --model credit-local --data "$root/_output/demo/data/eval.csv")
+check "monitoring: the reference summary is kept with credit-local's evidence" \
+  "$(get rmodel/credit-local '{.status.stableEvidence[?(@.kind=="reference")].reportSHA256}')" '^[0-9a-f]{64}$'
+"${traffic[@]}" --rows 1500 >/dev/null
+for _ in $(seq 1 60); do
+  rows=$(get rmodel/credit-local '{.status.monitoring.rows}')
+  [ "${rows:-0}" -ge 1500 ] && break
+  sleep 1
+done
+check "monitoring: traffic drawn from the evaluation data is read and stays Compliant" \
+  "$(get rmodel/credit-local '{.status.monitoring.rows} {.status.monitoring.message}{.status.conditions[?(@.type=="Compliant")].status}')" '^1[5-9][0-9]{2} True$'
+"${traffic[@]}" --rows 1500 --skip 1500 --shift region_score=3 >/dev/null
+"${kubectl[@]}" wait rmodel/credit-local -n "$demo_ns" --for=jsonpath='{.status.conditions[?(@.type=="Compliant")].reason}'=DriftDetected --timeout=90s >/dev/null || true
+check "monitoring: shifted traffic is drift, the feature and statistic named in Compliant" \
+  "$(get rmodel/credit-local '{.status.conditions[?(@.type=="Compliant")].status} {.status.conditions[?(@.type=="Compliant")].message}')" '^False .*DriftPSI: monitoring: feature region_score drifted: PSI'
+check "monitoring: the drift is on the record (a Flagged DecisionRecord), and credit-local keeps serving (action Record)" \
+  "$("${kubectl[@]}" get decisionrecords -n "$demo_ns" -l rai.responsible-ai.dev/model=credit-local -o jsonpath='{range .items[*]}{.spec.action}/{.spec.reason}{"\n"}{end}' | grep -c '^Flagged/DriftDetected$') $(get rmodel/credit-local '{.status.stableVersion}')" '^[1-9][0-9]* v1$'
+
 if [ "$failures" -gt 0 ]; then
   echo "e2e: $failures assertion(s) failed; manager log tail:"
   tail -40 "$manager_log" || true

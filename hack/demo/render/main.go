@@ -48,6 +48,8 @@ type model struct {
 	// Review labels the model for the PromotionPolicy that requires a
 	// person's approval.
 	Review bool
+	// Monitor turns live monitoring on (short windows, for the demo).
+	Monitor bool
 }
 
 var demo = []model{
@@ -59,7 +61,7 @@ var demo = []model{
 		Story: "epsilon far above what the data set's privacy budget has left: BudgetExhausted"},
 	{Name: "credit-brittle", Version: "v1", Artifact: "brittle", GPUs: 1, Robustness: true, ProgressDeadline: 30, Port: 8080,
 		Story: "flips under tiny perturbations: denied on robustness"},
-	{Name: "credit-local", Version: "v1", Artifact: "fair-dp", GPUs: 0, ProgressDeadline: 120, Port: 18501,
+	{Name: "credit-local", Version: "v1", Artifact: "fair-dp", GPUs: 0, ProgressDeadline: 120, Port: 18501, Monitor: true,
 		Story: "the fair model on the local node's CPU, so the demo can send it a real inference request"},
 }
 
@@ -147,6 +149,13 @@ spec:
     - key: rai.responsible-ai.dev/local-exec
       operator: Exists
       effect: NoSchedule
+{{- end}}
+{{- if .M.Monitor}}
+  monitoring:
+    interval: 5s
+    window: 10s
+    windows: 3
+    action: Record
 {{- end}}
 {{end}}`
 
