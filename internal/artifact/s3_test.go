@@ -4,172 +4,23 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/responsible-ai/rmodel-operator/internal/artifact/s3test"
 )
 
-// The S3 tests run against a real SeaweedFS S3 gateway (`weed server -s3`),
-// which `make test-deps` builds into bin/weed from the Go module proxy
-// (hack/tools/seaweedfs). RAI_WEED names another binary.
+// The S3 tests run against a real SeaweedFS S3 gateway (see s3test).
 
-const (
-	s3AccessKey = "rai-test"
-	s3SecretKey = "rai-test-secret-key"
-	s3Bucket    = "models"
-)
-
-// weedBinary returns the weed binary, or skips the test.
-func weedBinary(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("RAI_WEED")
-	if path == "" {
-		path, _ = filepath.Abs("../../bin/weed")
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("no SeaweedFS binary at %s (`make weed` builds it; `make test` does first): skipping the tests against a real S3 server", path)
-	}
-	return path
-}
-
-// freePorts returns n TCP ports that were free a moment ago.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
-// weedServer is a running SeaweedFS with one S3 identity.
-type weedServer struct {
-	endpoint string
-	cmd      *exec.Cmd
-	log      string
-	done     chan struct{}
-}
-
-// startWeed starts master, volume, filer and S3 gateway in one process on
-// free ports and waits until the gateway stores objects.
-func startWeed(t *testing.T) *weedServer {
-	t.Helper()
-	bin := weedBinary(t)
-	dir := t.TempDir()
-	identities := fmt.Sprintf(`{"identities":[{"name":"rai","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","Write","List","Tagging"]}]}`, s3AccessKey, s3SecretKey)
-	conf := filepath.Join(dir, "s3.json")
-	if err := os.WriteFile(conf, []byte(identities), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := freePorts(t, 11)
-	port := func(i int) string { return strconv.Itoa(p[i]) }
-	args := []string{"server", "-dir=" + filepath.Join(dir, "data"), "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-		"-master.port=" + port(0), "-master.port.grpc=" + port(1),
-		"-volume.port=" + port(2), "-volume.port.grpc=" + port(3), "-volume.max=4",
-		"-filer", "-filer.port=" + port(4), "-filer.port.grpc=" + port(5),
-		"-s3", "-s3.port=" + port(6), "-s3.port.grpc=" + port(7), "-s3.port.iceberg=" + port(8),
-		"-s3.config=" + conf, "-metricsPort=" + port(9), "-iam=false",
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "weed.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	s := &weedServer{endpoint: "http://127.0.0.1:" + port(6), cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { cmd.Wait(); logFile.Close(); close(s.done) }()
-	t.Cleanup(s.stop)
-
-	// Ready when a bucket can be made and an object stored: the gateway
-	// answers before the volume server has registered.
-	admin := s.client(t, s3AccessKey, s3SecretKey)
-	ctx := context.Background()
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		err := admin.MakeBucket(ctx, s3Bucket, minio.MakeBucketOptions{})
-		if err != nil && minio.ToErrorResponse(err).Code == "BucketAlreadyOwnedByYou" {
-			err = nil
-		}
-		if err == nil {
-			_, err = admin.PutObject(ctx, s3Bucket, ".ready", bytes.NewReader([]byte("ok")), 2, minio.PutObjectOptions{})
-		}
-		if err == nil {
-			break
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("weed exited: %s", s.tail())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("SeaweedFS did not store an object within 90s (last error: %v):\n%s", err, s.tail())
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	t.Logf("SeaweedFS S3 gateway at %s stores objects %.1fs after start", s.endpoint, time.Since(start).Seconds())
-	return s
-}
-
-func (s *weedServer) client(t *testing.T, access, secret string) *minio.Client {
-	t.Helper()
-	c, err := minio.New(strings.TrimPrefix(s.endpoint, "http://"), &minio.Options{
-		Creds: credentials.NewStaticV4(access, secret, ""), Region: DefaultS3Region, BucketLookup: minio.BucketLookupPath, MaxRetries: 1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// stop kills the server and waits until its S3 port is closed.
-func (s *weedServer) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	s.cmd.Process.Kill()
-	<-s.done
-}
-
-func (s *weedServer) tail() string {
-	b, _ := os.ReadFile(s.log)
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
-}
+const s3Bucket = "models"
 
 // useS3 points the fetcher's environment at the server.
-func (s *weedServer) useS3(t *testing.T, access, secret string) {
-	t.Setenv(EnvS3Endpoint, s.endpoint)
+func useS3(t *testing.T, s *s3test.Server, access, secret string) {
+	t.Setenv(EnvS3Endpoint, s.Endpoint)
 	t.Setenv(EnvS3Region, DefaultS3Region)
 	t.Setenv(EnvS3PathStyle, "true")
 	t.Setenv(EnvS3AccessKey, access)
@@ -178,21 +29,15 @@ func (s *weedServer) useS3(t *testing.T, access, secret string) {
 }
 
 func TestS3AgainstSeaweedFS(t *testing.T) {
-	srv := startWeed(t)
+	srv := s3test.Start(t, s3Bucket)
 	ctx := context.Background()
 	model := bytes.Repeat([]byte("onnx-model-bytes "), 4096)
 	data := []byte("age,income,label\n30,1,1\n40,0,0\n")
-	admin := srv.client(t, s3AccessKey, s3SecretKey)
-	for key, content := range map[string][]byte{"credit/v1/model.onnx": model, "credit/eval.csv": data} {
-		if _, err := admin.PutObject(ctx, s3Bucket, key, bytes.NewReader(content), int64(len(content)), minio.PutObjectOptions{}); err != nil {
-			t.Fatalf("upload %s: %v", key, err)
-		}
-	}
-	modelURI := "s3://" + s3Bucket + "/credit/v1/model.onnx"
-	dataURI := "s3://" + s3Bucket + "/credit/eval.csv"
+	modelURI := srv.Put(t, s3Bucket, "credit/v1/model.onnx", model)
+	dataURI := srv.Put(t, s3Bucket, "credit/eval.csv", data)
 
 	t.Run("right credentials: fetched and verified", func(t *testing.T) {
-		srv.useS3(t, s3AccessKey, s3SecretKey)
+		useS3(t, srv, s3test.AccessKey, s3test.SecretKey)
 		t.Setenv(EnvCacheDir, "")
 		got, err := Fetch(ctx, modelURI, digest(model), 1<<30)
 		if err != nil || !bytes.Equal(got, model) {
@@ -218,19 +63,19 @@ func TestS3AgainstSeaweedFS(t *testing.T) {
 		want []string
 		is   error
 	}{
-		{name: "wrong secret key", access: s3AccessKey, secret: "not-the-secret", uri: modelURI,
-			want: []string{modelURI, srv.endpoint, "SignatureDoesNotMatch", "HTTP 403"}, is: ErrAccessDenied},
-		{name: "unknown access key", access: "nobody", secret: s3SecretKey, uri: modelURI,
+		{name: "wrong secret key", access: s3test.AccessKey, secret: "not-the-secret", uri: modelURI,
+			want: []string{modelURI, srv.Endpoint, "SignatureDoesNotMatch", "HTTP 403"}, is: ErrAccessDenied},
+		{name: "unknown access key", access: "nobody", secret: s3test.SecretKey, uri: modelURI,
 			want: []string{modelURI, "InvalidAccessKeyId", "HTTP 403"}, is: ErrAccessDenied},
 		{name: "no credentials", uri: modelURI,
 			want: []string{modelURI, "AccessDenied", "HTTP 403"}, is: ErrAccessDenied},
-		{name: "missing key", access: s3AccessKey, secret: s3SecretKey, uri: "s3://" + s3Bucket + "/credit/v9/model.onnx",
+		{name: "missing key", access: s3test.AccessKey, secret: s3test.SecretKey, uri: "s3://" + s3Bucket + "/credit/v9/model.onnx",
 			want: []string{"s3://models/credit/v9/model.onnx", "NoSuchKey", "HTTP 404"}, is: ErrNotFound},
-		{name: "missing bucket", access: s3AccessKey, secret: s3SecretKey, uri: "s3://no-such-bucket/model.onnx",
+		{name: "missing bucket", access: s3test.AccessKey, secret: s3test.SecretKey, uri: "s3://no-such-bucket/model.onnx",
 			want: []string{"s3://no-such-bucket/model.onnx", "NoSuchBucket", "HTTP 404"}, is: ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv.useS3(t, tc.access, tc.secret)
+			useS3(t, srv, tc.access, tc.secret)
 			cacheDir := t.TempDir()
 			t.Setenv(EnvCacheDir, cacheDir)
 			_, err := Fetch(ctx, tc.uri, digest(model), 1<<30)
@@ -260,7 +105,7 @@ func TestS3AgainstSeaweedFS(t *testing.T) {
 	}
 
 	t.Run("cache by digest: the second fetch does not reach the server", func(t *testing.T) {
-		srv.useS3(t, s3AccessKey, s3SecretKey)
+		useS3(t, srv, s3test.AccessKey, s3test.SecretKey)
 		t.Setenv(EnvCacheDir, t.TempDir())
 		if _, err := Fetch(ctx, modelURI, digest(model), 1<<30); err != nil {
 			t.Fatal(err)
@@ -284,8 +129,8 @@ func TestS3AgainstSeaweedFS(t *testing.T) {
 			t.Fatalf("the corrupt entry was not replaced")
 		}
 
-		srv.stop()
-		if _, err := http.Get(srv.endpoint); err == nil {
+		srv.Stop()
+		if _, err := http.Get(srv.Endpoint); err == nil {
 			t.Fatal("the S3 server still answers")
 		}
 		start := time.Now()
