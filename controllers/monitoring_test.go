@@ -209,7 +209,9 @@ func TestMonitoringRollback(t *testing.T) {
 	}
 	var logs atomic.Value
 	logs.Store(lines[1])
-	startManager(t, func(r *ResponsibleModelReconciler) { r.PodLogs = podLogsFunc(func() string { return logs.Load().(string) }) })
+	startManager(t, func(r *ResponsibleModelReconciler) {
+		r.PodLogs = podLogsFunc(func() string { return logs.Load().(string) })
+	})
 	ns := newNamespace(t)
 	m := newModel(ns, "watched", func(m *raiv1.ResponsibleModel) {
 		m.Spec.Monitoring = &raiv1.MonitoringSpec{Interval: &metav1.Duration{Duration: time.Second}, Action: raiv1.MonitoringRollback}
@@ -257,4 +259,6 @@ func TestMonitoringRollback(t *testing.T) {
 // podLogsFunc answers every pod's log with what text returns.
 type podLogsFunc func() string
 
-func (f podLogsFunc) Logs(context.Context, string, string, string) ([]byte, error) { return []byte(f()), nil }
+func (f podLogsFunc) Logs(context.Context, string, string, string) ([]byte, error) {
+	return []byte(f()), nil
+}
