@@ -83,6 +83,7 @@ func TestCRDDefaultsAreTheContract(t *testing.T) {
 		{"evaluations.robustness.certificationSamples", num, strconv.Itoa(DefaultCertificationSamples)},
 		{"evaluations.robustness.alpha", ratio, strconv.FormatFloat(DefaultAlpha, 'g', -1, 64)},
 		{"evaluations.explanations.samples", num, strconv.Itoa(DefaultShapleyRows)},
+		{"storage.s3.region", num, DefaultS3Region},
 	}
 	for _, tc := range cases {
 		if got := tc.norm(crdDefault(t, crd, tc.path)); got != tc.want {
