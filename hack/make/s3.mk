@@ -18,5 +18,6 @@ $(WEED): $(SEAWEEDFS_TOOLS)/go.mod $(SEAWEEDFS_TOOLS)/go.sum
 	mv $@.tmp $@
 
 .PHONY: test-s3
-test-s3: $(WEED) ## Run the s3:// fetcher's tests against a real SeaweedFS S3 gateway.
+test-s3: $(WEED) onnxruntime build-rai ## Run the S3 tests: the s3:// fetcher, and the real rai in the operator's evaluation and serving containers, against SeaweedFS.
 	RAI_WEED=$(WEED) go test $(GO_TEST_FLAGS) -run 'S3' -v ./internal/artifact/
+	RAI_WEED=$(WEED) RAI_SMOKE_RAI=$(BIN)/rai go test $(GO_TEST_FLAGS) -run 'ReadsS3|TestStorageEnv|TestArtifactCache' -v ./controllers/
