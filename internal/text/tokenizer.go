@@ -1,0 +1,536 @@
+// Package text turns text into the int64 tensors a Hugging Face-exported language model takes
+// (input_ids, attention_mask, token_type_ids) by reading the model's tokenizer.json.
+//
+// It implements the BERT family: the BertNormalizer (control-character cleaning, CJK spacing,
+// accent stripping, lowercasing), the BertPreTokenizer (split on whitespace, isolate
+// punctuation), the WordPiece model (greedy longest match with "##" continuations) and the
+// [CLS] … [SEP] template. A tokenizer.json that asks for anything else is refused with
+// ErrUnsupported rather than tokenized differently from the model's training.
+//
+// github.com/sugarme/tokenizer was tried first: with this repository's bert-base-uncased
+// tokenizer.json it maps accented words ("José") to [UNK] where Hugging Face yields "jose",
+// so the pipeline is written here (it is small) and tested against the real vocabulary.
+//
+// Offsets are byte offsets into the caller's original string, so text[Start:End] is the
+// token's source text; RuneOffsets converts them to the character offsets Hugging Face's
+// Python API reports.
+package text
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// ErrUnsupported means the tokenizer.json describes a pipeline this package does not implement.
+var ErrUnsupported = errors.New("unsupported tokenizer")
+
+// Offset is a half-open byte range [Start, End) of the original text. Special and padding
+// tokens have the empty range {0, 0}, as in Hugging Face.
+type Offset struct {
+	Start int `json:"start"`
+	End   int `json:"end"`
+}
+
+// Encoding is one tokenized text. All slices have the same length.
+type Encoding struct {
+	IDs           []int64
+	Tokens        []string
+	TypeIDs       []int64
+	AttentionMask []int64
+	Offsets       []Offset
+	// SpecialTokensMask is 1 for [CLS], [SEP] and padding, 0 for tokens from the text.
+	SpecialTokensMask []int64
+	// WordIDs is the index of the pre-tokenized word each token came from, -1 for special
+	// and padding tokens; Hugging Face's token-classification aggregation groups by it.
+	WordIDs []int
+	// Truncated is true when tokens from the text were dropped to fit MaxLength.
+	Truncated bool
+}
+
+// Len is the number of positions, padding included.
+func (e Encoding) Len() int { return len(e.IDs) }
+
+// Padding says how a batch is padded: not at all, to the longest encoding in the batch, or to
+// a fixed length (which is also the truncation length when MaxLength is unset).
+type Padding int
+
+const (
+	NoPadding Padding = iota
+	PadLongest
+	PadFixed
+)
+
+// Options are the truncation and padding settings; a model's serving metadata states them.
+type Options struct {
+	// MaxLength caps each encoding, [CLS] and [SEP] included; 0 means no truncation.
+	MaxLength int
+	Padding   Padding
+	// PadLength is the length for PadFixed.
+	PadLength int
+}
+
+// Tokenizer is a loaded BERT WordPiece tokenizer. It is immutable and safe for concurrent use.
+type Tokenizer struct {
+	vocab    map[string]int64
+	idToken  []string
+	unk      string
+	prefix   string
+	maxChars int
+
+	cleanText    bool
+	chineseChars bool
+	stripAccents bool
+	lowercase    bool
+
+	cls, sep, pad       string
+	clsID, sepID, padID int64
+}
+
+// tokenizerFile is the part of tokenizer.json this package reads.
+type tokenizerFile struct {
+	Normalizer *struct {
+		Type               string `json:"type"`
+		CleanText          *bool  `json:"clean_text"`
+		HandleChineseChars *bool  `json:"handle_chinese_chars"`
+		StripAccents       *bool  `json:"strip_accents"`
+		Lowercase          *bool  `json:"lowercase"`
+	} `json:"normalizer"`
+	PreTokenizer *struct {
+		Type string `json:"type"`
+	} `json:"pre_tokenizer"`
+	PostProcessor *struct {
+		Type string `json:"type"`
+		Sep  []any  `json:"sep"` // BertProcessing: ["[SEP]", 102]
+		Cls  []any  `json:"cls"`
+		// TemplateProcessing
+		Single        []map[string]struct{ ID string } `json:"single"`
+		SpecialTokens map[string]struct {
+			IDs []int64 `json:"ids"`
+		} `json:"special_tokens"`
+	} `json:"post_processor"`
+	Padding *struct {
+		PadID    int64  `json:"pad_id"`
+		PadToken string `json:"pad_token"`
+	} `json:"padding"`
+	Model struct {
+		Type                    string           `json:"type"`
+		UnkToken                string           `json:"unk_token"`
+		ContinuingSubwordPrefix string           `json:"continuing_subword_prefix"`
+		MaxInputCharsPerWord    int              `json:"max_input_chars_per_word"`
+		Vocab                   map[string]int64 `json:"vocab"`
+	} `json:"model"`
+}
+
+// Load reads a tokenizer.json file.
+func Load(path string) (*Tokenizer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read tokenizer: %w", err)
+	}
+	return Parse(data)
+}
+
+// Parse reads tokenizer.json content.
+func Parse(data []byte) (*Tokenizer, error) {
+	var f tokenizerFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("parse tokenizer.json: %w", err)
+	}
+	m := f.Model
+	if m.Type != "WordPiece" && !(m.Type == "" && m.ContinuingSubwordPrefix != "") {
+		return nil, fmt.Errorf("%w: model type %q, want WordPiece", ErrUnsupported, m.Type)
+	}
+	if len(m.Vocab) == 0 {
+		return nil, fmt.Errorf("%w: empty vocabulary", ErrUnsupported)
+	}
+	t := &Tokenizer{
+		vocab: m.Vocab, unk: m.UnkToken, prefix: m.ContinuingSubwordPrefix, maxChars: m.MaxInputCharsPerWord,
+		cls: "[CLS]", sep: "[SEP]", pad: "[PAD]",
+	}
+	if t.unk == "" {
+		t.unk = "[UNK]"
+	}
+	if t.prefix == "" {
+		t.prefix = "##"
+	}
+	if t.maxChars <= 0 {
+		t.maxChars = 100
+	}
+	if _, ok := t.vocab[t.unk]; !ok {
+		return nil, fmt.Errorf("%w: unknown token %q not in vocabulary", ErrUnsupported, t.unk)
+	}
+	t.idToken = make([]string, 0, len(m.Vocab))
+	for tok, id := range m.Vocab {
+		if id < 0 || id > int64(10*len(m.Vocab)) {
+			return nil, fmt.Errorf("%w: token %q has id %d", ErrUnsupported, tok, id)
+		}
+		for int64(len(t.idToken)) <= id {
+			t.idToken = append(t.idToken, "")
+		}
+		t.idToken[id] = tok
+	}
+
+	if n := f.Normalizer; n != nil {
+		if n.Type != "BertNormalizer" {
+			return nil, fmt.Errorf("%w: normalizer %q, want BertNormalizer", ErrUnsupported, n.Type)
+		}
+		t.cleanText, t.chineseChars, t.lowercase = orTrue(n.CleanText), orTrue(n.HandleChineseChars), orTrue(n.Lowercase)
+		// Hugging Face: strip_accents unset follows lowercase.
+		t.stripAccents = t.lowercase
+		if n.StripAccents != nil {
+			t.stripAccents = *n.StripAccents
+		}
+	}
+	if p := f.PreTokenizer; p == nil || p.Type != "BertPreTokenizer" {
+		return nil, fmt.Errorf("%w: pre_tokenizer must be BertPreTokenizer", ErrUnsupported)
+	}
+	if err := t.readSpecialTokens(&f); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func orTrue(b *bool) bool { return b == nil || *b }
+
+// readSpecialTokens takes [CLS], [SEP] and [PAD] from the post-processor and padding sections,
+// falling back to the BERT names looked up in the vocabulary.
+func (t *Tokenizer) readSpecialTokens(f *tokenizerFile) error {
+	if pp := f.PostProcessor; pp != nil {
+		switch pp.Type {
+		case "TemplateProcessing":
+			// single: [SpecialToken CLS, Sequence A, SpecialToken SEP] is the only shape accepted.
+			if len(pp.Single) != 3 {
+				return fmt.Errorf("%w: post_processor single template of %d pieces", ErrUnsupported, len(pp.Single))
+			}
+			first, okF := pp.Single[0]["SpecialToken"]
+			_, okA := pp.Single[1]["Sequence"]
+			last, okL := pp.Single[2]["SpecialToken"]
+			if !okF || !okA || !okL {
+				return fmt.Errorf("%w: post_processor single template is not [CLS] $A [SEP]", ErrUnsupported)
+			}
+			t.cls, t.sep = first.ID, last.ID
+		case "BertProcessing":
+			if len(pp.Cls) == 2 && len(pp.Sep) == 2 {
+				t.cls, _ = pp.Cls[0].(string)
+				t.sep, _ = pp.Sep[0].(string)
+			}
+		default:
+			return fmt.Errorf("%w: post_processor %q", ErrUnsupported, pp.Type)
+		}
+	}
+	if f.Padding != nil && f.Padding.PadToken != "" {
+		t.pad = f.Padding.PadToken
+	}
+	for _, s := range []struct {
+		name string
+		id   *int64
+	}{{t.cls, &t.clsID}, {t.sep, &t.sepID}, {t.pad, &t.padID}} {
+		id, ok := t.vocab[s.name]
+		if !ok {
+			return fmt.Errorf("%w: special token %q not in vocabulary", ErrUnsupported, s.name)
+		}
+		*s.id = id
+	}
+	return nil
+}
+
+// VocabSize is the number of ids (one more than the largest id).
+func (t *Tokenizer) VocabSize() int { return len(t.idToken) }
+
+// TokenID looks a token up in the vocabulary.
+func (t *Tokenizer) TokenID(token string) (int64, bool) {
+	id, ok := t.vocab[token]
+	return id, ok
+}
+
+// IDToken is the token with the given id, "" when there is none.
+func (t *Tokenizer) IDToken(id int64) string {
+	if id < 0 || id >= int64(len(t.idToken)) {
+		return ""
+	}
+	return t.idToken[id]
+}
+
+// PadID is the id padding positions carry.
+func (t *Tokenizer) PadID() int64 { return t.padID }
+
+// Encode tokenizes one text with [CLS] and [SEP], truncated to opts.MaxLength and, for
+// PadFixed, padded to opts.PadLength. PadLongest on a single text pads nothing.
+func (t *Tokenizer) Encode(text string, opts Options) (Encoding, error) {
+	encs, err := t.EncodeBatch([]string{text}, opts)
+	if err != nil {
+		return Encoding{}, err
+	}
+	return encs[0], nil
+}
+
+// EncodeBatch tokenizes texts independently (the result for a text never depends on the others)
+// and then pads them as opts says. Padding is on the right.
+func (t *Tokenizer) EncodeBatch(texts []string, opts Options) ([]Encoding, error) {
+	if opts.MaxLength < 0 || opts.MaxLength == 1 {
+		return nil, fmt.Errorf("max length %d leaves no room for [CLS] and [SEP]", opts.MaxLength)
+	}
+	if opts.Padding == PadFixed && opts.PadLength < 2 {
+		return nil, fmt.Errorf("fixed padding needs a length of at least 2, got %d", opts.PadLength)
+	}
+	maxLen := opts.MaxLength
+	if opts.Padding == PadFixed && (maxLen == 0 || maxLen > opts.PadLength) {
+		maxLen = opts.PadLength
+	}
+	encs := make([]Encoding, len(texts))
+	longest := 0
+	for i, s := range texts {
+		if !utf8.ValidString(s) {
+			return nil, fmt.Errorf("text %d is not valid UTF-8", i)
+		}
+		encs[i] = t.encodeOne(s, maxLen)
+		longest = max(longest, encs[i].Len())
+	}
+	target := 0
+	switch opts.Padding {
+	case PadLongest:
+		target = longest
+	case PadFixed:
+		target = opts.PadLength
+	}
+	for i := range encs {
+		t.padTo(&encs[i], target)
+	}
+	return encs, nil
+}
+
+func (t *Tokenizer) encodeOne(s string, maxLen int) Encoding {
+	var e Encoding
+	t.appendSpecial(&e, t.cls, t.clsID)
+	words := t.preTokenize(t.normalize(s))
+	budget := -1
+	if maxLen > 0 {
+		budget = maxLen - 2
+	}
+	for w, word := range words {
+		for _, p := range t.wordPiece(word) {
+			if budget == 0 {
+				e.Truncated = true
+				break
+			}
+			e.IDs = append(e.IDs, p.id)
+			e.Tokens = append(e.Tokens, p.token)
+			e.TypeIDs = append(e.TypeIDs, 0)
+			e.AttentionMask = append(e.AttentionMask, 1)
+			e.Offsets = append(e.Offsets, p.offset)
+			e.SpecialTokensMask = append(e.SpecialTokensMask, 0)
+			e.WordIDs = append(e.WordIDs, w)
+			budget--
+		}
+	}
+	t.appendSpecial(&e, t.sep, t.sepID)
+	return e
+}
+
+func (t *Tokenizer) appendSpecial(e *Encoding, tok string, id int64) {
+	e.IDs = append(e.IDs, id)
+	e.Tokens = append(e.Tokens, tok)
+	e.TypeIDs = append(e.TypeIDs, 0)
+	e.AttentionMask = append(e.AttentionMask, 1)
+	e.Offsets = append(e.Offsets, Offset{})
+	e.SpecialTokensMask = append(e.SpecialTokensMask, 1)
+	e.WordIDs = append(e.WordIDs, -1)
+}
+
+func (t *Tokenizer) padTo(e *Encoding, n int) {
+	for e.Len() < n {
+		e.IDs = append(e.IDs, t.padID)
+		e.Tokens = append(e.Tokens, t.pad)
+		e.TypeIDs = append(e.TypeIDs, 0)
+		e.AttentionMask = append(e.AttentionMask, 0)
+		e.Offsets = append(e.Offsets, Offset{})
+		e.SpecialTokensMask = append(e.SpecialTokensMask, 1)
+		e.WordIDs = append(e.WordIDs, -1)
+	}
+}
+
+// normRune is one rune of the normalized text with the original byte range it came from.
+type normRune struct {
+	r   rune
+	src Offset
+}
+
+// normalize applies the BertNormalizer in Hugging Face's order: clean text, pad CJK
+// characters, strip accents (NFD, drop nonspacing marks), lowercase. Every output rune keeps
+// the byte range of the input rune it derives from.
+func (t *Tokenizer) normalize(s string) []normRune {
+	out := make([]normRune, 0, len(s))
+	for i, r := range s {
+		src := Offset{i, i + utf8.RuneLen(r)}
+		if t.cleanText {
+			if r == 0 || r == utf8.RuneError || isControl(r) {
+				continue
+			}
+			if isBertWhitespace(r) {
+				r = ' '
+			}
+		}
+		if t.chineseChars && isChineseChar(r) {
+			out = append(out, normRune{' ', src}, normRune{r, src}, normRune{' ', src})
+			continue
+		}
+		var runes []rune
+		if t.stripAccents {
+			for _, d := range norm.NFD.String(string(r)) {
+				if !unicode.Is(unicode.Mn, d) {
+					runes = append(runes, d)
+				}
+			}
+		} else {
+			runes = []rune{r}
+		}
+		for _, d := range runes {
+			if t.lowercase {
+				// Rust's char::to_lowercase, used by Hugging Face, maps U+0130 to "i̇"; Go's
+				// unicode.ToLower maps it to "i". Keep Hugging Face's expansion.
+				if d == '\u0130' {
+					out = append(out, normRune{'i', src}, normRune{'\u0307', src})
+					continue
+				}
+				d = unicode.ToLower(d)
+			}
+			out = append(out, normRune{d, src})
+		}
+	}
+	return out
+}
+
+// word is a pre-tokenized word: its normalized runes.
+type word []normRune
+
+// preTokenize splits on whitespace (dropped) and makes every punctuation rune its own word.
+func (t *Tokenizer) preTokenize(runes []normRune) []word {
+	var words []word
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end > start {
+			words = append(words, word(runes[start:end]))
+		}
+		start = -1
+	}
+	for i, nr := range runes {
+		switch {
+		case unicode.IsSpace(nr.r):
+			flush(i)
+		case isBertPunctuation(nr.r):
+			flush(i)
+			words = append(words, word(runes[i:i+1]))
+		default:
+			if start < 0 {
+				start = i
+			}
+		}
+	}
+	flush(len(runes))
+	return words
+}
+
+type piece struct {
+	token  string
+	id     int64
+	offset Offset
+}
+
+// wordPiece splits a word greedily into the longest vocabulary entries, continuations carrying
+// the "##" prefix. A word with any unmatched remainder, or longer than max_input_chars_per_word
+// runes, becomes one [UNK] covering the whole word.
+func (t *Tokenizer) wordPiece(w word) []piece {
+	whole := Offset{w[0].src.Start, w[len(w)-1].src.End}
+	unk := []piece{{t.unk, t.vocab[t.unk], whole}}
+	if len(w) > t.maxChars {
+		return unk
+	}
+	var pieces []piece
+	for start := 0; start < len(w); {
+		end := len(w)
+		var found *piece
+		for ; end > start; end-- {
+			sub := runesString(w[start:end])
+			if start > 0 {
+				sub = t.prefix + sub
+			}
+			if id, ok := t.vocab[sub]; ok {
+				found = &piece{sub, id, Offset{w[start].src.Start, w[end-1].src.End}}
+				break
+			}
+		}
+		if found == nil {
+			return unk
+		}
+		pieces = append(pieces, *found)
+		start = end
+	}
+	return pieces
+}
+
+func runesString(w word) string {
+	b := make([]byte, 0, len(w)*2)
+	for _, nr := range w {
+		b = utf8.AppendRune(b, nr.r)
+	}
+	return string(b)
+}
+
+// RuneOffsets converts byte offsets into s to rune (character) offsets, the form Hugging
+// Face's Python tokenizers and pipelines report.
+func RuneOffsets(s string, offsets []Offset) []Offset {
+	runeAt := make([]int, len(s)+1)
+	n := 0
+	for i := range s {
+		runeAt[i] = n
+		n++
+	}
+	runeAt[len(s)] = n
+	// Byte positions inside a rune do not occur in offsets produced by this package.
+	out := make([]Offset, len(offsets))
+	for i, o := range offsets {
+		if o == (Offset{}) {
+			continue
+		}
+		out[i] = Offset{runeAt[o.Start], runeAt[o.End]}
+	}
+	return out
+}
+
+// isControl is Hugging Face's BERT is_control: tab, newline and carriage return are
+// whitespace, not control; otherwise the categories Cc, Cf, Co and unassigned.
+func isControl(r rune) bool {
+	if r == '\t' || r == '\n' || r == '\r' {
+		return false
+	}
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co) || !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.C)
+}
+
+// isBertWhitespace is Hugging Face's BERT is_whitespace: space, tab, newline, carriage
+// return and the Zs category.
+func isBertWhitespace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || unicode.Is(unicode.Zs, r)
+}
+
+// isBertPunctuation is ASCII punctuation (which includes symbols such as $, ^ and `) or any
+// Unicode punctuation category.
+func isBertPunctuation(r rune) bool {
+	if r < 0x80 {
+		return (r >= 33 && r <= 47) || (r >= 58 && r <= 64) || (r >= 91 && r <= 96) || (r >= 123 && r <= 126)
+	}
+	return unicode.IsPunct(r)
+}
+
+// isChineseChar is the CJK Unified Ideographs ranges BERT pads with spaces.
+func isChineseChar(r rune) bool {
+	return (r >= 0x4E00 && r <= 0x9FFF) || (r >= 0x3400 && r <= 0x4DBF) ||
+		(r >= 0x20000 && r <= 0x2A6DF) || (r >= 0x2A700 && r <= 0x2B73F) ||
+		(r >= 0x2B740 && r <= 0x2B81F) || (r >= 0x2B820 && r <= 0x2CEAF) ||
+		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
+}
