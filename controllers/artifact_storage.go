@@ -44,13 +44,21 @@ func storageEnv(obj *raiv1.ResponsibleModel) []corev1.EnvVar {
 	return env
 }
 
+// podNamespaceEnv carries the pod's namespace, which names its part of the
+// artifact cache.
+const podNamespaceEnv = "RAI_POD_NAMESPACE"
+
 // addArtifactCache mounts the node directory hostPath into the pod's rai
 // container as the artifact cache, so that pods on one node (a rollout, a
 // restart, the evaluations of one dataset) download a digest once; rai
 // checks every entry's digest before use. An empty hostPath adds nothing.
-// The directory must be writable by the pods' UID (65532) for rai to add
-// entries (it still reads and verifies without), and a hostPath volume
-// needs a namespace whose Pod Security level allows it (privileged).
+//
+// Each namespace has a directory of its own (rai makes it): a digest is not
+// a credential, so a model in one namespace must not be read, past its
+// store's access control, by a spec in another that names its digest.
+// The hostPath directory must be writable by the pods' UID (65532) for rai
+// to add entries (it still reads and verifies without), and a hostPath
+// volume needs a namespace whose Pod Security level allows it (privileged).
 func addArtifactCache(spec *corev1.PodSpec, container, hostPath string) {
 	if hostPath == "" {
 		return
@@ -63,6 +71,9 @@ func addArtifactCache(spec *corev1.PodSpec, container, hostPath string) {
 			continue
 		}
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: artifactCacheVolume, MountPath: contract.ArtifactCacheMountPath})
-		c.Env = append(c.Env, corev1.EnvVar{Name: contract.EnvArtifactCache, Value: contract.ArtifactCacheMountPath})
+		c.Env = append(c.Env,
+			corev1.EnvVar{Name: podNamespaceEnv, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+			// $(VAR) expands a variable defined earlier in the list.
+			corev1.EnvVar{Name: contract.EnvArtifactCache, Value: contract.ArtifactCacheMountPath + "/$(" + podNamespaceEnv + ")"})
 	}
 }

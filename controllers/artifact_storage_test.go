@@ -106,8 +106,9 @@ func hasCache(spec corev1.PodSpec, container, hostPath string) bool {
 				return m.Name == artifactCacheVolume && m.MountPath == contract.ArtifactCacheMountPath
 			}) &&
 				slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
-					return e.Name == contract.EnvArtifactCache && e.Value == contract.ArtifactCacheMountPath
-				})
+					return e.Name == contract.EnvArtifactCache && e.Value == contract.ArtifactCacheMountPath+"/$("+podNamespaceEnv+")"
+				}) &&
+				definedBefore(c.Env, podNamespaceEnv, contract.EnvArtifactCache)
 		}
 	}
 	return false
@@ -146,4 +147,14 @@ func TestArtifactCacheIsMountedWhenConfigured(t *testing.T) {
 	if err != nil || again.ResourceVersion != got.ResourceVersion {
 		t.Errorf("re-applying the same model rewrote the Deployment (%v)", err)
 	}
+}
+
+// definedBefore reports whether env defines first, from the pod's
+// namespace, before second, which expands it.
+func definedBefore(env []corev1.EnvVar, first, second string) bool {
+	i := slices.IndexFunc(env, func(e corev1.EnvVar) bool {
+		return e.Name == first && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace"
+	})
+	j := slices.IndexFunc(env, func(e corev1.EnvVar) bool { return e.Name == second })
+	return i >= 0 && i < j
 }
