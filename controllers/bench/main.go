@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -40,15 +42,44 @@ import (
 	"github.com/responsible-ai/rmodel-operator/policies"
 )
 
-// countingTransport counts the requests of the manager's clients.
+// countingTransport counts the requests of the manager's clients, in all
+// and by verb and resource.
 type countingTransport struct {
 	next  http.RoundTripper
 	count *atomic.Int64
+	by    *sync.Map // "VERB resource[/subresource]" -> *atomic.Int64
 }
 
 func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.count.Add(1)
+	key := req.Method + " " + resourceOf(req.URL.Path)
+	if req.URL.Query().Get("watch") == "true" {
+		key = "WATCH " + resourceOf(req.URL.Path)
+	}
+	v, _ := c.by.LoadOrStore(key, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
 	return c.next.RoundTrip(req)
+}
+
+// resourceOf reduces an API path to its resource (and subresource):
+// /apis/G/V/namespaces/NS/R/NAME/SUB -> R/SUB.
+func resourceOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if len(parts) > 0 && parts[0] == "apis" && len(parts) > 3 {
+		parts = parts[3:]
+	} else if len(parts) > 2 && parts[0] == "api" {
+		parts = parts[2:]
+	}
+	if len(parts) > 2 && parts[0] == "namespaces" {
+		parts = parts[2:]
+	}
+	switch len(parts) {
+	case 0:
+		return path
+	case 3:
+		return parts[0] + "/" + parts[2]
+	}
+	return parts[0]
 }
 
 func main() {
@@ -81,8 +112,11 @@ func run(n, workers int, timeout time.Duration) error {
 	cfg.QPS, cfg.Burst = 1000, 2000
 
 	var requests atomic.Int64
+	var byKind sync.Map
 	mgrCfg := rest.CopyConfig(cfg)
-	mgrCfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return countingTransport{next: rt, count: &requests} }
+	mgrCfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return countingTransport{next: rt, count: &requests, by: &byKind}
+	}
 	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: testenv.Scheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
@@ -135,6 +169,13 @@ func run(n, workers int, timeout time.Duration) error {
 	fmt.Printf("API requests per model       %.1f (manager only, watches included)\n", float64(reqs)/float64(n))
 	fmt.Printf("peak Go heap in use          %.0f MiB (manager and driver in one process)\n", float64(peakHeap.Load())/(1<<20))
 	fmt.Printf("peak RSS (getrusage)         %.0f MiB (manager and driver in one process)\n", float64(ru.Maxrss)/1024)
+	var keys []string
+	byKind.Range(func(k, _ any) bool { keys = append(keys, k.(string)); return true })
+	sort.Slice(keys, func(i, j int) bool { return byKindCount(&byKind, keys[i]) > byKindCount(&byKind, keys[j]) })
+	fmt.Println("API requests per model, by verb and resource:")
+	for _, k := range keys {
+		fmt.Printf("  %-40s %.2f\n", k, float64(byKindCount(&byKind, k))/float64(n))
+	}
 	return nil
 }
 
@@ -326,4 +367,9 @@ func samplePeakHeap(ctx context.Context, peak *atomic.Uint64) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+func byKindCount(m *sync.Map, k string) int64 {
+	v, _ := m.Load(k)
+	return v.(*atomic.Int64).Load()
 }
