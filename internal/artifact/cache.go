@@ -8,6 +8,10 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
 )
@@ -57,6 +61,7 @@ func (c *cache) read(digest string, maxBytes int64) ([]byte, bool) {
 		c.evict(digest)
 		return nil, false
 	}
+	c.touch(digest)
 	return data, true
 }
 
@@ -88,6 +93,7 @@ func (c *cache) copyTo(digest, dir, name string) (string, bool) {
 		}
 		return "", false
 	}
+	c.touch(digest)
 	return dst.Name(), true
 }
 
@@ -120,6 +126,77 @@ func (c *cache) store(digest string, content io.Reader) {
 	if err != nil {
 		os.Remove(f.Name())
 		log.Printf("artifact cache: store sha256 %s: %v", digest, err)
+		return
+	}
+	c.trim(digest)
+}
+
+// DefaultCacheMaxBytes bounds a cache directory unless EnvCacheMaxBytes
+// says otherwise.
+const DefaultCacheMaxBytes = 20 << 30
+
+// EnvCacheMaxBytes overrides DefaultCacheMaxBytes (a number of bytes).
+const EnvCacheMaxBytes = "RAI_ARTIFACT_CACHE_MAX_BYTES"
+
+func cacheMaxBytes() int64 {
+	if v := os.Getenv(EnvCacheMaxBytes); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			return n
+		}
+		log.Printf("artifact cache: %s=%q is not a positive number of bytes; using %d", EnvCacheMaxBytes, v, int64(DefaultCacheMaxBytes))
+	}
+	return DefaultCacheMaxBytes
+}
+
+// touch marks an entry used, for trim's least-recently-used order.
+func (c *cache) touch(digest string) {
+	now := time.Now()
+	_ = os.Chtimes(c.path(digest), now, now)
+}
+
+// trim removes the least recently used entries, keep aside, until the
+// directory's entries fit cacheMaxBytes. A pod reading a removed entry
+// keeps its open file; the next one downloads it again.
+func (c *cache) trim(keep string) {
+	dir := filepath.Dir(c.path(keep))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type entry struct {
+		name string
+		size int64
+		used time.Time
+	}
+	var all []entry
+	var total int64
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			// Left by a pod that died while storing.
+			if time.Since(info.ModTime()) > time.Hour {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
+			continue
+		}
+		all = append(all, entry{e.Name(), info.Size(), info.ModTime()})
+		total += info.Size()
+	}
+	limit := cacheMaxBytes()
+	sort.Slice(all, func(i, j int) bool { return all[i].used.Before(all[j].used) })
+	for _, e := range all {
+		if total <= limit {
+			break
+		}
+		if e.name == keep {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.name)); err == nil || os.IsNotExist(err) {
+			total -= e.size
+		}
 	}
 }
 
