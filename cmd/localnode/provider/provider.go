@@ -166,6 +166,9 @@ func (p *Provider) CreatePod(ctx context.Context, pod *corev1.Pod) error {
 	}
 
 	pod = pod.DeepCopy()
+	if err := resolveEnvRefs(ctx, p.cfg.Client, pod); err != nil {
+		return errdefs.AsInvalidInput(fmt.Errorf("local node: %w", err))
+	}
 	dir := filepath.Join(p.cfg.StateDir, "pods", fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
 	logDir := filepath.Join(p.cfg.StateDir, "logs", fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
 	for _, d := range []string{dir, logDir} {
