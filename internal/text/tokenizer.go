@@ -4,8 +4,11 @@
 // It implements the BERT family: the BertNormalizer (control-character cleaning, CJK spacing,
 // accent stripping, lowercasing), the BertPreTokenizer (split on whitespace, isolate
 // punctuation), the WordPiece model (greedy longest match with "##" continuations) and the
-// [CLS] … [SEP] template. A tokenizer.json that asks for anything else is refused with
-// ErrUnsupported rather than tokenized differently from the model's training.
+// [CLS] … [SEP] template; added tokens written in the text ("[MASK]") are matched before
+// normalization, as Hugging Face does. A tokenizer.json that asks for anything else is refused
+// with ErrUnsupported rather than tokenized differently from the model's training. The output,
+// ids, offsets, word ids and masks, equals Hugging Face's tokenizers library on a golden set
+// (testdata/hf-golden.json).
 //
 // github.com/sugarme/tokenizer was tried first: with this repository's bert-base-uncased
 // tokenizer.json it maps accented words ("José") to [UNK] where Hugging Face yields "jose",
@@ -21,6 +24,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -90,10 +95,27 @@ type Tokenizer struct {
 
 	cls, sep, pad       string
 	clsID, sepID, padID int64
+
+	// added are tokenizer.json's added_tokens, matched in the raw text before normalization
+	// (longest first at each position), as Hugging Face does: "[MASK]" in a text is id 103.
+	added []addedToken
+}
+
+type addedToken struct {
+	content string
+	id      int64
 }
 
 // tokenizerFile is the part of tokenizer.json this package reads.
 type tokenizerFile struct {
+	AddedTokens []struct {
+		ID         int64  `json:"id"`
+		Content    string `json:"content"`
+		SingleWord bool   `json:"single_word"`
+		LStrip     bool   `json:"lstrip"`
+		RStrip     bool   `json:"rstrip"`
+		Normalized bool   `json:"normalized"`
+	} `json:"added_tokens"`
 	Normalizer *struct {
 		Type               string `json:"type"`
 		CleanText          *bool  `json:"clean_text"`
@@ -193,7 +215,27 @@ func Parse(data []byte) (*Tokenizer, error) {
 	if err := t.readSpecialTokens(&f); err != nil {
 		return nil, err
 	}
+	for _, a := range f.AddedTokens {
+		if a.SingleWord || a.LStrip || a.RStrip || a.Normalized {
+			return nil, fmt.Errorf("%w: added token %q with single_word, lstrip, rstrip or normalized set", ErrUnsupported, a.Content)
+		}
+		if a.Content == "" {
+			return nil, fmt.Errorf("%w: empty added token", ErrUnsupported)
+		}
+		t.added = append(t.added, addedToken{a.Content, a.ID})
+	}
+	sort.SliceStable(t.added, func(i, j int) bool { return len(t.added[i].content) > len(t.added[j].content) })
 	return t, nil
+}
+
+// matchAdded is the longest added token at s[i:], if any.
+func (t *Tokenizer) matchAdded(s string, i int) (addedToken, bool) {
+	for _, a := range t.added {
+		if strings.HasPrefix(s[i:], a.content) {
+			return a, true
+		}
+	}
+	return addedToken{}, false
 }
 
 func orTrue(b *bool) bool { return b == nil || *b }
@@ -308,13 +350,16 @@ func (t *Tokenizer) EncodeBatch(texts []string, opts Options) ([]Encoding, error
 func (t *Tokenizer) encodeOne(s string, maxLen int) Encoding {
 	var e Encoding
 	t.appendSpecial(&e, t.cls, t.clsID)
-	words := t.preTokenize(t.normalize(s))
 	budget := -1
 	if maxLen > 0 {
 		budget = maxLen - 2
 	}
-	for w, word := range words {
-		for _, p := range t.wordPiece(word) {
+	for w, word := range t.words(s) {
+		pieces := word.added
+		if pieces == nil {
+			pieces = t.wordPiece(word.runes)
+		}
+		for _, p := range pieces {
 			if budget == 0 {
 				e.Truncated = true
 				break
@@ -364,10 +409,11 @@ type normRune struct {
 // normalize applies the BertNormalizer in Hugging Face's order: clean text, pad CJK
 // characters, strip accents (NFD, drop nonspacing marks), lowercase. Every output rune keeps
 // the byte range of the input rune it derives from.
-func (t *Tokenizer) normalize(s string) []normRune {
+// base is s's byte position in the caller's text.
+func (t *Tokenizer) normalize(s string, base int) []normRune {
 	out := make([]normRune, 0, len(s))
 	for i, r := range s {
-		src := Offset{i, i + utf8.RuneLen(r)}
+		src := Offset{base + i, base + i + utf8.RuneLen(r)}
 		if t.cleanText {
 			if r == 0 || r == utf8.RuneError || isControl(r) {
 				continue
@@ -408,6 +454,37 @@ func (t *Tokenizer) normalize(s string) []normRune {
 
 // word is a pre-tokenized word: its normalized runes.
 type word []normRune
+
+// textWord is a word of the text or an added token found in it (added is then its one piece).
+type textWord struct {
+	runes word
+	added []piece
+}
+
+// words splits s at added tokens and normalizes and pre-tokenizes the text between them.
+func (t *Tokenizer) words(s string) []textWord {
+	var out []textWord
+	segment := func(lo, hi int) {
+		for _, w := range t.preTokenize(t.normalize(s[lo:hi], lo)) {
+			out = append(out, textWord{runes: w})
+		}
+	}
+	last := 0
+	for i := 0; i < len(s); {
+		a, ok := t.matchAdded(s, i)
+		if !ok {
+			_, n := utf8.DecodeRuneInString(s[i:])
+			i += n
+			continue
+		}
+		segment(last, i)
+		out = append(out, textWord{added: []piece{{a.content, a.id, Offset{i, i + len(a.content)}}}})
+		i += len(a.content)
+		last = i
+	}
+	segment(last, len(s))
+	return out
+}
 
 // preTokenize splits on whitespace (dropped) and makes every punctuation rune its own word.
 func (t *Tokenizer) preTokenize(runes []normRune) []word {
