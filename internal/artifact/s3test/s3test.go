@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,8 +43,18 @@ func Binary(t testing.TB) string {
 	t.Helper()
 	path := os.Getenv("RAI_WEED")
 	if path == "" {
-		_, file, _, _ := runtime.Caller(0)
-		path = filepath.Join(filepath.Dir(file), "..", "..", "..", "bin", "weed")
+		// A test runs in its package's directory: the repository's bin/
+		// is in it or above it.
+		dir, _ := os.Getwd()
+		path = filepath.Join(dir, "bin", "weed")
+		for parent := filepath.Dir(dir); parent != dir; dir, parent = parent, filepath.Dir(parent) {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				path = filepath.Join(dir, "bin", "weed")
+				if _, err := os.Stat(filepath.Join(dir, "hack", "tools", "seaweedfs")); err == nil {
+					break
+				}
+			}
+		}
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("no SeaweedFS binary at %s (`make weed` builds it; `make test` does first): skipping the tests against a real S3 server", path)
