@@ -149,7 +149,8 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 		Args: []string{contract.CommandServe,
 			contract.Arg(contract.FlagModelURI), m.URI, contract.Arg(contract.FlagSHA256), m.SHA256,
 			contract.Arg(contract.FlagName), obj.Name, contract.Arg(contract.FlagModelVersion), m.Version,
-			contract.Arg(contract.FlagPort), strconv.Itoa(int(port)), contract.Arg(contract.FlagDevice), device,
+			contract.Arg(contract.FlagPort), strconv.Itoa(int(port)), contract.Arg(contract.FlagGRPCPort), strconv.Itoa(int(servingGRPCPort(obj))),
+			contract.Arg(contract.FlagDevice), device,
 			contract.Arg(contract.FlagAuditLog), auditLogDir + "/audit.jsonl",
 			contract.Arg(contract.FlagMaxBatchSize), strconv.Itoa(int(maxBatch)), contract.Arg(contract.FlagMaxBatchDelay), batchDelay,
 		},
@@ -257,7 +258,8 @@ func buildService(obj *raiv1.ResponsibleModel) *corev1.Service {
 		Spec: corev1.ServiceSpec{
 			Type:     corev1.ServiceTypeClusterIP,
 			Selector: servingSelector(obj),
-			Ports:    []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
+			Ports: []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
+				{Name: "grpc", Port: servingGRPCPort(obj), TargetPort: intstr.FromInt32(servingGRPCPort(obj)), Protocol: corev1.ProtocolTCP}},
 		},
 	}
 }
@@ -265,6 +267,15 @@ func buildService(obj *raiv1.ResponsibleModel) *corev1.Service {
 // inferenceURL is the in-cluster Open Inference Protocol endpoint.
 func inferenceURL(obj *raiv1.ResponsibleModel) string {
 	return fmt.Sprintf("http://%s.%s.svc:%d/v2/models/%s/infer", servingName(obj.Name), obj.Namespace, servingPort(obj), obj.Name)
+}
+
+// servingGRPCPort is the OIP v2 gRPC port `rai serve` listens on and the Service exposes beside
+// the REST one: contract.DefaultGRPCPort, or the port after it when spec.serving.port takes it.
+func servingGRPCPort(obj *raiv1.ResponsibleModel) int32 {
+	if servingPort(obj) == contract.DefaultGRPCPort {
+		return contract.DefaultGRPCPort + 1
+	}
+	return contract.DefaultGRPCPort
 }
 
 // servingPort is the port `rai serve` listens on and the Service exposes:

@@ -65,6 +65,10 @@ type InferRequest struct {
 	// Parameters is the request's "parameters" object as sent (unchecked; monitoring reads the
 	// sensitive group from it).
 	Parameters json.RawMessage
+	// binaryOutputs names the outputs to answer as binary data (the REST binary tensor
+	// extension's binary_data); binaryAll answers every output so (binary_data_output).
+	binaryOutputs map[string]bool
+	binaryAll     bool
 }
 
 type wireInferRequest struct {
@@ -83,7 +87,8 @@ type wireInput struct {
 }
 
 type wireRequestedIO struct {
-	Name string `json:"name"`
+	Name       string          `json:"name"`
+	Parameters json.RawMessage `json:"parameters"`
 }
 
 // maxNesting bounds how deeply "data" may nest arrays; a tensor has far fewer dimensions.
@@ -94,6 +99,13 @@ const maxNesting = 32
 // shape holds (flat or nested arrays, row-major), each a finite float32; requested outputs must
 // exist. Every failure is a *RequestError with status 400 whose message names the problem.
 func DecodeInferRequest(body []byte, spec *InputSpec) (*InferRequest, error) {
+	return decodeInferRequest(body, nil, spec)
+}
+
+// decodeInferRequest is DecodeInferRequest for a request that may carry its input as binary data
+// after the JSON (binary non-nil: the REST binary tensor extension), where the input's
+// parameters say binary_data_size instead of giving data.
+func decodeInferRequest(body, binary []byte, spec *InputSpec) (*InferRequest, error) {
 	var w wireInferRequest
 	if err := json.Unmarshal(body, &w); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -123,24 +135,50 @@ func DecodeInferRequest(body []byte, spec *InputSpec) (*InferRequest, error) {
 	}
 	rows := int(in.Shape[0])
 	want := rows * spec.rowSize()
-	if len(in.Data) == 0 {
-		return nil, badRequest("input %q: missing data", in.Name)
-	}
-	// Each value takes at least two bytes of JSON ("1,"): size the buffer by the body, never by
-	// the shape alone, which the client chooses.
-	data, err := parseFloat32Data(in.Data, make([]float32, 0, min(want, len(in.Data)/2+1)), want)
+	binarySize, hasBinary, err := binaryDataSize(in.Parameters, "binary_data_size")
 	if err != nil {
 		return nil, badRequest("input %q: %v", in.Name, err)
 	}
-	if len(data) != want {
-		return nil, badRequest("input %q: shape %v holds %d values, data has %d", in.Name, in.Shape, want, len(data))
+	var data []float32
+	switch {
+	case hasBinary:
+		if data, err = binaryInput(in, binarySize, binary, want); err != nil {
+			return nil, err
+		}
+	case len(binary) > 0:
+		return nil, badRequest("input %q: %d bytes of binary data follow the JSON header, but the input gives no binary_data_size", in.Name, len(binary))
+	case len(in.Data) == 0:
+		return nil, badRequest("input %q: missing data", in.Name)
+	default:
+		// Each value takes at least two bytes of JSON ("1,"): size the buffer by the body, never
+		// by the shape alone, which the client chooses.
+		data, err = parseFloat32Data(in.Data, make([]float32, 0, min(want, len(in.Data)/2+1)), want)
+		if err != nil {
+			return nil, badRequest("input %q: %v", in.Name, err)
+		}
+		if len(data) != want {
+			return nil, badRequest("input %q: shape %v holds %d values, data has %d", in.Name, in.Shape, want, len(data))
+		}
 	}
 	req := &InferRequest{ID: w.ID, Rows: rows, Shape: in.Shape, Data: data, Parameters: w.Parameters}
+	if req.binaryAll, err = binaryFlag(w.Parameters, "binary_data_output"); err != nil {
+		return nil, badRequest("parameters: %v", err)
+	}
 	for _, o := range w.Outputs {
 		if !contains(spec.Outputs, o.Name) {
 			return nil, badRequest("unknown output %q: the model's outputs are %v", o.Name, spec.Outputs)
 		}
 		req.Outputs = append(req.Outputs, o.Name)
+		b, err := binaryFlag(o.Parameters, "binary_data")
+		if err != nil {
+			return nil, badRequest("output %q: %v", o.Name, err)
+		}
+		if b {
+			if req.binaryOutputs == nil {
+				req.binaryOutputs = map[string]bool{}
+			}
+			req.binaryOutputs[o.Name] = true
+		}
 	}
 	return req, nil
 }
@@ -300,10 +338,13 @@ type InferResponse struct {
 
 // ResponseOutput is one output tensor of a response; Data is flat, row-major.
 type ResponseOutput struct {
-	Name     string    `json:"name"`
-	Shape    []int64   `json:"shape"`
-	Datatype string    `json:"datatype"`
-	Data     []float32 `json:"data"`
+	Name     string  `json:"name"`
+	Shape    []int64 `json:"shape"`
+	Datatype string  `json:"datatype"`
+	// Parameters holds binary_data_size when the output is answered as binary data, which then
+	// takes the place of Data.
+	Parameters map[string]any `json:"parameters,omitempty"`
+	Data       []float32      `json:"data,omitempty"`
 }
 
 // TensorMetadata describes an input or output in the model metadata response.

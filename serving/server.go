@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
 
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/onnx"
@@ -279,23 +280,43 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
-// Run serves on ln until ctx is done, then shuts down gracefully: it reports not ready, stops
-// accepting connections, lets the requests in flight finish (up to DrainTimeout) and closes. The
-// listener is up before the model loads (live, not ready); a load failure stops the server and is
-// returned.
-func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+// Run serves REST on ln until ctx is done; it is Serve without gRPC.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error { return s.Serve(ctx, ln, nil) }
+
+// Serve serves REST on ln and, when grpcLn is not nil, the OIP v2 gRPC API on grpcLn, until ctx is
+// done, then shuts down gracefully: it reports not ready, stops accepting connections, lets the
+// requests in flight finish (up to DrainTimeout) and closes. The listeners are up before the
+// model loads (live, not ready); a load failure stops the server and is returned.
+func (s *Server) Serve(ctx context.Context, ln, grpcLn net.Listener) error {
 	hs := s.cfg.Limits.httpServer(s.mux)
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- hs.Serve(ln) }()
-	if err := s.Load(ctx); err != nil {
+	servers := 1
+	var gs *grpc.Server
+	if grpcLn != nil {
+		gs = s.newGRPCServer()
+		servers++
+		go func() { serveErr <- gs.Serve(grpcLn) }()
+	}
+	stopAll := func() {
 		hs.Close()
-		<-serveErr
+		if gs != nil {
+			gs.Stop()
+		}
+		for range servers {
+			<-serveErr
+		}
+	}
+	if err := s.Load(ctx); err != nil {
+		stopAll()
 		s.Close()
 		return err
 	}
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
+		servers--
+		stopAll()
 		s.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -303,8 +324,28 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down: draining requests in flight", "timeout", s.cfg.DrainTimeout)
 	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.DrainTimeout)
 	defer cancel()
+	// gRPC drains beside HTTP; Serve returns as soon as GracefulStop starts, so the executor
+	// closes only once grpcDrained says the RPCs in flight finished.
+	grpcDrained := make(chan struct{})
+	go func() {
+		defer close(grpcDrained)
+		if gs == nil {
+			return
+		}
+		stopped := make(chan struct{})
+		go func() { gs.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-drainCtx.Done():
+			gs.Stop()
+			<-stopped
+		}
+	}()
 	err := hs.Shutdown(drainCtx)
-	<-serveErr
+	<-grpcDrained
+	for range servers {
+		<-serveErr
+	}
 	return errors.Join(err, s.Close())
 }
 
@@ -334,19 +375,33 @@ func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 
 // checkModel answers 404 for another model or version and 503 before the model is loaded.
 func (s *Server) checkModel(w http.ResponseWriter, r *http.Request) bool {
-	if name := r.PathValue("name"); name != s.cfg.Name {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown model %q: this server serves %q", name, s.cfg.Name))
-		return false
-	}
-	if !s.loaded.Load() {
-		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("model %q is not loaded yet", s.cfg.Name))
-		return false
-	}
-	if v := r.PathValue("version"); v != "" && v != s.version {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown version %q of model %q: this server serves version %q", v, s.cfg.Name, s.version))
+	if f := s.modelFailure(r.PathValue("name"), r.PathValue("version")); f != nil {
+		writeError(w, f.status, f.msg)
 		return false
 	}
 	return true
+}
+
+// failure is a request the server could not answer: the HTTP status (gRPC maps it to a code), a
+// short reason for the errors metric, and the message the client reads.
+type failure struct {
+	status      int
+	reason, msg string
+}
+
+// modelFailure says why a request for model name (version "" for any) cannot be served: another
+// model or version (404) or a model not loaded yet (503); nil when it can.
+func (s *Server) modelFailure(name, version string) *failure {
+	if name != s.cfg.Name {
+		return &failure{http.StatusNotFound, "unknown_model", fmt.Sprintf("unknown model %q: this server serves %q", name, s.cfg.Name)}
+	}
+	if !s.loaded.Load() {
+		return &failure{http.StatusServiceUnavailable, "not_ready", fmt.Sprintf("model %q is not loaded yet", s.cfg.Name)}
+	}
+	if version != "" && version != s.version {
+		return &failure{http.StatusNotFound, "unknown_model", fmt.Sprintf("unknown version %q of model %q: this server serves version %q", version, s.cfg.Name, s.version)}
+	}
+	return nil
 }
 
 func (s *Server) handleModelMetadata(w http.ResponseWriter, r *http.Request) {
@@ -369,6 +424,12 @@ func (s *Server) handleModelReady(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleInfer(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	status, reason := s.infer(w, r)
+	s.observeRequest(start, status, reason)
+}
+
+// observeRequest counts one answered infer request, REST or gRPC (whose code is mapped to the
+// HTTP status it stands for), in the requests, latency and errors metrics.
+func (s *Server) observeRequest(start time.Time, status int, reason string) {
 	code := strconv.Itoa(status)
 	s.metrics.requests.WithLabelValues(code).Inc()
 	s.metrics.latency.WithLabelValues(code).Observe(time.Since(start).Seconds())
@@ -380,11 +441,12 @@ func (s *Server) handleInfer(w http.ResponseWriter, r *http.Request) {
 // infer serves one infer request and returns the status it answered and, for an error, a short
 // reason for the errors metric.
 func (s *Server) infer(w http.ResponseWriter, r *http.Request) (int, string) {
-	if !s.checkModel(w, r) {
-		if r.PathValue("name") != s.cfg.Name || s.loaded.Load() {
-			return http.StatusNotFound, "unknown_model"
-		}
-		return http.StatusServiceUnavailable, "not_ready"
+	fail := func(f *failure) (int, string) {
+		writeError(w, f.status, f.msg)
+		return f.status, f.reason
+	}
+	if f := s.modelFailure(r.PathValue("name"), r.PathValue("version")); f != nil {
+		return fail(f)
 	}
 	s.exec.arrive()
 	submitted := false
@@ -403,7 +465,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (int, string) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("read request body: %v", err))
 		return http.StatusBadRequest, "read_body"
 	}
-	req, err := DecodeInferRequest(body, &s.spec)
+	req, err := decodeHTTPInferRequest(r.Header, body, &s.spec)
 	if err != nil {
 		var re *RequestError
 		if errors.As(err, &re) {
@@ -414,11 +476,9 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (int, string) {
 		return http.StatusBadRequest, "bad_request"
 	}
 	submitted = true
-	outs, err := s.exec.infer(req.Data, req.Rows)
-	if err != nil {
-		s.log.Error("inference failed", "request_id", audit.LoggedRequestID(req.ID), "error", err)
-		writeError(w, http.StatusInternalServerError, fmt.Sprintf("inference failed: %v", err))
-		return http.StatusInternalServerError, "inference"
+	outs, f := s.run(req)
+	if f != nil {
+		return fail(f)
 	}
 	resp := InferResponse{ModelName: s.cfg.Name, ModelVersion: s.version, ID: req.ID}
 	if resp.ID == "" {
@@ -432,24 +492,47 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (int, string) {
 			Name: name, Shape: append([]int64{int64(req.Rows)}, s.outShapes[i]...), Datatype: "FP32", Data: outs[i],
 		})
 	}
-	body, err = json.Marshal(resp)
+	body, headerLen, err := encodeHTTPInferResponse(&resp, req)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, fmt.Sprintf("encode response: %v", err))
 		return http.StatusInternalServerError, "encode"
 	}
-	if s.audit != nil {
-		if err := s.record(req, resp.ID, outs); err != nil {
-			// Fail closed: a prediction that cannot be audited is not returned.
-			s.log.Error("audit log write failed", "request_id", audit.LoggedRequestID(resp.ID), "error", err)
-			writeError(w, http.StatusInternalServerError, "audit log write failed")
-			return http.StatusInternalServerError, "audit"
-		}
+	if f := s.commit(req, resp.ID, outs); f != nil {
+		return fail(f)
 	}
-	s.monitor.observe(req, resp.ID, outs)
-	w.Header().Set("Content-Type", "application/json")
+	if headerLen >= 0 {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set(InferenceHeaderContentLength, strconv.Itoa(headerLen))
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
 	return http.StatusOK, ""
+}
+
+// run submits a decoded, checked request (after exec.arrive) to the executor: REST and gRPC
+// share it, so both are batched together.
+func (s *Server) run(req *InferRequest) ([][]float32, *failure) {
+	outs, err := s.exec.infer(req.Data, req.Rows)
+	if err != nil {
+		s.log.Error("inference failed", "request_id", audit.LoggedRequestID(req.ID), "error", err)
+		return nil, &failure{http.StatusInternalServerError, "inference", fmt.Sprintf("inference failed: %v", err)}
+	}
+	return outs, nil
+}
+
+// commit records an answer that is about to be returned, in the audit log and the monitoring
+// aggregates. Fail closed: a prediction that cannot be audited is not returned.
+func (s *Server) commit(req *InferRequest, id string, outs [][]float32) *failure {
+	if s.audit != nil {
+		if err := s.record(req, id, outs); err != nil {
+			s.log.Error("audit log write failed", "request_id", audit.LoggedRequestID(id), "error", err)
+			return &failure{http.StatusInternalServerError, "audit", "audit log write failed"}
+		}
+	}
+	s.monitor.observe(req, id, outs)
+	return nil
 }
 
 func (s *Server) record(req *InferRequest, id string, outs [][]float32) error {

@@ -22,14 +22,18 @@ import (
 
 func init() {
 	var cfg serving.Config
-	var port int
+	var port, grpcPort int
 	var device string
 	cmd := &cobra.Command{
 		Use:   contract.CommandServe + " --model-uri URI --sha256 HEX",
-		Short: "Serve an ONNX model over the Open Inference Protocol v2 (KServe V2) REST API",
+		Short: "Serve an ONNX model over the Open Inference Protocol v2 (KServe V2) REST and gRPC APIs",
 		Long: `Serve one ONNX model over the Open Inference Protocol v2 REST API:
 /v2, ` + contract.LivenessPath + `, ` + contract.ReadinessPath + `, /v2/models/NAME[/versions/V][/ready|/infer], and
-Prometheus metrics at /metrics.
+Prometheus metrics at /metrics; infer takes Triton's binary tensor extension
+(Inference-Header-Content-Length). The same API over gRPC (inference.GRPCInferenceService:
+ServerLive, ServerReady, ModelReady, ServerMetadata, ModelMetadata, ModelInfer with
+raw_input_contents) listens on --grpc-port (0 turns it off); both share batching, metrics and
+the audit log.
 
 The model is read from file:// or http(s):// and refused unless its sha256 matches. The server
 listens at once (live) and reports ready after the model loaded and answered a warm-up inference.
@@ -61,10 +65,18 @@ or beside the rai executable.`,
 			if err != nil {
 				return fmt.Errorf("listen on port %d: %w", port, err)
 			}
+			var grpcLn net.Listener
+			if grpcPort != 0 {
+				if grpcLn, err = net.Listen("tcp", fmt.Sprintf(":%d", grpcPort)); err != nil {
+					ln.Close()
+					return fmt.Errorf("listen on gRPC port %d: %w", grpcPort, err)
+				}
+				cfg.Logger.Info("listening for gRPC", "address", grpcLn.Addr().String())
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			cfg.Logger.Info("listening", "address", ln.Addr().String(), "model_uri", cfg.ModelURI)
-			err = srv.Run(ctx, ln)
+			err = srv.Serve(ctx, ln, grpcLn)
 			if be, ok := errors.AsType[*audit.BrokenLogError](err); ok {
 				return fmt.Errorf("%w\n'rai audit verify %s' shows the break; --%s moves the log aside and starts a new chain", err, be.Path, contract.FlagAuditLogRotateBroken)
 			}
@@ -77,6 +89,7 @@ or beside the rai executable.`,
 	f.StringVar(&cfg.SHA256, contract.FlagSHA256, "", "expected sha256 of the model file, hex (required)")
 	f.StringVar(&cfg.Name, contract.FlagName, contract.DefaultServedName, "model name in the API paths")
 	f.IntVar(&port, contract.FlagPort, contract.DefaultServingPort, "HTTP port")
+	f.IntVar(&grpcPort, contract.FlagGRPCPort, contract.DefaultGRPCPort, "OIP v2 gRPC port (0 turns gRPC off)")
 	f.StringVar(&device, contract.FlagDevice, contract.DefaultDevice, "execution provider: cpu or cuda (cuda fails at start when unavailable)")
 	f.StringVar(&cfg.AuditLogPath, contract.FlagAuditLog, "", "append-only hash-chained JSON-lines audit log (off when empty); an existing one is verified, then continued")
 	f.IntVar(&cfg.MaxBatchSize, contract.FlagMaxBatchSize, contract.DefaultMaxBatchSize, "most rows in one dynamic batch; 1 turns dynamic batching off")

@@ -27,6 +27,10 @@ const (
 	LivenessPath = "/v2/health/live"
 	// ReadinessPath answers 200 once the model loaded and answered a warm-up.
 	ReadinessPath = "/v2/health/ready"
+	// DefaultGRPCPort is `rai serve --grpc-port`'s default: the OIP v2 gRPC
+	// API (inference.GRPCInferenceService) beside REST, KServe's port for it.
+	// The serving pod names it "grpc"; 0 turns gRPC off.
+	DefaultGRPCPort = 8081
 )
 
 // Defaults both sides state: the CRD as kubebuilder default markers
@@ -111,6 +115,7 @@ const (
 	FlagName          = "name"
 	FlagModelVersion  = "model-version"
 	FlagPort          = "port"
+	FlagGRPCPort      = "grpc-port"
 	FlagDevice        = "device"
 	FlagAuditLog      = "audit-log"
 	FlagMaxBatchSize  = "max-batch-size"
@@ -234,7 +239,7 @@ func Commands() []Command {
 	return []Command{
 		{Path: []string{CommandServe}, Flags: []Flag{
 			str(FlagModelURI), str(FlagSHA256), strDefault(FlagName, DefaultServedName), str(FlagModelVersion),
-			integer(FlagPort, DefaultServingPort), strDefault(FlagDevice, DefaultDevice), str(FlagAuditLog),
+			integer(FlagPort, DefaultServingPort), integer(FlagGRPCPort, DefaultGRPCPort), strDefault(FlagDevice, DefaultDevice), str(FlagAuditLog),
 			integer(FlagMaxBatchSize, DefaultMaxBatchSize), {FlagMaxBatchDelay, TypeDuration, DefaultMaxBatchDelay.String()},
 			{FlagMonitoring, TypeBool, "false"}, {FlagMonitoringWindow, TypeDuration, DefaultMonitoringWindow.String()},
 			integer(FlagMonitoringWindows, DefaultMonitoringWindows), str(FlagMonitoringGroupFeature),
