@@ -17,13 +17,16 @@ type goldenEncoding struct {
 	SpecialTokensMask []int64  `json:"specialTokensMask"`
 	AttentionMask     []int64  `json:"attentionMask"`
 	TypeIDs           []int64  `json:"typeIds"`
+	Decoded           string   `json:"decoded"`
+	// DecodedWithSpecial keeps the special tokens.
+	DecodedWithSpecial string `json:"decodedWithSpecial"`
 }
 
 // TestMatchesHuggingFace compares every field with what the Rust tokenizers library produced
 // for the same tokenizer.json, on text chosen to exercise the normalizer: accents and combining
 // marks, CJK, scripts without case, emoji, control and format characters, special tokens
 // written in the text, and words past max_input_chars_per_word; untruncated and at
-// max_length 8.
+// max_length 8; and decoding the ids back, with and without special tokens.
 func TestMatchesHuggingFace(t *testing.T) {
 	data, err := os.ReadFile("testdata/hf-golden.json")
 	if err != nil {
@@ -66,6 +69,8 @@ func TestMatchesHuggingFace(t *testing.T) {
 				{"special tokens mask", enc.SpecialTokensMask, g.SpecialTokensMask},
 				{"attention mask", enc.AttentionMask, g.AttentionMask},
 				{"type ids", enc.TypeIDs, g.TypeIDs},
+				{"decoded", tok.Decode(enc.IDs, true), g.Decoded},
+				{"decoded with special tokens", tok.Decode(enc.IDs, false), g.DecodedWithSpecial},
 			} {
 				if !reflect.DeepEqual(f.got, f.want) {
 					t.Errorf("%s %q: %s = %v, Hugging Face %v", set.name, g.Text, f.field, f.got, f.want)

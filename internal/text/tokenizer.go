@@ -99,6 +99,8 @@ type Tokenizer struct {
 	// added are tokenizer.json's added_tokens, matched in the raw text before normalization
 	// (longest first at each position), as Hugging Face does: "[MASK]" in a text is id 103.
 	added []addedToken
+	// special are the ids of added tokens marked special, which Decode can skip.
+	special map[int64]bool
 }
 
 type addedToken struct {
@@ -115,6 +117,7 @@ type tokenizerFile struct {
 		LStrip     bool   `json:"lstrip"`
 		RStrip     bool   `json:"rstrip"`
 		Normalized bool   `json:"normalized"`
+		Special    bool   `json:"special"`
 	} `json:"added_tokens"`
 	Normalizer *struct {
 		Type               string `json:"type"`
@@ -223,6 +226,12 @@ func Parse(data []byte) (*Tokenizer, error) {
 			return nil, fmt.Errorf("%w: empty added token", ErrUnsupported)
 		}
 		t.added = append(t.added, addedToken{a.Content, a.ID})
+		if a.Special {
+			if t.special == nil {
+				t.special = map[int64]bool{}
+			}
+			t.special[a.ID] = true
+		}
 	}
 	sort.SliceStable(t.added, func(i, j int) bool { return len(t.added[i].content) > len(t.added[j].content) })
 	return t, nil
@@ -315,6 +324,46 @@ func (t *Tokenizer) Encode(text string, opts Options) (Encoding, error) {
 // EncodeBatch tokenizes texts independently (the result for a text never depends on the others)
 // and then pads them as opts says. Padding is on the right.
 func (t *Tokenizer) EncodeBatch(texts []string, opts Options) ([]Encoding, error) {
+	return t.encodeBatch(len(texts), opts, func(i, maxLen int) (Encoding, error) {
+		if !utf8.ValidString(texts[i]) {
+			return Encoding{}, fmt.Errorf("text %d is not valid UTF-8", i)
+		}
+		return t.encode(t.words(texts[i], 0), maxLen), nil
+	})
+}
+
+// EncodeWords tokenizes a text given as words (a dataset's tokens, as in CoNLL files), the way
+// Hugging Face does with is_split_into_words: each word is normalized and pre-tokenized on its
+// own, and WordIDs index words, so a label per word can be aligned with the tokens. Offsets
+// are into strings.Join(words, " ").
+func (t *Tokenizer) EncodeWords(words []string, opts Options) (Encoding, error) {
+	encs, err := t.EncodeWordsBatch([][]string{words}, opts)
+	if err != nil {
+		return Encoding{}, err
+	}
+	return encs[0], nil
+}
+
+// EncodeWordsBatch is EncodeWords for a batch, padded as opts says.
+func (t *Tokenizer) EncodeWordsBatch(batch [][]string, opts Options) ([]Encoding, error) {
+	return t.encodeBatch(len(batch), opts, func(i, maxLen int) (Encoding, error) {
+		var all []textWord
+		base := 0
+		for k, w := range batch[i] {
+			if !utf8.ValidString(w) {
+				return Encoding{}, fmt.Errorf("text %d word %d is not valid UTF-8", i, k)
+			}
+			for _, tw := range t.words(w, base) {
+				tw.id = k
+				all = append(all, tw)
+			}
+			base += len(w) + 1
+		}
+		return t.encode(all, maxLen), nil
+	})
+}
+
+func (t *Tokenizer) encodeBatch(n int, opts Options, one func(i, maxLen int) (Encoding, error)) ([]Encoding, error) {
 	if opts.MaxLength < 0 || opts.MaxLength == 1 {
 		return nil, fmt.Errorf("max length %d leaves no room for [CLS] and [SEP]", opts.MaxLength)
 	}
@@ -325,13 +374,13 @@ func (t *Tokenizer) EncodeBatch(texts []string, opts Options) ([]Encoding, error
 	if opts.Padding == PadFixed && (maxLen == 0 || maxLen > opts.PadLength) {
 		maxLen = opts.PadLength
 	}
-	encs := make([]Encoding, len(texts))
+	encs := make([]Encoding, n)
 	longest := 0
-	for i, s := range texts {
-		if !utf8.ValidString(s) {
-			return nil, fmt.Errorf("text %d is not valid UTF-8", i)
+	for i := range encs {
+		var err error
+		if encs[i], err = one(i, maxLen); err != nil {
+			return nil, err
 		}
-		encs[i] = t.encodeOne(s, maxLen)
 		longest = max(longest, encs[i].Len())
 	}
 	target := 0
@@ -347,14 +396,15 @@ func (t *Tokenizer) EncodeBatch(texts []string, opts Options) ([]Encoding, error
 	return encs, nil
 }
 
-func (t *Tokenizer) encodeOne(s string, maxLen int) Encoding {
+// encode lays out [CLS], the words' pieces up to maxLen positions in all, and [SEP].
+func (t *Tokenizer) encode(words []textWord, maxLen int) Encoding {
 	var e Encoding
 	t.appendSpecial(&e, t.cls, t.clsID)
 	budget := -1
 	if maxLen > 0 {
 		budget = maxLen - 2
 	}
-	for w, word := range t.words(s) {
+	for _, word := range words {
 		pieces := word.added
 		if pieces == nil {
 			pieces = t.wordPiece(word.runes)
@@ -370,7 +420,7 @@ func (t *Tokenizer) encodeOne(s string, maxLen int) Encoding {
 			e.AttentionMask = append(e.AttentionMask, 1)
 			e.Offsets = append(e.Offsets, p.offset)
 			e.SpecialTokensMask = append(e.SpecialTokensMask, 0)
-			e.WordIDs = append(e.WordIDs, w)
+			e.WordIDs = append(e.WordIDs, word.id)
 			budget--
 		}
 	}
@@ -459,14 +509,16 @@ type word []normRune
 type textWord struct {
 	runes word
 	added []piece
+	id    int // the word id the pieces get
 }
 
-// words splits s at added tokens and normalizes and pre-tokenizes the text between them.
-func (t *Tokenizer) words(s string) []textWord {
+// words splits s at added tokens and normalizes and pre-tokenizes the text between them,
+// numbering the words from 0; base is s's byte position in the text offsets refer to.
+func (t *Tokenizer) words(s string, base int) []textWord {
 	var out []textWord
 	segment := func(lo, hi int) {
-		for _, w := range t.preTokenize(t.normalize(s[lo:hi], lo)) {
-			out = append(out, textWord{runes: w})
+		for _, w := range t.preTokenize(t.normalize(s[lo:hi], base+lo)) {
+			out = append(out, textWord{runes: w, id: len(out)})
 		}
 	}
 	last := 0
@@ -478,7 +530,7 @@ func (t *Tokenizer) words(s string) []textWord {
 			continue
 		}
 		segment(last, i)
-		out = append(out, textWord{added: []piece{{a.content, a.id, Offset{i, i + len(a.content)}}}})
+		out = append(out, textWord{added: []piece{{a.content, a.id, Offset{base + i, base + i + len(a.content)}}}, id: len(out)})
 		i += len(a.content)
 		last = i
 	}

@@ -277,3 +277,45 @@ func TestCasedNormalizer(t *testing.T) {
 		t.Errorf("cased ids = %v, want %v", enc.IDs, want)
 	}
 }
+
+func TestEncodeWords(t *testing.T) {
+	tok := bert(t)
+	words := []string{"Mr.", "O'Neil", "lives", "in", "Köln", "[MASK]"}
+	enc, err := tok.EncodeWords(words, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each input word is pre-tokenized on its own; its pieces all carry its index.
+	wantTokens := []string{"[CLS]", "mr", ".", "o", "'", "neil", "lives", "in", "koln", "[MASK]", "[SEP]"}
+	wantWords := []int{-1, 0, 0, 1, 1, 1, 2, 3, 4, 5, -1}
+	if !reflect.DeepEqual(enc.Tokens, wantTokens) || !reflect.DeepEqual(enc.WordIDs, wantWords) {
+		t.Fatalf("tokens %q words %v", enc.Tokens, enc.WordIDs)
+	}
+	joined := strings.Join(words, " ")
+	var got []string
+	for _, o := range enc.Offsets[1 : enc.Len()-1] {
+		got = append(got, joined[o.Start:o.End])
+	}
+	if want := []string{"Mr", ".", "O", "'", "Neil", "lives", "in", "Köln", "[MASK]"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("offsets slice to %q, want %q", got, want)
+	}
+	// The same words as one text give the same ids (only the word numbering differs).
+	single, _ := tok.Encode(joined, Options{})
+	if !reflect.DeepEqual(single.IDs, enc.IDs) {
+		t.Errorf("as text: %v, as words: %v", single.IDs, enc.IDs)
+	}
+	batch, err := tok.EncodeWordsBatch([][]string{words, {"hi"}}, Options{Padding: PadLongest})
+	if err != nil || batch[1].Len() != enc.Len() || !reflect.DeepEqual(batch[0].IDs, enc.IDs) {
+		t.Errorf("batch: %v, %v", batch, err)
+	}
+	if _, err := tok.EncodeWords([]string{"\xff"}, Options{}); err == nil {
+		t.Error("invalid UTF-8 word accepted")
+	}
+}
+
+func TestDecodeTokens(t *testing.T) {
+	tok := bert(t)
+	if got := tok.DecodeTokens([]string{"jose", "mu", "##ller", ",", "ok", "."}); got != "jose muller, ok." {
+		t.Errorf("decode = %q", got)
+	}
+}

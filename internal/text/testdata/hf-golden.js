@@ -1,7 +1,8 @@
 // Regenerates hf-golden.json: the encodings Hugging Face's own tokenizer (the Rust library,
 // through its Node binding, npm package tokenizers@0.23.2) gives for bert-base-uncased.json.
 // Run: npm install tokenizers@0.23.2 && node hf-golden.js > hf-golden.json
-// Offsets are in characters (code points), as Hugging Face reports them.
+// Offsets are in characters (code points), as Hugging Face reports them. decoded is the ids
+// decoded with special tokens skipped, decodedWithSpecial without skipping.
 const {Tokenizer} = require('tokenizers');
 const texts = [
   "Hello, world!", "My order #12345 hasn't arrived.", "José Müller called.", "unaffable tokenization",
@@ -21,7 +22,8 @@ async function encodeAll(tk) {
     const e = await tk.encode(t, null, {addSpecialTokens: true});
     out.push({text: t, ids: e.getIds(), tokens: e.getTokens(), offsets: e.getOffsets(),
       wordIds: e.getWordIds().map(w => (w === null || w === undefined) ? -1 : w),
-      specialTokensMask: e.getSpecialTokensMask(), attentionMask: e.getAttentionMask(), typeIds: e.getTypeIds()});
+      specialTokensMask: e.getSpecialTokensMask(), attentionMask: e.getAttentionMask(), typeIds: e.getTypeIds(),
+      decoded: await tk.decode(e.getIds(), true), decodedWithSpecial: await tk.decode(e.getIds(), false)});
   }
   return out;
 }
