@@ -43,4 +43,26 @@ type S3Storage struct {
 	// requests are anonymous.
 	// +optional
 	CredentialsSecretRef *LocalObjectReference `json:"credentialsSecretRef,omitempty"`
+
+	// CABundle names a ConfigMap key (same namespace) holding the PEM
+	// certificates that verify an https endpoint, in place of the system's
+	// roots: for a store whose certificate a private CA signed.
+	// +optional
+	CABundle *ConfigMapKeyReference `json:"caBundle,omitempty"`
+}
+
+// ConfigMapKeyReference names a key of a ConfigMap in the same namespace.
+type ConfigMapKeyReference struct {
+	// Name of the ConfigMap.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+
+	// Key holding the value.
+	// +kubebuilder:default="ca.crt"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	// +optional
+	Key string `json:"key,omitempty"`
 }

@@ -190,6 +190,8 @@ func TestInvalidManifestsAreRefused(t *testing.T) {
 			want: []string{"spec.storage.s3.endpoint", "should match"}},
 		{name: "s3 credentials Secret without a name", edits: map[string]any{"spec.storage.s3.credentialsSecretRef": map[string]any{}},
 			want: []string{"spec.storage.s3.credentialsSecretRef.name", "Required value"}},
+		{name: "s3 CA bundle key with a slash", edits: map[string]any{"spec.storage.s3.caBundle": map[string]any{"name": "ca", "key": "../ca.crt"}},
+			want: []string{"spec.storage.s3.caBundle.key", "should match"}},
 		{name: "GPU count and MIG profile both set", edits: map[string]any{"spec.serving.gpu.migProfile": "1g.10gb"},
 			want: []string{"spec.serving.gpu", "set either count or migProfile, not both"}},
 		{name: "GPU with neither count nor MIG", edits: map[string]any{"spec.serving.gpu.count": nil, "spec.serving.gpu.product": "NVIDIA-H100-80GB-HBM3"},
@@ -284,6 +286,7 @@ func TestS3StorageIsAccepted(t *testing.T) {
 	set(u, "spec.storage.s3.endpoint", "http://seaweedfs.storage.svc:8333")
 	set(u, "spec.storage.s3.pathStyle", true)
 	set(u, "spec.storage.s3.credentialsSecretRef.name", "model-store")
+	set(u, "spec.storage.s3.caBundle.name", "store-ca")
 	if err := k8s.Create(context.Background(), u); err != nil {
 		t.Fatalf("the API server refused a model in S3: %v", err)
 	}
@@ -294,5 +297,8 @@ func TestS3StorageIsAccepted(t *testing.T) {
 	}
 	if v, _, _ := unstructured.NestedString(got.Object, "spec", "storage", "s3", "region"); v != "us-east-1" {
 		t.Errorf("spec.storage.s3.region defaulted to %q, want us-east-1", v)
+	}
+	if v, _, _ := unstructured.NestedString(got.Object, "spec", "storage", "s3", "caBundle", "key"); v != "ca.crt" {
+		t.Errorf("spec.storage.s3.caBundle.key defaulted to %q, want ca.crt", v)
 	}
 }
