@@ -61,7 +61,7 @@ func main() {
 	latencyN := flag.Int("latency-requests", 3000, "requests for the overhead measurement")
 	batch := flag.Int("max-batch-size", 64, "max batch size of the batched server")
 	delay := flag.Duration("max-batch-delay", 2*time.Millisecond, "max batch delay of the batched server")
-	sectionList := flag.String("sections", "throughput,audit,monitoring", "what to measure: throughput (the main tables), audit, monitoring")
+	sectionList := flag.String("sections", "throughput,audit,monitoring,grpc", "what to measure: throughput (the main tables), audit, monitoring, grpc (gRPC and REST against the no-op floor)")
 	flag.Parse()
 	sections := map[string]bool{}
 	for _, name := range strings.Split(*sectionList, ",") {
@@ -132,7 +132,7 @@ func run(device string, features int, hiddenSpec string, duration time.Duration,
 	fmt.Printf("## rai serve benchmark: MLP %d→%s→1 (%s), device %s, %d CPUs (load generator on the same machine), %s each throughput run, load average %s\n\n",
 		features, hiddenSpec, humanBytes(len(data)), device, runtime.NumCPU(), duration, loadAverage())
 	if !sections["throughput"] {
-		return runCostSections(modelPath, digest, device, dir, body, features, latencyN, bareRun, sections)
+		return runCostSections(modelPath, digest, device, dir, body, features, latencyN, bareRun, sections, row, duration, maxBatch, maxDelay)
 	}
 
 	type modeResult struct {
@@ -206,11 +206,17 @@ func run(device string, features int, hiddenSpec string, duration time.Duration,
 	last := concurrencies[len(concurrencies)-1]
 	fmt.Printf("\nBatching at concurrency %d: %.2f× the unbatched throughput; the audit log: %.2f× (load average after: %s)\n", last,
 		results[1].throughput[last]/results[0].throughput[last], results[2].throughput[last]/results[0].throughput[last], loadAverage())
-	return runCostSections(modelPath, digest, device, dir, body, features, latencyN, bareRun, sections)
+	return runCostSections(modelPath, digest, device, dir, body, features, latencyN, bareRun, sections, row, duration, maxBatch, maxDelay)
 }
 
 // runCostSections runs the head-to-head measurements that sections names.
-func runCostSections(modelPath, digest, device, dir string, body []byte, features, n int, bareRun func() (time.Duration, error), sections map[string]bool) error {
+func runCostSections(modelPath, digest, device, dir string, body []byte, features, n int, bareRun func() (time.Duration, error), sections map[string]bool,
+	row []float32, duration time.Duration, maxBatch int, maxDelay time.Duration) error {
+	if sections["grpc"] {
+		if err := grpcFloor(modelPath, digest, device, body, row, duration, n, maxBatch, maxDelay, bareRun); err != nil {
+			return err
+		}
+	}
 	if sections["audit"] {
 		if err := auditCost(modelPath, digest, device, dir, body, n, bareRun); err != nil {
 			return err
@@ -388,19 +394,20 @@ func throughput(client *http.Client, url string, body []byte, concurrency int, d
 
 // child is the server process.
 type child struct {
-	cmd *exec.Cmd
-	url string
+	cmd      *exec.Cmd
+	url      string
+	grpcAddr string // with -grpc
 }
 
 // startChild starts a server; auditLog "" leaves the audit log off; monitor turns --monitoring on.
-func startChild(modelPath, digest, device string, batch int, delay time.Duration, auditLog string, monitor bool) (*child, error) {
+func startChild(modelPath, digest, device string, batch int, delay time.Duration, auditLog string, monitor bool, extra ...string) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-model", modelPath, "-sha256", digest, "-device", device,
+	cmd := exec.Command(exe, append([]string{"-model", modelPath, "-sha256", digest, "-device", device,
 		"-max-batch-size", strconv.Itoa(batch), "-max-batch-delay", delay.String(), "-audit-log", auditLog,
-		"-monitoring="+strconv.FormatBool(monitor))
+		"-monitoring=" + strconv.FormatBool(monitor)}, extra...)...)
 	cmd.Env = append(os.Environ(), "RAI_BENCH_SERVER=1")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -416,7 +423,12 @@ func startChild(modelPath, digest, device string, batch int, delay time.Duration
 		cmd.Wait()
 		return nil, fmt.Errorf("bench server did not start: %w", err)
 	}
-	return &child{cmd: cmd, url: "http://" + strings.TrimSpace(line)}, nil
+	addrs := strings.Fields(line)
+	c := &child{cmd: cmd, url: "http://" + addrs[0]}
+	if len(addrs) > 1 {
+		c.grpcAddr = addrs[1]
+	}
+	return c, nil
 }
 
 // peakRSS is the child's VmHWM (peak resident set size) in bytes.
@@ -450,8 +462,13 @@ func serveChild() error {
 	delay := fs.Duration("max-batch-delay", 0, "")
 	auditLog := fs.String("audit-log", "", "")
 	monitor := fs.Bool("monitoring", false, "")
+	withGRPC := fs.Bool("grpc", false, "")
+	noop := fs.Bool("noop", false, "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
+	}
+	if *noop {
+		return serveNoop()
 	}
 	srv, err := serving.New(serving.Config{
 		ModelURI: "file://" + *model, SHA256: *digest, Device: onnx.Device(*device),
@@ -479,8 +496,16 @@ func serveChild() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	var gln net.Listener
+	addrs := ln.Addr().String()
+	if *withGRPC {
+		if gln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return err
+		}
+		addrs += " " + gln.Addr().String()
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Run(ctx, ln) }()
+	go func() { errc <- srv.Serve(ctx, ln, gln) }()
 	for !srv.Ready() {
 		select {
 		case err := <-errc:
@@ -488,6 +513,6 @@ func serveChild() error {
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
-	fmt.Println(ln.Addr().String())
+	fmt.Println(addrs)
 	return <-errc
 }
