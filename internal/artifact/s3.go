@@ -2,9 +2,12 @@ package artifact
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -24,6 +27,7 @@ const (
 	EnvS3AccessKey    = contract.EnvS3AccessKey
 	EnvS3SecretKey    = contract.EnvS3SecretKey
 	EnvS3SessionToken = contract.EnvS3SessionToken
+	EnvS3CABundle     = contract.EnvS3CABundle
 )
 
 // DefaultS3Region signs requests when no region is set.
@@ -48,6 +52,9 @@ type S3Config struct {
 	// AccessKey, SecretKey and SessionToken are the credentials; without
 	// an access key and a secret key requests are anonymous.
 	AccessKey, SecretKey, SessionToken string
+	// CABundle is the path of PEM certificates that verify an https
+	// endpoint in place of the system's roots; empty means the system's.
+	CABundle string
 }
 
 // S3ConfigFromEnv reads the Env* variables.
@@ -58,6 +65,7 @@ func S3ConfigFromEnv() (S3Config, error) {
 		AccessKey:    os.Getenv(EnvS3AccessKey),
 		SecretKey:    os.Getenv(EnvS3SecretKey),
 		SessionToken: os.Getenv(EnvS3SessionToken),
+		CABundle:     os.Getenv(EnvS3CABundle),
 	}
 	if v := os.Getenv(EnvS3PathStyle); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -106,8 +114,23 @@ func (c S3Config) client() (*minio.Client, error) {
 	if c.AccessKey != "" || c.SecretKey != "" {
 		creds = credentials.NewStaticV4(c.AccessKey, c.SecretKey, c.SessionToken)
 	}
+	var transport http.RoundTripper
+	if c.CABundle != "" {
+		pem, err := os.ReadFile(c.CABundle)
+		if err != nil {
+			return nil, fmt.Errorf("S3 CA bundle: %w", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("S3 CA bundle %s holds no PEM certificate", c.CABundle)
+		}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+		transport = t
+	}
 	return minio.New(host, &minio.Options{
 		Creds:        creds,
+		Transport:    transport,
 		Secure:       secure,
 		Region:       region,
 		BucketLookup: lookup,

@@ -29,7 +29,7 @@ func useS3(t *testing.T, s *s3test.Server, access, secret string) {
 }
 
 func TestS3AgainstSeaweedFS(t *testing.T) {
-	srv := s3test.Start(t, s3Bucket)
+	srv := s3test.StartTLS(t, s3Bucket)
 	ctx := context.Background()
 	model := bytes.Repeat([]byte("onnx-model-bytes "), 4096)
 	data := []byte("age,income,label\n30,1,1\n40,0,0\n")
@@ -103,6 +103,34 @@ func TestS3AgainstSeaweedFS(t *testing.T) {
 			t.Log(err)
 		})
 	}
+
+	// SeaweedFS's https endpoint has a certificate that a CA made for the
+	// test signed: refused with the system's roots, read with the bundle.
+	t.Run("https with a private CA", func(t *testing.T) {
+		model := []byte("a model behind TLS")
+		uri := srv.Put(t, s3Bucket, "tls/model.onnx", model)
+		useS3(t, srv, s3test.AccessKey, s3test.SecretKey)
+		t.Setenv(EnvS3Endpoint, srv.TLSEndpoint)
+		t.Setenv(EnvCacheDir, "")
+		ctx := context.Background()
+
+		t.Setenv(EnvS3CABundle, "")
+		_, err := Fetch(ctx, uri, digest(model), 1<<20)
+		if err == nil || !strings.Contains(err.Error(), "certificate") || !strings.Contains(err.Error(), srv.TLSEndpoint) {
+			t.Fatalf("with the system's roots: %v, want a certificate error naming %s", err, srv.TLSEndpoint)
+		}
+		t.Log(err)
+		t.Setenv(EnvS3CABundle, srv.CAFile)
+		if got, err := Fetch(ctx, uri, digest(model), 1<<20); err != nil || !bytes.Equal(got, model) {
+			t.Fatalf("with the CA bundle: %q, %v", got, err)
+		}
+		notPEM := filepath.Join(t.TempDir(), "ca.crt")
+		os.WriteFile(notPEM, []byte("not a certificate"), 0o644)
+		t.Setenv(EnvS3CABundle, notPEM)
+		if _, err := Fetch(ctx, uri, digest(model), 1<<20); err == nil || !strings.Contains(err.Error(), "holds no PEM certificate") {
+			t.Fatalf("a CA bundle without certificates: %v", err)
+		}
+	})
 
 	t.Run("cache by digest: the second fetch does not reach the server", func(t *testing.T) {
 		useS3(t, srv, s3test.AccessKey, s3test.SecretKey)

@@ -12,6 +12,16 @@ const (
 	EnvS3AccessKey    = "AWS_ACCESS_KEY_ID"
 	EnvS3SecretKey    = "AWS_SECRET_ACCESS_KEY"
 	EnvS3SessionToken = "AWS_SESSION_TOKEN"
+	// EnvS3CABundle is the path of PEM certificates that verify an https
+	// endpoint in place of the system's roots.
+	EnvS3CABundle = "AWS_CA_BUNDLE"
+)
+
+// S3CABundleMountPath is where the operator mounts spec.storage.s3.caBundle
+// (as the file S3CABundleFile).
+const (
+	S3CABundleMountPath = "/etc/rai/s3-ca"
+	S3CABundleFile      = "ca.crt"
 )
 
 // DefaultS3Region signs requests when no region is set: spec.storage.s3.region's default.

@@ -8,7 +8,14 @@ package s3test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -33,9 +40,12 @@ const (
 type Server struct {
 	// Endpoint is the S3 gateway's base URL (path-style addressing).
 	Endpoint string
-	cmd      *exec.Cmd
-	log      string
-	done     chan struct{}
+	// TLSEndpoint, with StartTLS, is its https URL, whose certificate
+	// (for 127.0.0.1) CAFile's certificate signed.
+	TLSEndpoint, CAFile string
+	cmd                 *exec.Cmd
+	log                 string
+	done                chan struct{}
 }
 
 // Binary returns the weed binary, or skips the test.
@@ -85,6 +95,18 @@ func freePorts(t testing.TB, n int) []int {
 // objects; it is killed when the test ends.
 func Start(t testing.TB, buckets ...string) *Server {
 	t.Helper()
+	return start(t, false, buckets)
+}
+
+// StartTLS is Start with an https endpoint too, its certificate signed by a
+// CA made for the test.
+func StartTLS(t testing.TB, buckets ...string) *Server {
+	t.Helper()
+	return start(t, true, buckets)
+}
+
+func start(t testing.TB, withTLS bool, buckets []string) *Server {
+	t.Helper()
 	bin := Binary(t)
 	dir := t.TempDir()
 	identities := fmt.Sprintf(`{"identities":[{"name":"rai","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","Write","List","Tagging"]}]}`, AccessKey, SecretKey)
@@ -95,7 +117,7 @@ func Start(t testing.TB, buckets ...string) *Server {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p := freePorts(t, 10)
+	p := freePorts(t, 11)
 	port := func(i int) string { return strconv.Itoa(p[i]) }
 	args := []string{"server", "-dir=" + filepath.Join(dir, "data"), "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		"-master.port=" + port(0), "-master.port.grpc=" + port(1),
@@ -103,6 +125,12 @@ func Start(t testing.TB, buckets ...string) *Server {
 		"-filer", "-filer.port=" + port(4), "-filer.port.grpc=" + port(5),
 		"-s3", "-s3.port=" + port(6), "-s3.port.grpc=" + port(7), "-s3.port.iceberg=" + port(8),
 		"-s3.config=" + conf, "-metricsPort=" + port(9), "-iam=false",
+	}
+	var caFile string
+	if withTLS {
+		var certFile, keyFile string
+		caFile, certFile, keyFile = writeCertificates(t, dir)
+		args = append(args, "-s3.cert.file="+certFile, "-s3.key.file="+keyFile, "-s3.port.https="+port(10))
 	}
 	logPath := filepath.Join(dir, "weed.log")
 	logFile, err := os.Create(logPath)
@@ -116,6 +144,9 @@ func Start(t testing.TB, buckets ...string) *Server {
 		t.Fatalf("start %s: %v", bin, err)
 	}
 	s := &Server{Endpoint: "http://127.0.0.1:" + port(6), cmd: cmd, log: logPath, done: make(chan struct{})}
+	if withTLS {
+		s.TLSEndpoint, s.CAFile = "https://127.0.0.1:"+port(10), caFile
+	}
 	go func() { cmd.Wait(); logFile.Close(); close(s.done) }()
 	t.Cleanup(s.Stop)
 
@@ -193,4 +224,39 @@ func (s *Server) tail() string {
 		b = b[len(b)-4000:]
 	}
 	return string(b)
+}
+
+// writeCertificates makes a CA and a server certificate for 127.0.0.1
+// that it signs, and writes the CA's certificate and the server's
+// certificate and key as PEM files in dir.
+func writeCertificates(t testing.TB, dir string) (caFile, certFile, keyFile string) {
+	t.Helper()
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(err)
+	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "rai test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	must(err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(err)
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	must(err)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	must(err)
+	write := func(name, typ string, der []byte) string {
+		path := filepath.Join(dir, name)
+		must(os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
+		return path
+	}
+	return write("ca.crt", "CERTIFICATE", caDER), write("tls.crt", "CERTIFICATE", leafDER), write("tls.key", "EC PRIVATE KEY", keyDER)
 }
