@@ -398,7 +398,15 @@ func (t *Tokenizer) encodeBatch(n int, opts Options, one func(i, maxLen int) (En
 
 // encode lays out [CLS], the words' pieces up to maxLen positions in all, and [SEP].
 func (t *Tokenizer) encode(words []textWord, maxLen int) Encoding {
-	var e Encoding
+	n := len(words) + len(words)/4 + 2 // a guess; pieces per word are usually 1 or 2
+	if maxLen > 0 {
+		n = min(n, maxLen)
+	}
+	e := Encoding{
+		IDs: make([]int64, 0, n), Tokens: make([]string, 0, n), TypeIDs: make([]int64, 0, n),
+		AttentionMask: make([]int64, 0, n), Offsets: make([]Offset, 0, n),
+		SpecialTokensMask: make([]int64, 0, n), WordIDs: make([]int, 0, n),
+	}
 	t.appendSpecial(&e, t.cls, t.clsID)
 	budget := -1
 	if maxLen > 0 {
@@ -476,15 +484,22 @@ func (t *Tokenizer) normalize(s string, base int) []normRune {
 			out = append(out, normRune{' ', src}, normRune{r, src}, normRune{' ', src})
 			continue
 		}
-		var runes []rune
+		if r < utf8.RuneSelf { // ASCII: nothing to decompose, ASCII lowercase
+			if t.lowercase && 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			out = append(out, normRune{r, src})
+			continue
+		}
+		runes := []rune{r}
 		if t.stripAccents {
-			for _, d := range norm.NFD.String(string(r)) {
+			var buf [utf8.UTFMax]byte
+			runes = runes[:0]
+			for _, d := range string(norm.NFD.Append(nil, utf8.AppendRune(buf[:0], r)...)) {
 				if !unicode.Is(unicode.Mn, d) {
 					runes = append(runes, d)
 				}
 			}
-		} else {
-			runes = []rune{r}
 		}
 		for _, d := range runes {
 			if t.lowercase {
@@ -580,35 +595,37 @@ func (t *Tokenizer) wordPiece(w word) []piece {
 	if len(w) > t.maxChars {
 		return unk
 	}
+	// The word's normalized bytes, and where each rune starts in them (at[len(w)] is the end).
+	s := make([]byte, 0, len(w)*2)
+	at := make([]int, len(w)+1)
+	for i, nr := range w {
+		at[i] = len(s)
+		s = utf8.AppendRune(s, nr.r)
+	}
+	at[len(w)] = len(s)
+	buf := make([]byte, 0, len(t.prefix)+len(s))
 	var pieces []piece
 	for start := 0; start < len(w); {
 		end := len(w)
-		var found *piece
+		found := false
 		for ; end > start; end-- {
-			sub := runesString(w[start:end])
+			buf = buf[:0]
 			if start > 0 {
-				sub = t.prefix + sub
+				buf = append(buf, t.prefix...)
 			}
-			if id, ok := t.vocab[sub]; ok {
-				found = &piece{sub, id, Offset{w[start].src.Start, w[end-1].src.End}}
+			buf = append(buf, s[at[start]:at[end]]...)
+			if id, ok := t.vocab[string(buf)]; ok { // no allocation for a map lookup
+				pieces = append(pieces, piece{t.idToken[id], id, Offset{w[start].src.Start, w[end-1].src.End}})
+				found = true
 				break
 			}
 		}
-		if found == nil {
+		if !found {
 			return unk
 		}
-		pieces = append(pieces, *found)
 		start = end
 	}
 	return pieces
-}
-
-func runesString(w word) string {
-	b := make([]byte, 0, len(w)*2)
-	for _, nr := range w {
-		b = utf8.AppendRune(b, nr.r)
-	}
-	return string(b)
 }
 
 // RuneOffsets converts byte offsets into s to rune (character) offsets, the form Hugging
@@ -637,6 +654,9 @@ func RuneOffsets(s string, offsets []Offset) []Offset {
 func isControl(r rune) bool {
 	if r == '\t' || r == '\n' || r == '\r' {
 		return false
+	}
+	if r < utf8.RuneSelf {
+		return r < 0x20 || r == 0x7f
 	}
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co) || !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.C)
 }

@@ -319,3 +319,29 @@ func TestDecodeTokens(t *testing.T) {
 		t.Errorf("decode = %q", got)
 	}
 }
+
+func BenchmarkEncodeBatch(b *testing.B) {
+	tok, err := Load("testdata/bert-base-uncased.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	texts := []string{
+		"My order #12345 hasn't arrived and I'd like a refund, please.",
+		"José Müller called about the invoice from Köln; can someone call him back today?",
+		"The app keeps crashing whenever I try to update my payment details!!!",
+		"hello",
+	}
+	batch := make([]string, 64)
+	var bytes int
+	for i := range batch {
+		batch[i] = texts[i%len(texts)]
+		bytes += len(batch[i])
+	}
+	b.SetBytes(int64(bytes))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := tok.EncodeBatch(batch, Options{MaxLength: 128, Padding: PadLongest}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
