@@ -44,6 +44,35 @@ func storageEnv(obj *raiv1.ResponsibleModel) []corev1.EnvVar {
 	return env
 }
 
+// s3CABundleVolume is the pod volume of spec.storage.s3.caBundle.
+const s3CABundleVolume = "s3-ca-bundle"
+
+// addArtifactStorage gives the pod's rai container what reading the spec's
+// artifacts needs beyond storageEnv: spec.storage.s3.caBundle's ConfigMap
+// key as a file named by AWS_CA_BUNDLE, and the node-local cache when
+// cacheHostPath is set (see addArtifactCache). A missing ConfigMap or key
+// keeps the pod from starting, as a missing Secret does.
+func addArtifactStorage(spec *corev1.PodSpec, container string, obj *raiv1.ResponsibleModel, cacheHostPath string) {
+	if st := obj.Spec.Storage; st != nil && st.S3 != nil && st.S3.CABundle != nil {
+		ref := st.S3.CABundle
+		key := ref.Key
+		if key == "" {
+			key = contract.S3CABundleFile
+		}
+		spec.Volumes = append(spec.Volumes, corev1.Volume{Name: s3CABundleVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: ref.Name},
+			Items:                []corev1.KeyToPath{{Key: key, Path: contract.S3CABundleFile}},
+		}}})
+		for i := range spec.Containers {
+			if c := &spec.Containers[i]; c.Name == container {
+				c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: s3CABundleVolume, MountPath: contract.S3CABundleMountPath, ReadOnly: true})
+				c.Env = append(c.Env, corev1.EnvVar{Name: contract.EnvS3CABundle, Value: contract.S3CABundleMountPath + "/" + contract.S3CABundleFile})
+			}
+		}
+	}
+	addArtifactCache(spec, container, cacheHostPath)
+}
+
 // podNamespaceEnv carries the pod's namespace, which names its part of the
 // artifact cache.
 const podNamespaceEnv = "RAI_POD_NAMESPACE"

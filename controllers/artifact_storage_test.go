@@ -158,3 +158,41 @@ func definedBefore(env []corev1.EnvVar, first, second string) bool {
 	j := slices.IndexFunc(env, func(e corev1.EnvVar) bool { return e.Name == second })
 	return i >= 0 && i < j
 }
+
+func TestCABundleIsMounted(t *testing.T) {
+	m := newModel("ns", "credit", withS3("model-store"), func(m *raiv1.ResponsibleModel) {
+		m.Spec.Storage.S3.Endpoint = "https://minio.storage.svc:9000"
+		m.Spec.Storage.S3.CABundle = &raiv1.ConfigMapKeyReference{Name: "store-ca", Key: "root.pem"}
+	})
+	check := func(what string, spec corev1.PodSpec, container string) {
+		t.Helper()
+		i := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == s3CABundleVolume })
+		if i < 0 || spec.Volumes[i].ConfigMap == nil || spec.Volumes[i].ConfigMap.Name != "store-ca" ||
+			len(spec.Volumes[i].ConfigMap.Items) != 1 || spec.Volumes[i].ConfigMap.Items[0] != (corev1.KeyToPath{Key: "root.pem", Path: contract.S3CABundleFile}) {
+			t.Errorf("%s: no CA bundle volume from ConfigMap store-ca key root.pem: %+v", what, spec.Volumes)
+			return
+		}
+		c := spec.Containers[slices.IndexFunc(spec.Containers, func(c corev1.Container) bool { return c.Name == container })]
+		if !slices.ContainsFunc(c.VolumeMounts, func(vm corev1.VolumeMount) bool {
+			return vm.Name == s3CABundleVolume && vm.MountPath == contract.S3CABundleMountPath && vm.ReadOnly
+		}) || !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+			return e.Name == contract.EnvS3CABundle && e.Value == contract.S3CABundleMountPath+"/"+contract.S3CABundleFile
+		}) {
+			t.Errorf("%s: the container does not get the CA bundle: %+v %+v", what, c.VolumeMounts, c.Env)
+		}
+	}
+	check("evaluation", buildEvaluationJob(m, report.KindFairness, EvaluationJobOptions{Image: "rai:1"}).Spec.Template.Spec, evaluateContainer)
+
+	r := &ResponsibleModelReconciler{Client: fake.NewClientBuilder().WithScheme(testenv.Scheme()).Build(), Scheme: testenv.Scheme(), EvaluationJobs: EvaluationJobOptions{Image: "rai:1"}}
+	dep, err := r.applyDeployment(context.Background(), m, servedModel{Version: "v1", URI: string(m.Spec.Model.URI), SHA256: sha(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("serving", dep.Spec.Template.Spec, serveContainer)
+
+	// Without a CA bundle, no volume.
+	plain := newModel("ns", "credit", withS3("model-store"))
+	if spec := buildEvaluationJob(plain, report.KindFairness, EvaluationJobOptions{}).Spec.Template.Spec; slices.ContainsFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == s3CABundleVolume }) {
+		t.Errorf("a CA bundle volume without spec.storage.s3.caBundle")
+	}
+}

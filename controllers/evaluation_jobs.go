@@ -271,7 +271,7 @@ func buildEvaluationJob(obj *raiv1.ResponsibleModel, kind report.Kind, opts Eval
 		},
 	}
 	job := evaluationJobShell(obj, kind, evaluationJobName(obj, kind), container, opts)
-	addArtifactCache(&job.Spec.Template.Spec, evaluateContainer, opts.ArtifactCacheHostPath)
+	addArtifactStorage(&job.Spec.Template.Spec, evaluateContainer, obj, opts.ArtifactCacheHostPath)
 	if n := shardCount(obj, kind); n > 1 {
 		// An Indexed Job: pod i evaluates shard i/N and reports it.
 		job.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)

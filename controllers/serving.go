@@ -361,7 +361,7 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 // writes only when the desired spec differs from what the API server holds.
 func (r *ResponsibleModelReconciler) applyDeployment(ctx context.Context, obj *raiv1.ResponsibleModel, m servedModel) (*appsv1.Deployment, error) {
 	want := buildServingDeployment(obj, m, r.EvaluationJobs.Image)
-	addArtifactCache(&want.Spec.Template.Spec, serveContainer, r.EvaluationJobs.ArtifactCacheHostPath)
+	addArtifactStorage(&want.Spec.Template.Spec, serveContainer, obj, r.EvaluationJobs.ArtifactCacheHostPath)
 	if err := controllerutil.SetControllerReference(obj, want, r.Scheme); err != nil {
 		return nil, fmt.Errorf("own serving Deployment: %w", err)
 	}
