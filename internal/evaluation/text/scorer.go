@@ -1,7 +1,9 @@
 // Package text holds the evaluations of language models that do not depend on how the model is
 // run: entity-level F1 of IOB2 taggers (seqeval's strict mode) and its gap across groups
 // (Mishra et al. 2020), Borkan et al. 2019's bias AUCs, counterfactual token fairness (Garg et
-// al. 2019), LIME for text (Ribeiro et al. 2016) and exact Shapley values over words.
+// al. 2019), LIME for text (Ribeiro et al. 2016), exact Shapley values over words, and
+// robustness to typos: a DeepWordBug-style attack (Gao et al. 2018) and accuracy under random
+// character edits.
 //
 // Models enter through Scorer, a batch function from texts to one score each (for example
 // P(toxic) or the probability of one intent), so these metrics need no ONNX runtime and are
