@@ -101,6 +101,8 @@ type Tokenizer struct {
 	added []addedToken
 	// special are the ids of added tokens marked special, which Decode can skip.
 	special map[int64]bool
+	// fileOptions are the truncation and padding tokenizer.json states.
+	fileOptions Options
 }
 
 type addedToken struct {
@@ -134,14 +136,17 @@ type tokenizerFile struct {
 		Sep  []any  `json:"sep"` // BertProcessing: ["[SEP]", 102]
 		Cls  []any  `json:"cls"`
 		// TemplateProcessing
-		Single        []map[string]struct{ ID string } `json:"single"`
-		SpecialTokens map[string]struct {
-			IDs []int64 `json:"ids"`
-		} `json:"special_tokens"`
+		Single []map[string]struct{ ID string } `json:"single"`
 	} `json:"post_processor"`
+	Truncation *struct {
+		MaxLength int    `json:"max_length"`
+		Direction string `json:"direction"`
+		Stride    int    `json:"stride"`
+	} `json:"truncation"`
 	Padding *struct {
-		PadID    int64  `json:"pad_id"`
-		PadToken string `json:"pad_token"`
+		Strategy  json.RawMessage `json:"strategy"` // "BatchLongest" or {"Fixed": n}
+		Direction string          `json:"direction"`
+		PadToken  string          `json:"pad_token"`
 	} `json:"padding"`
 	Model struct {
 		Type                    string           `json:"type"`
@@ -218,6 +223,9 @@ func Parse(data []byte) (*Tokenizer, error) {
 	if err := t.readSpecialTokens(&f); err != nil {
 		return nil, err
 	}
+	if err := t.readFileOptions(&f); err != nil {
+		return nil, err
+	}
 	for _, a := range f.AddedTokens {
 		if a.SingleWord || a.LStrip || a.RStrip || a.Normalized {
 			return nil, fmt.Errorf("%w: added token %q with single_word, lstrip, rstrip or normalized set", ErrUnsupported, a.Content)
@@ -236,6 +244,36 @@ func Parse(data []byte) (*Tokenizer, error) {
 	sort.SliceStable(t.added, func(i, j int) bool { return len(t.added[i].content) > len(t.added[j].content) })
 	return t, nil
 }
+
+// readFileOptions keeps the truncation and padding sections of tokenizer.json (both usually
+// null); only right-side truncation without stride and right-side padding are supported.
+func (t *Tokenizer) readFileOptions(f *tokenizerFile) error {
+	if tr := f.Truncation; tr != nil {
+		if (tr.Direction != "" && tr.Direction != "Right") || tr.Stride != 0 || tr.MaxLength < 2 {
+			return fmt.Errorf("%w: truncation %+v (only Right, no stride, max_length ≥ 2)", ErrUnsupported, *tr)
+		}
+		t.fileOptions.MaxLength = tr.MaxLength
+	}
+	if p := f.Padding; p != nil {
+		if p.Direction != "" && p.Direction != "Right" {
+			return fmt.Errorf("%w: padding direction %q", ErrUnsupported, p.Direction)
+		}
+		var fixed struct{ Fixed int }
+		switch {
+		case string(p.Strategy) == `"BatchLongest"`:
+			t.fileOptions.Padding = PadLongest
+		case json.Unmarshal(p.Strategy, &fixed) == nil && fixed.Fixed >= 2:
+			t.fileOptions.Padding, t.fileOptions.PadLength = PadFixed, fixed.Fixed
+		default:
+			return fmt.Errorf("%w: padding strategy %s", ErrUnsupported, p.Strategy)
+		}
+	}
+	return nil
+}
+
+// FileOptions are the truncation and padding the tokenizer.json itself states (zero when it
+// states none, as bert-base-uncased's does); a model's serving metadata may override them.
+func (t *Tokenizer) FileOptions() Options { return t.fileOptions }
 
 // matchAdded is the longest added token at s[i:], if any.
 func (t *Tokenizer) matchAdded(s string, i int) (addedToken, bool) {

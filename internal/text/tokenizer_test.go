@@ -345,3 +345,35 @@ func BenchmarkEncodeBatch(b *testing.B) {
 		}
 	}
 }
+
+func TestFileOptions(t *testing.T) {
+	if o := bert(t).FileOptions(); o != (Options{}) {
+		t.Errorf("bert-base-uncased states %+v, want none", o)
+	}
+	base := `"pre_tokenizer":{"type":"BertPreTokenizer"},"model":{"type":"WordPiece","unk_token":"[UNK]","vocab":{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3}}`
+	for _, c := range []struct {
+		sections string
+		want     Options
+		err      bool
+	}{
+		{`"truncation":{"max_length":128,"strategy":"LongestFirst","direction":"Right","stride":0},"padding":{"strategy":"BatchLongest","direction":"Right"}`, Options{MaxLength: 128, Padding: PadLongest}, false},
+		{`"padding":{"strategy":{"Fixed":64},"direction":"Right","pad_token":"[PAD]"}`, Options{Padding: PadFixed, PadLength: 64}, false},
+		{`"padding":{"strategy":"BatchLongest","direction":"Left"}`, Options{}, true},
+		{`"truncation":{"max_length":128,"direction":"Left"}`, Options{}, true},
+		{`"truncation":{"max_length":128,"stride":16}`, Options{}, true},
+	} {
+		tok, err := Parse([]byte("{" + c.sections + "," + base + "}"))
+		if c.err {
+			if !errors.Is(err, ErrUnsupported) {
+				t.Errorf("%s: err %v, want ErrUnsupported", c.sections, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.sections, err)
+		}
+		if got := tok.FileOptions(); got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.sections, got, c.want)
+		}
+	}
+}
