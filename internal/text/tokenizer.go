@@ -436,48 +436,128 @@ func (t *Tokenizer) encodeBatch(n int, opts Options, one func(i, maxLen int) (En
 
 // encode lays out [CLS], the words' pieces up to maxLen positions in all, and [SEP].
 func (t *Tokenizer) encode(words []textWord, maxLen int) Encoding {
-	n := len(words) + len(words)/4 + 2 // a guess; pieces per word are usually 1 or 2
-	if maxLen > 0 {
-		n = min(n, maxLen)
+	seq := t.pieces(words)
+	var e Encoding
+	if maxLen > 0 && len(seq) > maxLen-2 {
+		seq, e.Truncated = seq[:maxLen-2], true
 	}
-	e := Encoding{
-		IDs: make([]int64, 0, n), Tokens: make([]string, 0, n), TypeIDs: make([]int64, 0, n),
-		AttentionMask: make([]int64, 0, n), Offsets: make([]Offset, 0, n),
-		SpecialTokensMask: make([]int64, 0, n), WordIDs: make([]int, 0, n),
-	}
-	t.appendSpecial(&e, t.cls, t.clsID)
-	budget := -1
-	if maxLen > 0 {
-		budget = maxLen - 2
-	}
+	e.grow(len(seq) + 2)
+	t.appendSpecial(&e, t.cls, t.clsID, 0)
+	e.appendPieces(seq, 0)
+	t.appendSpecial(&e, t.sep, t.sepID, 0)
+	return e
+}
+
+// wordPieces are a sequence's pieces with the word each came from.
+type wordPiece struct {
+	piece
+	word int
+}
+
+func (t *Tokenizer) pieces(words []textWord) []wordPiece {
+	out := make([]wordPiece, 0, len(words)+len(words)/4)
 	for _, word := range words {
 		pieces := word.added
 		if pieces == nil {
 			pieces = t.wordPiece(word.runes)
 		}
 		for _, p := range pieces {
-			if budget == 0 {
-				e.Truncated = true
-				break
-			}
-			e.IDs = append(e.IDs, p.id)
-			e.Tokens = append(e.Tokens, p.token)
-			e.TypeIDs = append(e.TypeIDs, 0)
-			e.AttentionMask = append(e.AttentionMask, 1)
-			e.Offsets = append(e.Offsets, p.offset)
-			e.SpecialTokensMask = append(e.SpecialTokensMask, 0)
-			e.WordIDs = append(e.WordIDs, word.id)
-			budget--
+			out = append(out, wordPiece{p, word.id})
 		}
 	}
-	t.appendSpecial(&e, t.sep, t.sepID)
-	return e
+	return out
 }
 
-func (t *Tokenizer) appendSpecial(e *Encoding, tok string, id int64) {
+func (e *Encoding) grow(n int) {
+	e.IDs, e.Tokens, e.TypeIDs = make([]int64, 0, n), make([]string, 0, n), make([]int64, 0, n)
+	e.AttentionMask, e.Offsets = make([]int64, 0, n), make([]Offset, 0, n)
+	e.SpecialTokensMask, e.WordIDs = make([]int64, 0, n), make([]int, 0, n)
+}
+
+func (e *Encoding) appendPieces(seq []wordPiece, typeID int64) {
+	for _, p := range seq {
+		e.IDs = append(e.IDs, p.id)
+		e.Tokens = append(e.Tokens, p.token)
+		e.TypeIDs = append(e.TypeIDs, typeID)
+		e.AttentionMask = append(e.AttentionMask, 1)
+		e.Offsets = append(e.Offsets, p.offset)
+		e.SpecialTokensMask = append(e.SpecialTokensMask, 0)
+		e.WordIDs = append(e.WordIDs, p.word)
+	}
+}
+
+// EncodePair tokenizes a pair of texts (question and context, premise and hypothesis) as
+// [CLS] a [SEP] b [SEP], token_type_ids 0 for the first part and 1 for b and its [SEP]. Word
+// ids restart at 0 in b, and b's offsets are into b. Truncation is Hugging Face's
+// longest_first: the longer side loses tokens first, and when both are over half the budget
+// each keeps half (b the odd one).
+func (t *Tokenizer) EncodePair(a, b string, opts Options) (Encoding, error) {
+	encs, err := t.EncodePairBatch([][2]string{{a, b}}, opts)
+	if err != nil {
+		return Encoding{}, err
+	}
+	return encs[0], nil
+}
+
+// EncodePairBatch is EncodePair for a batch, padded as opts says.
+func (t *Tokenizer) EncodePairBatch(pairs [][2]string, opts Options) ([]Encoding, error) {
+	if opts.MaxLength == 2 {
+		return nil, fmt.Errorf("max length 2 leaves no room for a pair's [CLS] and two [SEP]")
+	}
+	return t.encodeBatch(len(pairs), opts, func(i, maxLen int) (Encoding, error) {
+		if !utf8.ValidString(pairs[i][0]) || !utf8.ValidString(pairs[i][1]) {
+			return Encoding{}, fmt.Errorf("pair %d is not valid UTF-8", i)
+		}
+		if maxLen > 0 && maxLen < 3 {
+			return Encoding{}, fmt.Errorf("max length %d leaves no room for a pair's [CLS] and two [SEP]", maxLen)
+		}
+		sa, sb := t.pieces(t.words(pairs[i][0], 0)), t.pieces(t.words(pairs[i][1], 0))
+		var e Encoding
+		if maxLen > 0 {
+			na, nb := longestFirst(len(sa), len(sb), maxLen-3)
+			if na < len(sa) || nb < len(sb) {
+				sa, sb, e.Truncated = sa[:na], sb[:nb], true
+			}
+		}
+		e.grow(len(sa) + len(sb) + 3)
+		t.appendSpecial(&e, t.cls, t.clsID, 0)
+		e.appendPieces(sa, 0)
+		t.appendSpecial(&e, t.sep, t.sepID, 0)
+		e.appendPieces(sb, 1)
+		t.appendSpecial(&e, t.sep, t.sepID, 1)
+		return e, nil
+	})
+}
+
+// longestFirst is how many tokens of each side Hugging Face's longest_first truncation keeps
+// within total.
+func longestFirst(n1, n2, total int) (int, int) {
+	if n1+n2 <= total {
+		return n1, n2
+	}
+	short, long, swapped := n1, n2, false
+	if short > long {
+		short, long, swapped = long, short, true
+	}
+	if short > total {
+		long = short
+	} else {
+		long = min(long, max(short, total-short))
+	}
+	if short+long > total {
+		short = total / 2
+		long = short + total%2
+	}
+	if swapped {
+		return long, short
+	}
+	return short, long
+}
+
+func (t *Tokenizer) appendSpecial(e *Encoding, tok string, id, typeID int64) {
 	e.IDs = append(e.IDs, id)
 	e.Tokens = append(e.Tokens, tok)
-	e.TypeIDs = append(e.TypeIDs, 0)
+	e.TypeIDs = append(e.TypeIDs, typeID)
 	e.AttentionMask = append(e.AttentionMask, 1)
 	e.Offsets = append(e.Offsets, Offset{})
 	e.SpecialTokensMask = append(e.SpecialTokensMask, 1)
@@ -676,10 +756,11 @@ func RuneOffsets(s string, offsets []Offset) []Offset {
 		n++
 	}
 	runeAt[len(s)] = n
-	// Byte positions inside a rune do not occur in offsets produced by this package.
+	// Byte positions inside a rune do not occur in offsets produced by this package; an
+	// offset outside s (one of a pair's other text) converts to {0, 0}.
 	out := make([]Offset, len(offsets))
 	for i, o := range offsets {
-		if o == (Offset{}) {
+		if o == (Offset{}) || o.Start < 0 || o.End > len(s) || o.Start > o.End {
 			continue
 		}
 		out[i] = Offset{runeAt[o.Start], runeAt[o.End]}

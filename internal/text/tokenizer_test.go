@@ -377,3 +377,21 @@ func TestFileOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodePairLimits(t *testing.T) {
+	tok := bert(t)
+	if _, err := tok.EncodePair("a", "b", Options{MaxLength: 2}); err == nil {
+		t.Error("max length 2 accepted for a pair")
+	}
+	enc, err := tok.EncodePair("hello", "world", Options{MaxLength: 3, Padding: PadFixed, PadLength: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing of either text fits in 3: [CLS] [SEP] [SEP], then padding.
+	if want := []int64{101, 102, 102, 0, 0, 0}; !reflect.DeepEqual(enc.IDs, want) || !enc.Truncated {
+		t.Errorf("ids %v truncated %v", enc.IDs, enc.Truncated)
+	}
+	if want := []int64{0, 0, 1, 0, 0, 0}; !reflect.DeepEqual(enc.TypeIDs, want) {
+		t.Errorf("type ids %v", enc.TypeIDs)
+	}
+}

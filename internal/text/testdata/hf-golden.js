@@ -16,21 +16,47 @@ const texts = [
   "x".repeat(101), "ǅemal ǈubica", "\u0301leading combining mark", "a\u0301e\u0300i\u0302",
   "ﾊﾝｶｸ ｶﾀｶﾅ", "ＦＵＬＬＷＩＤＴＨ １２３", "\ufeffbom \u2028line\u2029para \u00ad soft\u00adhyphen",
 ];
+const pairs = [
+  ["Where is my order?", "Your order #12345 shipped on Monday."],
+  ["short", "a much longer second text that will need to lose several of its tokens"],
+  ["a much longer first text that will need to lose several of its tokens", "short"],
+  ["both texts here are fairly long ones", "and the second is long as well, really"],
+  ["", "only b"], ["only a", ""], ["José", "[MASK] Müller"],
+];
+function record(t, e) {
+  return {text: t, ids: e.getIds(), tokens: e.getTokens(), offsets: e.getOffsets(),
+      wordIds: e.getWordIds().map(w => (w === null || w === undefined) ? -1 : w),
+      specialTokensMask: e.getSpecialTokensMask(), attentionMask: e.getAttentionMask(), typeIds: e.getTypeIds(),
+      decoded: null, decodedWithSpecial: null};
+}
 async function encodeAll(tk) {
   const out = [];
   for (const t of texts) {
     const e = await tk.encode(t, null, {addSpecialTokens: true});
-    out.push({text: t, ids: e.getIds(), tokens: e.getTokens(), offsets: e.getOffsets(),
-      wordIds: e.getWordIds().map(w => (w === null || w === undefined) ? -1 : w),
-      specialTokensMask: e.getSpecialTokensMask(), attentionMask: e.getAttentionMask(), typeIds: e.getTypeIds(),
-      decoded: await tk.decode(e.getIds(), true), decodedWithSpecial: await tk.decode(e.getIds(), false)});
+    const r = record(t, e);
+    r.decoded = await tk.decode(e.getIds(), true);
+    r.decodedWithSpecial = await tk.decode(e.getIds(), false);
+    out.push(r);
+  }
+  return out;
+}
+async function encodePairs(tk) {
+  const out = [];
+  for (const [a, b] of pairs) {
+    const r = record(a, await tk.encode(a, b, {addSpecialTokens: true}));
+    r.pair = b;
+    out.push(r);
   }
   return out;
 }
 (async () => {
   const tk = Tokenizer.fromFile(__dirname + '/bert-base-uncased.json');
   const full = await encodeAll(tk);
+  const pairsFull = await encodePairs(tk);
   tk.setTruncation(8);
   const truncated = await encodeAll(tk);
-  console.log(JSON.stringify({full, maxLength8: truncated}, null, 0));
+  const pairs8 = await encodePairs(tk);
+  tk.setTruncation(13);
+  const pairs13 = await encodePairs(tk);
+  console.log(JSON.stringify({full, maxLength8: truncated, pairs: pairsFull, pairsMaxLength8: pairs8, pairsMaxLength13: pairs13}, null, 0));
 })();
