@@ -1,5 +1,6 @@
 // Package serving is the inference server behind `rai serve`: the Open Inference Protocol v2
-// (KServe V2) REST API over one ONNX model, with dynamic batching, Prometheus metrics and a
+// (KServe V2) REST API, with Triton's binary tensor extension (binary.go), and gRPC API
+// (grpc.go, package serving/inference) over one ONNX model, with dynamic batching, Prometheus metrics and a
 // hash-chained audit log (package serving/audit).
 //
 // The server serves models with one FP32 input of shape [batch, fixed dims...] and FP32 outputs

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -217,24 +218,45 @@ func grpcFloor(modelPath, digest, device string, body []byte, row []float32, dur
 		defer g.close()
 		targets = append(targets, target{"gRPC raw, " + s.name, func() error { return g.infer(req) }})
 	}
+	// Rounds: every target is measured in each round, in turn, and its median over the rounds
+	// taken, so that a change in the machine's load (other processes) moves every target alike.
+	const rounds = 5
 	concurrencies := []int{1, 64}
+	samples := make([]map[int][]float64, len(targets))
+	lats := make([][]time.Duration, len(targets))
+	overs := make([][]time.Duration, len(targets))
+	for i := range targets {
+		samples[i] = map[int][]float64{}
+	}
+	for range rounds {
+		for i, t := range targets {
+			for _, c := range concurrencies {
+				v, err := throughputOf(t.call, c, duration/rounds)
+				if err != nil {
+					return fmt.Errorf("%s: %w", t.name, err)
+				}
+				samples[i][c] = append(samples[i][c], v)
+			}
+			lat, over, err := overheadOf(t.call, n/rounds, bareRun)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			lats[i], overs[i] = append(lats[i], lat...), append(overs[i], over...)
+		}
+	}
 	tput := make([]map[int]float64, len(targets))
 	p50 := make([]time.Duration, len(targets))
 	over50 := make([]time.Duration, len(targets))
-	for i, t := range targets {
+	for i := range targets {
 		tput[i] = map[int]float64{}
 		for _, c := range concurrencies {
-			if tput[i][c], err = throughputOf(t.call, c, duration); err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
-			}
+			s := slices.Clone(samples[i][c])
+			slices.Sort(s)
+			tput[i][c] = s[len(s)/2]
 		}
-		lat, over, err := overheadOf(t.call, n, bareRun)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
-		}
-		p50[i], over50[i] = percentile(lat, 50), percentile(over, 50)
+		p50[i], over50[i] = percentile(lats[i], 50), percentile(overs[i], 50)
 	}
-	fmt.Printf("\nREST/JSON and gRPC (raw_input_contents, 4 connections) against the no-op floor: the same server stacks and clients, handlers that answer a fixed response without decoding or inference. %d requests at concurrency 1 (each paired with a bare Run), %s per throughput run.\n\n", n, duration)
+	fmt.Printf("\nREST/JSON and gRPC (raw_input_contents, 4 connections) against the no-op floor: the same server stacks and clients, handlers that answer a fixed response without decoding or inference. %d rounds, each measuring every server in turn: %d requests at concurrency 1 (each paired with a bare Run) and %s at each concurrency; medians over the rounds.\n\n", rounds, n/rounds, duration/rounds)
 	fmt.Println("| server | req/s at concurrency 1 | req/s at concurrency 64 | p50 at concurrency 1 | p50 overhead over bare Run | fraction of its floor at 64 |")
 	fmt.Println("|---|---|---|---|---|---|")
 	for i, t := range targets {
@@ -245,10 +267,11 @@ func grpcFloor(modelPath, digest, device string, body []byte, row []float32, dur
 		}
 		fmt.Printf("| %s | %.0f | %.0f | %s | %s | %.2f |\n", t.name, tput[i][1], tput[i][64], us(p50[i]), overhead, tput[i][64]/floor)
 	}
-	const restUnbatched, grpcNoop, grpcUnbatched, grpcBatched = 1, 3, 4, 5
-	best := max(tput[grpcUnbatched][64], tput[grpcBatched][64])
-	fmt.Printf("\nAt concurrency 64: gRPC %.2f× REST/JSON (best gRPC over unbatched REST/JSON); gRPC batched %.2f× unbatched; rai over gRPC %.2f× its no-op floor (best of the two); p50 overhead over bare Run at concurrency 1 over gRPC: %s unbatched, %s batched (the floor's own p50: %s). Load average after: %s\n",
-		best/tput[restUnbatched][64], tput[grpcBatched][64]/tput[grpcUnbatched][64], best/tput[grpcNoop][64],
+	const restUnbatched, restBatched, grpcNoop, grpcUnbatched, grpcBatched = 1, 2, 3, 4, 5
+	at := func(i int) float64 { return tput[i][64] }
+	best := max(at(grpcUnbatched), at(grpcBatched))
+	fmt.Printf("\nAt concurrency 64: gRPC over REST/JSON %.2f× unbatched, %.2f× batched, %.2f× best gRPC over unbatched REST/JSON; gRPC batched %.2f× unbatched; rai over gRPC %.2f× its no-op floor (best of the two); p50 overhead over bare Run at concurrency 1 over gRPC: %s unbatched, %s batched (the floor's own p50: %s). Load average after: %s\n",
+		at(grpcUnbatched)/at(restUnbatched), at(grpcBatched)/at(restBatched), best/at(restUnbatched), at(grpcBatched)/at(grpcUnbatched), best/at(grpcNoop),
 		us(over50[grpcUnbatched]), us(over50[grpcBatched]), us(p50[grpcNoop]), loadAverage())
 	return nil
 }
