@@ -197,7 +197,7 @@ func Parse(data []byte) (*Tokenizer, error) {
 	}
 	t.idToken = make([]string, 0, len(m.Vocab))
 	for tok, id := range m.Vocab {
-		if id < 0 || id > int64(10*len(m.Vocab)) {
+		if id < 0 || id > int64(10*len(m.Vocab)) { // a sparse id space would cost memory for nothing
 			return nil, fmt.Errorf("%w: token %q has id %d", ErrUnsupported, tok, id)
 		}
 		for int64(len(t.idToken)) <= id {
@@ -233,7 +233,16 @@ func Parse(data []byte) (*Tokenizer, error) {
 		if a.Content == "" {
 			return nil, fmt.Errorf("%w: empty added token", ErrUnsupported)
 		}
+		if a.ID < 0 || a.ID > int64(10*len(m.Vocab)) {
+			return nil, fmt.Errorf("%w: added token %q has id %d", ErrUnsupported, a.Content, a.ID)
+		}
 		t.added = append(t.added, addedToken{a.Content, a.ID})
+		for int64(len(t.idToken)) <= a.ID {
+			t.idToken = append(t.idToken, "")
+		}
+		if t.idToken[a.ID] == "" { // an added token outside the model's vocabulary
+			t.idToken[a.ID] = a.Content
+		}
 		if a.Special {
 			if t.special == nil {
 				t.special = map[int64]bool{}

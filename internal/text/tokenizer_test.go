@@ -395,3 +395,19 @@ func TestEncodePairLimits(t *testing.T) {
 		t.Errorf("type ids %v", enc.TypeIDs)
 	}
 }
+
+func TestAddedTokenOutsideVocabulary(t *testing.T) {
+	doc := `{"added_tokens":[{"id":4,"content":"<ORDER>","special":false}],"normalizer":{"type":"BertNormalizer"},"pre_tokenizer":{"type":"BertPreTokenizer"},
+	"model":{"type":"WordPiece","unk_token":"[UNK]","vocab":{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"ok":5}}}`
+	tok, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := tok.Encode("ok <ORDER> ok", Options{})
+	if want := []int64{2, 5, 4, 5, 3}; !reflect.DeepEqual(enc.IDs, want) {
+		t.Errorf("ids = %v, want %v", enc.IDs, want)
+	}
+	if got := tok.Decode(enc.IDs, false); got != "[CLS] ok <ORDER> ok [SEP]" {
+		t.Errorf("decode = %q", got)
+	}
+}
