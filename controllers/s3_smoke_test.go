@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,12 +16,15 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
 	"github.com/responsible-ai/rmodel-operator/internal/artifact/s3test"
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
+	"github.com/responsible-ai/rmodel-operator/internal/testenv"
 )
 
 // TestRuntimeReadsS3 runs the evaluation and serving containers that the
@@ -37,7 +41,7 @@ func TestRuntimeReadsS3(t *testing.T) {
 	rai, _ = filepath.Abs(rai)
 	s3test.Binary(t)
 	modelBytes, dataBytes := demoArtifacts(t, rai)
-	srv := s3test.Start(t, "models", "datasets")
+	srv := s3test.StartTLS(t, "models", "datasets")
 	// Serving last: it stops the server.
 	t.Run("evaluation Jobs", func(t *testing.T) { evaluationJobsReadS3(t, rai, srv, modelBytes, dataBytes) })
 	t.Run("serving pods", func(t *testing.T) { servingPodsReadS3(t, rai, srv, modelBytes) })
@@ -134,45 +138,95 @@ func runEvaluationWithEnv(t *testing.T, rai string, obj *raiv1.ResponsibleModel,
 	return runEvaluation(t, rai, obj, kind)
 }
 
-// servingPodsReadS3: the right credentials load the model (ready); a
+// servingPodsReadS3 runs the pod that applyDeployment writes (the store
+// over https with the spec's CA bundle, the node cache on): the right
+// credentials load the model (ready); a
 // wrong secret key stops the server with an error naming the object and
 // S3's code (the pod never becomes ready, so the rollout is not promoted);
 // and with the node-local cache, a second pod of the same digest becomes
 // ready with the S3 server gone. It stops the server.
 func servingPodsReadS3(t *testing.T, rai string, srv *s3test.Server, modelBytes []byte) {
 	modelURI := srv.Put(t, "models", "credit/v1/serving.onnx", modelBytes)
+	// Over https, the store's certificate signed by a private CA that the
+	// spec's caBundle names, with the node-local cache on.
 	obj := newModel("ns", "credit", withS3("model-store"), func(m *raiv1.ResponsibleModel) {
 		m.Spec.Model = raiv1.ModelArtifact{URI: raiv1.ArtifactURI(modelURI), SHA256: raiv1.SHA256(digestOf(modelBytes))}
-		m.Spec.Storage.S3.Endpoint = srv.Endpoint
+		m.Spec.Storage.S3.Endpoint = srv.TLSEndpoint
+		m.Spec.Storage.S3.CABundle = &raiv1.ConfigMapKeyReference{Name: "store-ca", Key: "ca.crt"}
 	})
-	served := servedModel{Version: "v1", URI: modelURI, SHA256: digestOf(modelBytes)}
-	cacheDir := t.TempDir()
-	c := buildServingDeployment(obj, served, "rai:1").Spec.Template.Spec.Containers[0]
-	// serve starts the container as a pod would, the Secret holding secret,
-	// and returns its exit error (nil once it is ready: it is then stopped).
+	caPEM, err := os.ReadFile(srv.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostCache := t.TempDir()
+	r := &ResponsibleModelReconciler{Client: fake.NewClientBuilder().WithScheme(testenv.Scheme()).Build(), Scheme: testenv.Scheme(),
+		EvaluationJobs: EvaluationJobOptions{Image: "rai:1", ArtifactCacheHostPath: hostCache}}
+	dep, err := r.applyDeployment(context.Background(), obj, servedModel{Version: "v1", URI: modelURI, SHA256: digestOf(modelBytes)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := dep.Spec.Template.Spec
+	// serve starts the container as a kubelet would (volumes as local
+	// directories, mount paths rewritten, the Secret holding secret and the
+	// ConfigMap store-ca the CA) and returns its exit error (nil once it is
+	// ready: it is then stopped).
 	serve := func(t *testing.T, secret string) (string, error) {
 		t.Helper()
 		port := freePort(t)
-		args := slices.Clone(c.Args)
-		for i := range args {
+		mounts := map[string]string{}
+		for _, v := range pod.Volumes {
 			switch {
-			case i > 0 && args[i-1] == contract.Arg(contract.FlagPort):
-				args[i] = strconv.Itoa(port)
-			case i > 0 && args[i-1] == contract.Arg(contract.FlagAuditLog):
-				args[i] = filepath.Join(t.TempDir(), "audit.jsonl")
+			case v.HostPath != nil:
+				mounts[v.Name] = v.HostPath.Path
+			case v.ConfigMap != nil && v.ConfigMap.Name == "store-ca":
+				d := t.TempDir()
+				for _, item := range v.ConfigMap.Items {
+					if item.Key == "ca.crt" {
+						os.WriteFile(filepath.Join(d, item.Path), caPEM, 0o644)
+					}
+				}
+				mounts[v.Name] = d
+			default:
+				mounts[v.Name] = t.TempDir()
 			}
 		}
-		cmd := exec.Command(rai, args...)
-		cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir(), contract.EnvArtifactCache+"="+cacheDir)
-		for _, e := range c.Env {
-			switch {
-			case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
-				if v, ok := map[string]string{contract.EnvS3AccessKey: s3test.AccessKey, contract.EnvS3SecretKey: secret}[e.ValueFrom.SecretKeyRef.Key]; ok {
-					cmd.Env = append(cmd.Env, e.Name+"="+v)
+		c := pod.Containers[slices.IndexFunc(pod.Containers, func(c corev1.Container) bool { return c.Name == serveContainer })]
+		rewrite := func(s string) string {
+			for _, vm := range c.VolumeMounts {
+				if s == vm.MountPath || strings.HasPrefix(s, vm.MountPath+"/") {
+					return mounts[vm.Name] + strings.TrimPrefix(s, vm.MountPath)
 				}
-			case e.ValueFrom == nil && e.Name != "TMPDIR":
-				cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
 			}
+			return s
+		}
+		args := slices.Clone(c.Args)
+		for i := range args {
+			if i > 0 && args[i-1] == contract.Arg(contract.FlagPort) {
+				args[i] = strconv.Itoa(port)
+			}
+			args[i] = rewrite(args[i])
+		}
+		cmd := exec.Command(rai, args...)
+		cmd.Env = os.Environ()
+		vars := map[string]string{}
+		for _, e := range c.Env {
+			v := e.Value
+			switch f := e.ValueFrom; {
+			case f != nil && f.SecretKeyRef != nil:
+				var ok bool
+				if v, ok = map[string]string{contract.EnvS3AccessKey: s3test.AccessKey, contract.EnvS3SecretKey: secret}[f.SecretKeyRef.Key]; !ok {
+					continue
+				}
+			case f != nil && f.FieldRef != nil && f.FieldRef.FieldPath == "metadata.namespace":
+				v = obj.Namespace
+			case f != nil:
+				t.Fatalf("unexpected env source %+v", f)
+			}
+			for k, x := range vars {
+				v = strings.ReplaceAll(v, "$("+k+")", x)
+			}
+			vars[e.Name] = rewrite(v)
+			cmd.Env = append(cmd.Env, e.Name+"="+vars[e.Name])
 		}
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -212,6 +266,9 @@ func servingPodsReadS3(t *testing.T, rai string, srv *s3test.Server, modelBytes 
 	}
 	if out, err := serve(t, s3test.SecretKey); err != nil {
 		t.Fatalf("rai serve with the right credentials: %v\n%s", err, out)
+	}
+	if _, cached := os.Stat(filepath.Join(hostCache, obj.Namespace, "sha256", digestOf(modelBytes))); cached != nil {
+		t.Fatalf("the model is not in the node cache under its namespace: %v", cached)
 	}
 	srv.Stop()
 	// The next pod of the same digest on this node: the cache has it.
