@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
@@ -42,7 +43,26 @@ func (s *Server) newGRPCServer() *grpc.Server {
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: l.IdleTimeout}),
 	)
 	inference.RegisterGRPCInferenceServiceServer(g, &grpcService{s: s})
+	healthpb.RegisterHealthServer(g, grpcHealth{s: s})
 	return g
+}
+
+// grpcHealth is the standard gRPC health service (grpc.health.v1.Health), which Kubernetes' gRPC
+// probes ask: SERVING when the model is ready (the REST readiness endpoint's answer), for the
+// server ("") and for inference.GRPCInferenceService; NotFound for any other service.
+type grpcHealth struct {
+	healthpb.UnimplementedHealthServer
+	s *Server
+}
+
+func (h grpcHealth) Check(_ context.Context, r *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	if svc := r.GetService(); svc != "" && svc != inference.GRPCInferenceService_ServiceDesc.ServiceName {
+		return nil, status.Errorf(codes.NotFound, "unknown service %q", svc)
+	}
+	if !h.s.ready.Load() {
+		return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING}, nil
+	}
+	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
 }
 
 // grpcCode is the gRPC status code for an HTTP status the REST API answers.

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/responsible-ai/rmodel-operator/serving/audit"
@@ -30,7 +31,13 @@ import (
 
 // startGRPCServer runs a Server with REST and gRPC listeners until the test ends, waits until it
 // is ready, and returns it with a gRPC client.
-func startGRPCServer(t *testing.T, cfg Config) (*testServer, inference.GRPCInferenceServiceClient) {
+// grpcTestServer is a testServer with a gRPC health client.
+type grpcTestServer struct {
+	*testServer
+	health healthpb.HealthClient
+}
+
+func startGRPCServer(t *testing.T, cfg Config) (*grpcTestServer, inference.GRPCInferenceServiceClient) {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -68,7 +75,7 @@ func startGRPCServer(t *testing.T, cfg Config) (*testServer, inference.GRPCInfer
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return ts, inference.NewGRPCInferenceServiceClient(conn)
+	return &grpcTestServer{ts, healthpb.NewHealthClient(conn)}, inference.NewGRPCInferenceServiceClient(conn)
 }
 
 func flat(rows [][]float32) []float32 {
@@ -169,6 +176,15 @@ func TestGRPCServesTheSameModelAsREST(t *testing.T) {
 			}
 			if sm, err := c.ServerMetadata(ctx, &inference.ServerMetadataRequest{}); err != nil || sm.Name != "rai" {
 				t.Errorf("ServerMetadata: %v, %v", sm, err)
+			}
+			// Kubernetes' gRPC probes ask the standard health service.
+			for _, svc := range []string{"", "inference.GRPCInferenceService"} {
+				if h, err := ts.health.Check(ctx, &healthpb.HealthCheckRequest{Service: svc}); err != nil || h.Status != healthpb.HealthCheckResponse_SERVING {
+					t.Errorf("health %q: %v, %v", svc, h, err)
+				}
+			}
+			if _, err := ts.health.Check(ctx, &healthpb.HealthCheckRequest{Service: "other"}); status.Code(err) != codes.NotFound {
+				t.Errorf("health of another service: %v", err)
 			}
 
 			rng := rand.New(rand.NewPCG(2, 2))
@@ -454,4 +470,50 @@ func TestRESTBinaryTensorExtension(t *testing.T) {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+func TestShutdownWithGRPCDrainsRESTAndStopsGRPC(t *testing.T) {
+	m, uri, sum := testModel(t, 3)
+	ts, c := startGRPCServer(t, Config{ModelURI: uri, SHA256: sum, Name: "credit", MaxBatchSize: 8})
+	rows := [][]float32{{0.5, -1, 2}}
+	if _, err := c.ModelInfer(context.Background(), typedRequest("before", rows)); err != nil {
+		t.Fatal(err)
+	}
+	body := inferBody("slow", rows)
+	pr, pw := io.Pipe()
+	got := make(chan inferResult, 1)
+	go func() {
+		resp, err := http.Post(ts.url+"/v2/models/credit/infer", "application/json", pr)
+		if err != nil {
+			got <- inferResult{errMsg: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		r := inferResult{status: resp.StatusCode}
+		json.NewDecoder(resp.Body).Decode(&r.resp)
+		got <- r
+	}()
+	if _, err := pw.Write([]byte(body[:len(body)/2])); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	ts.cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for ts.Ready() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	// Shutting down: gRPC health is not SERVING (or the connection is already going away).
+	if h, err := ts.health.Check(context.Background(), &healthpb.HealthCheckRequest{}); err == nil && h.Status == healthpb.HealthCheckResponse_SERVING {
+		t.Error("gRPC health SERVING during shutdown")
+	}
+	pw.Write([]byte(body[len(body)/2:]))
+	pw.Close()
+	checkResponse(t, m, rows, <-got)
+	if err := <-ts.done; err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	ts.done <- nil
+	if _, err := c.ModelInfer(context.Background(), typedRequest("after", rows)); status.Code(err) != codes.Unavailable {
+		t.Errorf("gRPC after shutdown: %v, want Unavailable", err)
+	}
 }
