@@ -270,12 +270,14 @@ func inferenceURL(obj *raiv1.ResponsibleModel) string {
 }
 
 // servingGRPCPort is the OIP v2 gRPC port `rai serve` listens on and the Service exposes beside
-// the REST one: contract.DefaultGRPCPort, or the port after it when spec.serving.port takes it.
+// the REST one: contract.GRPCPortOffset above it (below it where that passes 65535). Tied to the
+// REST port so that pods sharing a network (the demo's local node, which does not remap ports)
+// do not collide on gRPC where their REST ports differ.
 func servingGRPCPort(obj *raiv1.ResponsibleModel) int32 {
-	if servingPort(obj) == contract.DefaultGRPCPort {
-		return contract.DefaultGRPCPort + 1
+	if p := servingPort(obj) + contract.GRPCPortOffset; p <= 65535 {
+		return p
 	}
-	return contract.DefaultGRPCPort
+	return servingPort(obj) - contract.GRPCPortOffset
 }
 
 // servingPort is the port `rai serve` listens on and the Service exposes:

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -32,8 +33,8 @@ func init() {
 Prometheus metrics at /metrics; infer takes Triton's binary tensor extension
 (Inference-Header-Content-Length). The same API over gRPC (inference.GRPCInferenceService:
 ServerLive, ServerReady, ModelReady, ServerMetadata, ModelMetadata, ModelInfer with
-raw_input_contents) listens on --grpc-port (0 turns it off); both share batching, metrics and
-the audit log.
+raw_input_contents, and grpc.health.v1.Health) listens on --grpc-port (off unless given; the
+operator's serving pods use --port + ` + strconv.Itoa(contract.GRPCPortOffset) + `); both share batching, metrics and the audit log.
 
 The model is read from file:// or http(s):// and refused unless its sha256 matches. The server
 listens at once (live) and reports ready after the model loaded and answered a warm-up inference.
@@ -89,7 +90,7 @@ or beside the rai executable.`,
 	f.StringVar(&cfg.SHA256, contract.FlagSHA256, "", "expected sha256 of the model file, hex (required)")
 	f.StringVar(&cfg.Name, contract.FlagName, contract.DefaultServedName, "model name in the API paths")
 	f.IntVar(&port, contract.FlagPort, contract.DefaultServingPort, "HTTP port")
-	f.IntVar(&grpcPort, contract.FlagGRPCPort, contract.DefaultGRPCPort, "OIP v2 gRPC port (0 turns gRPC off)")
+	f.IntVar(&grpcPort, contract.FlagGRPCPort, contract.DefaultGRPCPort, "OIP v2 gRPC port (0: no gRPC)")
 	f.StringVar(&device, contract.FlagDevice, contract.DefaultDevice, "execution provider: cpu or cuda (cuda fails at start when unavailable)")
 	f.StringVar(&cfg.AuditLogPath, contract.FlagAuditLog, "", "append-only hash-chained JSON-lines audit log (off when empty); an existing one is verified, then continued")
 	f.IntVar(&cfg.MaxBatchSize, contract.FlagMaxBatchSize, contract.DefaultMaxBatchSize, "most rows in one dynamic batch; 1 turns dynamic batching off")

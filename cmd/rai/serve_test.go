@@ -17,9 +17,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/onnxwriter"
+	"github.com/responsible-ai/rmodel-operator/serving/inference"
 )
 
 // runRai runs the rai command line in-process and returns its output and error.
@@ -86,12 +89,12 @@ func TestServeAndAuditVerify(t *testing.T) {
 		t.Fatalf("serve with a wrong sha256: %v", err)
 	}
 
-	port := freePort(t)
+	port, grpcPort := freePort(t), freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		_, err := runRai(ctx, "serve", "--model-uri", "file://"+modelPath, "--sha256", digest, "--name", "lr",
-			"--port", fmt.Sprint(port), "--audit-log", auditPath, "--max-batch-size", "8", "--max-batch-delay", "1ms")
+			"--port", fmt.Sprint(port), "--grpc-port", fmt.Sprint(grpcPort), "--audit-log", auditPath, "--max-batch-size", "8", "--max-batch-delay", "1ms")
 		done <- err
 	}()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -128,13 +131,26 @@ func TestServeAndAuditVerify(t *testing.T) {
 	if want := m.Predict([]float32{2, 4}); len(out.Outputs) != 1 || len(out.Outputs[0].Data) != 1 || abs(out.Outputs[0].Data[0]-want) > 1e-6 {
 		t.Fatalf("prediction %+v, want %v", out, want)
 	}
+	// The same prediction over gRPC, on --grpc-port.
+	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", grpcPort), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	gr, err := inference.NewGRPCInferenceServiceClient(conn).ModelInfer(context.Background(), &inference.ModelInferRequest{
+		ModelName: "lr", Id: "two", Inputs: []*inference.ModelInferRequest_InferInputTensor{{
+			Name: "features", Datatype: "FP32", Shape: []int64{1, 2}, Contents: &inference.InferTensorContents{Fp32Contents: []float32{2, 4}}}}})
+	if err != nil || len(gr.Outputs) != 1 || len(gr.Outputs[0].GetContents().GetFp32Contents()) != 1 ||
+		gr.Outputs[0].GetContents().GetFp32Contents()[0] != float32(out.Outputs[0].Data[0]) {
+		t.Fatalf("gRPC prediction %v, %v; REST's %v", gr, err, out.Outputs[0].Data)
+	}
 	cancel() // as SIGTERM does
 	if err := <-done; err != nil {
 		t.Fatalf("rai serve stopped with %v", err)
 	}
 
 	got, err := runRai(context.Background(), "audit", "verify", auditPath)
-	if err != nil || !strings.HasPrefix(got, "ok: 1 entries") {
+	if err != nil || !strings.HasPrefix(got, "ok: 2 entries") { // the REST and the gRPC prediction
 		t.Fatalf("audit verify: %q, %v", got, err)
 	}
 	log, _ := os.ReadFile(auditPath)

@@ -27,10 +27,14 @@ const (
 	LivenessPath = "/v2/health/live"
 	// ReadinessPath answers 200 once the model loaded and answered a warm-up.
 	ReadinessPath = "/v2/health/ready"
-	// DefaultGRPCPort is `rai serve --grpc-port`'s default: the OIP v2 gRPC
-	// API (inference.GRPCInferenceService) beside REST, KServe's port for it.
-	// The serving pod names it "grpc"; 0 turns gRPC off.
-	DefaultGRPCPort = 8081
+	// DefaultGRPCPort is `rai serve --grpc-port`'s default: 0, the OIP v2
+	// gRPC API (inference.GRPCInferenceService) off, so that several servers
+	// on one network (tests, the demo's local node) never collide on it.
+	DefaultGRPCPort = 0
+	// GRPCPortOffset places the serving pods' gRPC port: the operator passes
+	// --grpc-port spec.serving.port+GRPCPortOffset (9080 for the default
+	// 8080), spec.serving.port-GRPCPortOffset where that passes 65535.
+	GRPCPortOffset = 1000
 )
 
 // Defaults both sides state: the CRD as kubebuilder default markers
