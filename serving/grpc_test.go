@@ -37,7 +37,7 @@ type grpcTestServer struct {
 	health healthpb.HealthClient
 }
 
-func startGRPCServer(t *testing.T, cfg Config) (*grpcTestServer, inference.GRPCInferenceServiceClient) {
+func startGRPCServer(t testing.TB, cfg Config) (*grpcTestServer, inference.GRPCInferenceServiceClient) {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -28,7 +28,7 @@ import (
 )
 
 // testModel writes an MLP to a file and returns it with its file URI and sha256.
-func testModel(t *testing.T, features int) (onnxwriter.MLP, string, string) {
+func testModel(t testing.TB, features int) (onnxwriter.MLP, string, string) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(11, 12))
 	m := onnxwriter.RandomMLP(rng.Float64, features, 16, 8)
@@ -85,7 +85,7 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	return ts
 }
 
-func (ts *testServer) stop(t *testing.T) {
+func (ts *testServer) stop(t testing.TB) {
 	ts.cancel()
 	if err := <-ts.done; err != nil {
 		t.Errorf("server stopped with %v", err)
