@@ -19,6 +19,10 @@ import (
 // order of the outputs, and the answer's own Inference-Header-Content-Length gives the JSON's
 // length.
 
+// Extensions are the protocol extensions the server metadata lists (REST and gRPC): Triton's
+// name for the binary tensor extension.
+func Extensions() []string { return []string{"binary_tensor_data"} }
+
 // InferenceHeaderContentLength is the header that gives the JSON's length in a request or answer
 // with binary tensor data.
 const InferenceHeaderContentLength = "Inference-Header-Content-Length"

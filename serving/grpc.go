@@ -92,7 +92,7 @@ func (g *grpcService) ServerReady(context.Context, *inference.ServerReadyRequest
 }
 
 func (g *grpcService) ServerMetadata(context.Context, *inference.ServerMetadataRequest) (*inference.ServerMetadataResponse, error) {
-	return &inference.ServerMetadataResponse{Name: "rai", Version: g.s.cfg.ServerVersion, Extensions: []string{}}, nil
+	return &inference.ServerMetadataResponse{Name: "rai", Version: g.s.cfg.ServerVersion, Extensions: Extensions()}, nil
 }
 
 // ModelReady answers NotFound for another model or version, and ready false until the model is

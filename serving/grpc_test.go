@@ -174,7 +174,7 @@ func TestGRPCServesTheSameModelAsREST(t *testing.T) {
 			if _, err := c.ModelMetadata(ctx, &inference.ModelMetadataRequest{Name: "other"}); status.Code(err) != codes.NotFound {
 				t.Errorf("ModelMetadata other: %v", err)
 			}
-			if sm, err := c.ServerMetadata(ctx, &inference.ServerMetadataRequest{}); err != nil || sm.Name != "rai" {
+			if sm, err := c.ServerMetadata(ctx, &inference.ServerMetadataRequest{}); err != nil || sm.Name != "rai" || fmt.Sprint(sm.Extensions) != "[binary_tensor_data]" {
 				t.Errorf("ServerMetadata: %v, %v", sm, err)
 			}
 			// Kubernetes' gRPC probes ask the standard health service.

@@ -350,7 +350,7 @@ func (s *Server) Serve(ctx context.Context, ln, grpcLn net.Listener) error {
 }
 
 func (s *Server) handleServerMetadata(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, ServerMetadata{Name: "rai", Version: s.cfg.ServerVersion, Extensions: []string{}})
+	writeJSON(w, http.StatusOK, ServerMetadata{Name: "rai", Version: s.cfg.ServerVersion, Extensions: Extensions()})
 }
 
 // handleAuditHead answers the audit log's head: {"count":N,"hash":"…","genesis":"…"}.
