@@ -60,6 +60,7 @@ func main() {
 		decisionLog   string
 		auditAnchor   time.Duration
 		retention     time.Duration
+		artifactCache string
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the Prometheus metrics endpoint; 0 turns it off.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS to callers the API server authenticates (TokenReview) and authorizes for GET /metrics (SubjectAccessReview); false serves plain HTTP to anyone.")
@@ -75,6 +76,7 @@ func main() {
 	flag.StringVar(&clusterPolicy, "cluster-policy-configmap", "", "NAMESPACE/NAME of a ConfigMap with Rego modules and data that extend the default policy for every model (optional; when set and missing, nothing is promoted).")
 	flag.StringVar(&evalSelector, "evaluation-node-selector", "", "key=value[,key=value] added to the node selector of evaluation pods.")
 	flag.Var(&evalTolerate, "evaluation-toleration", "key[=value]:Effect toleration added to evaluation pods; repeatable or a comma-separated list.")
+	flag.StringVar(&artifactCache, "artifact-cache-host-path", "", "Node directory where serving and evaluation pods cache downloaded artifacts by digest, one directory per namespace (empty: no cache). It must be writable by UID 65532, and a hostPath volume needs the privileged Pod Security level in the models' namespaces.")
 	flag.DurationVar(&rolloutPoll, "rollout-poll-interval", 10*time.Second, "How often a rollout's pods are checked for scheduling failures.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -90,7 +92,7 @@ func main() {
 		fail(setupLog.Error, err, "register rai types")
 	}
 
-	jobOpts := controllers.EvaluationJobOptions{Image: runtimeImage}
+	jobOpts := controllers.EvaluationJobOptions{Image: runtimeImage, ArtifactCacheHostPath: artifactCache}
 	var err error
 	if jobOpts.NodeSelector, err = controllers.ParseNodeSelector(evalSelector); err != nil {
 		fail(setupLog.Error, err, "parse --evaluation-node-selector")
