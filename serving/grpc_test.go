@@ -517,3 +517,27 @@ func TestShutdownWithGRPCDrainsRESTAndStopsGRPC(t *testing.T) {
 		t.Errorf("gRPC after shutdown: %v, want Unavailable", err)
 	}
 }
+
+func TestGRPCRequestsAreMonitoredAsRESTOnes(t *testing.T) {
+	_, uri, sum := monitoredModel(t, "income", "debt", "region_score")
+	clock := &fakeClock{t: time.Date(2026, 12, 1, 10, 0, 30, 0, time.UTC)}
+	ts, c := startGRPCServer(t, Config{ModelURI: uri, SHA256: sum, Name: "credit", MaxBatchSize: 1,
+		Monitoring: MonitoringConfig{Enabled: true, Now: clock.Now}})
+	rows := [][]float32{{1, 2, 3}, {-1, 0, 1}}
+	for i, g := range []string{"female", "female", "male"} {
+		req := rawRequest(fmt.Sprint("g", i), rows)
+		req.Parameters = map[string]*inference.InferParameter{"group": {ParameterChoice: &inference.InferParameter_StringParam{StringParam: g}}}
+		if _, err := c.ModelInfer(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post(t, ts.url+"/v2/models/credit/infer", `{"parameters":{"group":"male"},"inputs":[{"name":"features","shape":[2,3],"datatype":"FP32","data":[1,2,3,-1,0,1]}]}`)
+	s := snapshotOf(t, ts.testServer, "")
+	got := map[string]int64{}
+	for _, g := range s.Windows[0].Groups {
+		got[g.Name] = g.Predictions
+	}
+	if got["female"] != 4 || got["male"] != 4 {
+		t.Errorf("predictions by group %v, want female 4 and male 4 (gRPC and REST alike)", got)
+	}
+}
