@@ -159,6 +159,66 @@ check "monitoring: shifted traffic is drift, the feature and statistic named in 
 check "monitoring: the drift is on the record (a Flagged DecisionRecord), and credit-local keeps serving (action Record)" \
   "$("${kubectl[@]}" get decisionrecords -n "$demo_ns" -l rai.responsible-ai.dev/model=credit-local -o jsonpath='{range .items[*]}{.spec.action}/{.spec.reason}{"\n"}{end}' | grep -c '^Flagged/DriftDetected$') $(get rmodel/credit-local '{.status.stableVersion}')" '^[1-9][0-9]* v1$'
 
+echo
+echo "== model storage: credit-s3 reads its model and data from a real S3 server (SeaweedFS, s3://)"
+s3_dir="$demo_out/seaweedfs"
+mkdir -p "$s3_dir/data"
+printf '{"identities":[{"name":"rai","credentials":[{"accessKey":"rai-demo","secretKey":"rai-demo-secret"}],"actions":["Admin","Read","Write","List"]}]}' >"$s3_dir/s3.json"
+# Each bucket is a collection that grows 7 volumes, the filer's own log one
+# more: 32 volume slots leave room.
+setsid nohup "$bin/weed" server -dir="$s3_dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.port=19331 -master.port.grpc=29331 \
+  -volume.port=19332 -volume.port.grpc=29332 -volume.max=32 -master.volumeSizeLimitMB=64 -filer -filer.port=19333 -filer.port.grpc=29333 \
+  -s3 -s3.port=19334 -s3.port.grpc=29334 -s3.port.iceberg=19335 -s3.config="$s3_dir/s3.json" -metricsPort=19336 -iam=false \
+  >"$s3_dir/weed.log" 2>&1 </dev/null &
+weed_pid=$!
+for _ in $(seq 1 90); do
+  curl -fsS -o /dev/null -F file=@"$root/_output/demo/models/fair-dp.onnx" "http://127.0.0.1:19333/buckets/models/credit/fair-dp.onnx" 2>/dev/null && break
+  sleep 1
+done
+curl -fsS -o /dev/null -F file=@"$root/_output/demo/data/eval.csv" "http://127.0.0.1:19333/buckets/datasets/credit/eval.csv" || true
+eval_sha=$(get rmodel/credit-local '{.spec.evaluations.dataset.sha256}')
+"${kubectl[@]}" apply -n "$demo_ns" -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Secret
+metadata: {name: model-store}
+stringData: {AWS_ACCESS_KEY_ID: rai-demo, AWS_SECRET_ACCESS_KEY: rai-demo-secret}
+---
+apiVersion: rai.responsible-ai.dev/v1alpha1
+kind: ResponsibleModel
+metadata: {name: credit-s3}
+spec:
+  version: v1
+  intendedUse: The fair demo model, stored in object storage.
+  model: {uri: "s3://models/credit/fair-dp.onnx", sha256: "$fair_sha"}
+  storage:
+    s3: {endpoint: "http://127.0.0.1:19334", pathStyle: true, credentialsSecretRef: {name: model-store}}
+  evaluations:
+    dataset: {uri: "s3://datasets/credit/eval.csv", sha256: "$eval_sha", labelColumn: label, favorableLabel: "1"}
+    fairness:
+      sensitiveColumns: [sex, age_group]
+      privileged: [{column: sex, value: male}]
+    job: {activeDeadlineSeconds: 600, backoffLimit: 0}
+  serving:
+    replicas: 1
+    port: 18502
+    progressDeadlineSeconds: 120
+    nodeSelector: {rai.responsible-ai.dev/local-exec: "true"}
+    tolerations: [{key: rai.responsible-ai.dev/local-exec, operator: Exists, effect: NoSchedule}]
+YAML
+if ! "${kubectl[@]}" wait rmodel/credit-s3 -n "$demo_ns" --for=condition=Ready --timeout=300s >/dev/null; then
+  "${kubectl[@]}" get pods -n "$demo_ns" -o wide -l rai.responsible-ai.dev/model=credit-s3 || true
+  "${kubectl[@]}" get rmodel credit-s3 -n "$demo_ns" -o jsonpath='{range .status.conditions[*]}{.type}={.status} {.reason}: {.message}{"\n"}{end}' || true
+  for f in $(find "$localnode_dir" -path '*credit-s3-serving*' -name '*.log' 2>/dev/null); do echo "--- $f"; tail -5 "$f"; done
+  grep -v 'volume grow\|failed to find writable\|topo failed\|Not enough data nodes\|metadata log write' "$s3_dir/weed.log" | tail -10 || true
+fi
+check "s3: credit-s3 was evaluated on the data set in S3 and promoted" \
+  "$(get rmodel/credit-s3 '{.status.conditions[?(@.type=="Evaluated")].status} {.status.lastDecision.allowed} {.status.stableVersion}')" '^True true v1$'
+out=$(curl -fsS -H 'Content-Type: application/json' \
+  -d '{"inputs":[{"name":"features","shape":[1,9],"datatype":"FP32","data":[0.61,0.52,-0.09,2,0.54,1,0,0,-0.74]}]}' \
+  "http://127.0.0.1:18502/v2/models/credit-s3/infer" || true)
+check "s3: credit-s3 serves the model it read from S3" "$out" '"outputs"'
+kill "$weed_pid" 2>/dev/null || true
+
 if [ "$failures" -gt 0 ]; then
   echo "e2e: $failures assertion(s) failed; manager log tail:"
   tail -40 "$manager_log" || true
