@@ -230,7 +230,7 @@ func (r *ResponsibleModelReconciler) reconcileMonitoring(ctx context.Context, s 
 	r.eventAfterStatusPatch(ctx, obj, nil, corev1.EventTypeWarning, reason, "Monitor", "version %s: %s", st.StableVersion, truncate(msg, maxEventNote))
 	entry := raiv1.HistoryEntry{Version: st.StableVersion, ModelSHA256: st.StableModelSHA256, Action: raiv1.HistoryFlagged, DecisionID: d.ID,
 		Reason: reason, Message: truncate(msg, 1024), Time: metav1.NewTime(s.now)}
-	if m.Action == raiv1.MonitoringRollback && enforcement(obj) == raiv1.EnforcementEnforce {
+	if m.Action == raiv1.MonitoringRollback && effectiveEnforcement(obj, platform) == raiv1.EnforcementEnforce {
 		return done, r.monitoringRollback(ctx, s, entry)
 	}
 	return done, r.recordAction(ctx, obj, entry, st.StableEvidence)
