@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"google.golang.org/grpc"
@@ -41,6 +43,7 @@ func (s *Server) newGRPCServer() *grpc.Server {
 		grpc.MaxSendMsgSize(math.MaxInt32),
 		grpc.ConnectionTimeout(l.ReadHeaderTimeout),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: l.IdleTimeout}),
+		grpc.UnaryInterceptor(s.recoverGRPC),
 	)
 	inference.RegisterGRPCInferenceServiceServer(g, &grpcService{s: s})
 	healthpb.RegisterHealthServer(g, grpcHealth{s: s})
@@ -63,6 +66,18 @@ func (h grpcHealth) Check(_ context.Context, r *healthpb.HealthCheckRequest) (*h
 		return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING}, nil
 	}
 	return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVING}, nil
+}
+
+// recoverGRPC answers a handler's panic with Internal and logs it, as net/http does for REST:
+// grpc-go itself does not recover, and a panic would stop the whole server.
+func (s *Server) recoverGRPC(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("gRPC handler panicked", "method", info.FullMethod, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp, err = nil, status.Error(codes.Internal, "internal error")
+		}
+	}()
+	return handler(ctx, req)
 }
 
 // grpcCode is the gRPC status code for an HTTP status the REST API answers.
