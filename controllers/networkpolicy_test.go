@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -93,14 +94,30 @@ func TestNetworkPoliciesSelectTheOperatorsPods(t *testing.T) {
 		}
 	}
 
-	// Every ingress rule admits only the serving container's port, by name.
+	// Every ingress rule admits only the serving container's ports, by
+	// name: clients both protocols (REST http, gRPC grpc), the manager
+	// REST (audit heads, monitoring windows).
 	servingPorts := servingPod.Spec.Containers[0].Ports
-	if len(servingPorts) != 1 {
-		t.Fatalf("the serving container has ports %v", servingPorts)
+	var names []string
+	for _, p := range servingPorts {
+		names = append(names, p.Name)
+	}
+	if !slices.Equal(names, []string{"http", "grpc"}) {
+		t.Fatalf("the serving container has ports %v, want http and grpc", servingPorts)
+	}
+	want := [][]string{{"http", "grpc"}, {"http"}}
+	if len(serving.Spec.Ingress) != len(want) {
+		t.Fatalf("%d ingress rules, want %d", len(serving.Spec.Ingress), len(want))
 	}
 	for i, rule := range serving.Spec.Ingress {
-		if len(rule.Ports) != 1 || rule.Ports[0].Port == nil || rule.Ports[0].Port.String() != servingPorts[0].Name {
-			t.Errorf("ingress rule %d admits %v, want only the serving port %q", i, rule.Ports, servingPorts[0].Name)
+		var got []string
+		for _, p := range rule.Ports {
+			if p.Port != nil {
+				got = append(got, p.Port.String())
+			}
+		}
+		if !slices.Equal(got, want[i]) {
+			t.Errorf("ingress rule %d admits %v, want the serving ports %v", i, got, want[i])
 		}
 	}
 

@@ -154,8 +154,9 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 			contract.Arg(contract.FlagAuditLog), auditLogDir + "/audit.jsonl",
 			contract.Arg(contract.FlagMaxBatchSize), strconv.Itoa(int(maxBatch)), contract.Arg(contract.FlagMaxBatchDelay), batchDelay,
 		},
-		Env:             auditEnv(obj, append([]corev1.EnvVar{{Name: "TMPDIR", Value: "/tmp"}}, storageEnv(obj)...)),
-		Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+		Env: auditEnv(obj, append([]corev1.EnvVar{{Name: "TMPDIR", Value: "/tmp"}}, storageEnv(obj)...)),
+		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP},
+			{Name: "grpc", ContainerPort: servingGRPCPort(obj), Protocol: corev1.ProtocolTCP}},
 		Resources:       resources,
 		ReadinessProbe:  probe(contract.ReadinessPath, 5),
 		LivenessProbe:   probe(contract.LivenessPath, 10),
@@ -259,7 +260,7 @@ func buildService(obj *raiv1.ResponsibleModel) *corev1.Service {
 			Type:     corev1.ServiceTypeClusterIP,
 			Selector: servingSelector(obj),
 			Ports: []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
-				{Name: "grpc", Port: servingGRPCPort(obj), TargetPort: intstr.FromInt32(servingGRPCPort(obj)), Protocol: corev1.ProtocolTCP}},
+				{Name: "grpc", Port: servingGRPCPort(obj), TargetPort: intstr.FromString("grpc"), Protocol: corev1.ProtocolTCP}},
 		},
 	}
 }
