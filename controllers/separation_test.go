@@ -124,6 +124,12 @@ func installShippedRBACAndAdmission(t *testing.T, ns string) {
 		g.Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "alice-" + strings.ToLower(role.Name), Namespace: ns}, RoleRef: role,
 			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "alice"}}})).To(Succeed())
 	}
+	// The mutating policy answers 503 ("Resource kind ... not found")
+	// until the API server has resolved the CRD's schema for it: wait
+	// until a model can be created (dry run) before a test relies on it.
+	g.Eventually(func() error {
+		return k8s.Create(ctx, newModel(ns, "admission-probe"), client.DryRunAll)
+	}).WithTimeout(waitFor).Should(Succeed())
 }
 
 // TestNamespaceEditorCannotOpenTheGate: every bypass a namespace editor
