@@ -217,9 +217,14 @@ func fixtures(t *testing.T) []client.Object {
 			Conditions: []metav1.Condition{
 				cond(raiv1.ConditionReady, metav1.ConditionUnknown, raiv1.ReasonEvaluationsRunning, "evaluating v2"),
 				cond(raiv1.ConditionPolicyAllowed, metav1.ConditionUnknown, raiv1.ReasonAwaitingDecision, "v2's evaluations have not finished"),
+				cond(raiv1.ConditionCompliant, metav1.ConditionFalse, raiv1.ReasonDriftDetected, "live traffic of stable version v1 fails the monitoring rules"),
 			},
 			LastDecision: &raiv1.DecisionStatus{ID: "d-local-v1", Version: "v1", Allowed: true, Enforcement: raiv1.EnforcementEnforce, PolicyDigest: policy, Time: at(10)},
 			Serving:      &raiv1.ServingStatus{Deployment: "credit-local-serving", Replicas: 1, ReadyReplicas: 1, Version: "v1"},
+			// v1's live traffic drifted on region_score.
+			Monitoring: &raiv1.MonitoringStatus{Version: "v1", ModelSHA256: shaV1, Time: at(5), Replicas: 1, Rows: 3000, DecisionID: "d-local-mon",
+				Summary: "largest drift feature region_score: PSI 1.029; most significant feature region_score: KS D=0.447 (Holm-adjusted p=0)",
+				Violations: []raiv1.Violation{{Code: "DriftPSI", Message: "monitoring: feature region_score drifted: PSI 1.029 exceeds the maximum 0.25 (policy default; live mean 1.49, reference mean 0.02, 3000 live rows)"}}},
 		},
 	})
 	return objs

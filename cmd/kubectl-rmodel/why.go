@@ -26,7 +26,9 @@ type whyReport struct {
 	Decision    *raiv1.DecisionStatus    `json:"decision,omitempty"`
 	WouldPass   []wouldPass              `json:"wouldPass,omitempty"`
 	Evaluations []raiv1.EvaluationStatus `json:"evaluations,omitempty"`
-	// Conditions are Stalled and Ready.
+	// Monitoring is the last read of the stable version's live traffic.
+	Monitoring *raiv1.MonitoringStatus `json:"monitoring,omitempty"`
+	// Conditions are Stalled, Compliant (with monitoring) and Ready.
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
@@ -89,7 +91,7 @@ func newWhyCmd(connect connectFunc) *cobra.Command {
 func explain(m *raiv1.ResponsibleModel) *whyReport {
 	st := &m.Status
 	r := &whyReport{Namespace: m.Namespace, Model: m.Name, StableVersion: st.StableVersion, CandidateVersion: st.CandidateVersion,
-		Verdict: verdict(m), Decision: st.LastDecision, Evaluations: st.Evaluations}
+		Verdict: verdict(m), Decision: st.LastDecision, Evaluations: st.Evaluations, Monitoring: st.Monitoring}
 	d := st.LastDecision
 	switch {
 	case d == nil && st.CandidateVersion != "":
@@ -102,7 +104,11 @@ func explain(m *raiv1.ResponsibleModel) *whyReport {
 	if d != nil {
 		r.WouldPass = whatWouldPass(d, st.Evaluations)
 	}
-	for _, t := range []string{raiv1.ConditionStalled, raiv1.ConditionReady} {
+	types := []string{raiv1.ConditionStalled, raiv1.ConditionReady}
+	if st.Monitoring != nil {
+		types = []string{raiv1.ConditionStalled, raiv1.ConditionCompliant, raiv1.ConditionReady}
+	}
+	for _, t := range types {
 		if c := meta.FindStatusCondition(st.Conditions, t); c != nil {
 			r.Conditions = append(r.Conditions, *c)
 		}
@@ -248,6 +254,22 @@ func printWhy(s *session, r *whyReport) {
 			if e.State == raiv1.EvaluationError && e.Message != "" {
 				fmt.Fprintf(out, "  %s: %s\n", e.Kind, e.Message)
 			}
+		}
+	}
+	if mon := r.Monitoring; mon != nil {
+		replicas := "replicas"
+		if mon.Replicas == 1 {
+			replicas = "replica"
+		}
+		fmt.Fprintf(out, "\nLive monitoring of %s, read %s: %d rows from %d %s\n", mon.Version, formatTime(mon.Time.Time), mon.Rows, mon.Replicas, replicas)
+		if mon.Summary != "" {
+			fmt.Fprintf(out, "  %s\n", mon.Summary)
+		}
+		if mon.Message != "" {
+			fmt.Fprintf(out, "  could not judge: %s\n", mon.Message)
+		}
+		for _, v := range mon.Violations {
+			fmt.Fprintf(out, "  %s: %s\n", v.Code, v.Message)
 		}
 	}
 	if len(r.Conditions) > 0 {
