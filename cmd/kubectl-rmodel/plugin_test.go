@@ -223,7 +223,7 @@ func fixtures(t *testing.T) []client.Object {
 			Serving:      &raiv1.ServingStatus{Deployment: "credit-local-serving", Replicas: 1, ReadyReplicas: 1, Version: "v1"},
 			// v1's live traffic drifted on region_score.
 			Monitoring: &raiv1.MonitoringStatus{Version: "v1", ModelSHA256: shaV1, Time: at(5), Replicas: 1, Rows: 3000, DecisionID: "d-local-mon",
-				Summary: "largest drift feature region_score: PSI 1.029; most significant feature region_score: KS D=0.447 (Holm-adjusted p=0)",
+				Summary:    "largest drift feature region_score: PSI 1.029; most significant feature region_score: KS D=0.447 (Holm-adjusted p=0)",
 				Violations: []raiv1.Violation{{Code: "DriftPSI", Message: "monitoring: feature region_score drifted: PSI 1.029 exceeds the maximum 0.25 (policy default; live mean 1.49, reference mean 0.02, 3000 live rows)"}}},
 		},
 	})
