@@ -11,11 +11,13 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
@@ -236,13 +238,32 @@ func (r *ResponsibleModelReconciler) reconcileMonitoring(ctx context.Context, s 
 	return done, r.recordAction(ctx, obj, entry, st.StableEvidence)
 }
 
-// liveSnapshot fetches and merges the last windows of every ready serving
-// pod of the stable artifact.
+// liveSnapshot fetches and merges the last windows of every ready replica of
+// the stable artifact. A replica is a pod that runs the serving
+// Deployment's own containers (sameContainers, as the evaluations' trust
+// checks compare a pod with its Job): a pod that only carries the serving
+// labels — any namespace editor can create one, running any server — is
+// not read, so it can neither hide drift nor invent it.
 func (r *ResponsibleModelReconciler) liveSnapshot(ctx context.Context, obj *raiv1.ResponsibleModel, windows int) (*monitoring.Snapshot, int, error) {
+	dep := &appsv1.Deployment{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: servingName(obj.Name)}, dep); err != nil {
+		return nil, 0, fmt.Errorf("get the serving Deployment: %w", err)
+	}
 	pods := &corev1.PodList{}
 	if err := r.APIReader.List(ctx, pods, client.InNamespace(obj.Namespace),
 		client.MatchingLabels{raiv1.LabelModel: obj.Name, raiv1.LabelComponent: "serving", LabelModelDigest: digestLabel(obj.Status.StableModelSHA256)}); err != nil {
 		return nil, 0, fmt.Errorf("list the serving pods: %w", err)
+	}
+	var ignored []string
+	pods.Items = slices.DeleteFunc(pods.Items, func(p corev1.Pod) bool {
+		if sameContainers("container", dep.Spec.Template.Spec.Containers, p.Spec.Containers) != "" {
+			ignored = append(ignored, p.Name)
+			return true
+		}
+		return false
+	})
+	if len(ignored) > 0 {
+		log.FromContext(ctx).Info("pods that carry the serving labels but do not run the serving template are not read", "pods", ignored)
 	}
 	c := r.HTTPClient
 	if c == nil {
@@ -290,7 +311,7 @@ func toDocument(v any) (map[string]any, error) {
 	return doc, nil
 }
 
-// sameCodes: two violation lists name the same codes and messages' features.
+// sameCodes: two violation lists name the same codes, in order.
 func sameCodes(a, b []raiv1.Violation) bool {
 	return slices.EqualFunc(a, b, func(x, y raiv1.Violation) bool { return x.Code == y.Code })
 }

@@ -146,14 +146,11 @@ func TestLiveMonitoring(t *testing.T) {
 	g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: reportConfigMapName(refJob.Name)}, cm)).To(Succeed())
 	g.Expect(cm.Data[referenceKey]).To(Equal(line), "the log line the report vouches for, not the rest of the log")
 
-	// One ready serving pod, at the fake server's address.
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "watched-serving-1", Namespace: ns, Labels: map[string]string{
-		raiv1.LabelModel: m.Name, raiv1.LabelComponent: "serving", LabelModelDigest: digestLabel(sha(1))}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: serveContainer, Image: "rai"}}}}
-	g.Expect(k8s.Create(ctx, pod)).To(Succeed())
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1", PodIPs: []corev1.PodIP{{IP: "127.0.0.1"}},
-		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
-	g.Expect(k8s.Status().Update(ctx, pod)).To(Succeed())
+	// One ready replica, at the fake server's address, and a pod that only
+	// carries the serving labels (a namespace editor's, running another
+	// program): it is not read.
+	readyServingPod(t, ns, "watched-serving-1", m.Name, sha(1), dep.Spec.Template.Spec)
+	readyServingPod(t, ns, "watched-forged", m.Name, sha(1), corev1.PodSpec{Containers: []corev1.Container{{Name: serveContainer, Image: "rai"}}})
 
 	g.Eventually(func(g Gomega) {
 		got := getModel(g, m)
@@ -227,13 +224,7 @@ func TestMonitoringRollback(t *testing.T) {
 	promote("v1", 1)
 	setVersion(t, m, "v2", 2)
 	promote("v2", 2)
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "watched-serving-2", Namespace: ns, Labels: map[string]string{
-		raiv1.LabelModel: m.Name, raiv1.LabelComponent: "serving", LabelModelDigest: digestLabel(sha(2))}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: serveContainer, Image: "rai"}}}}
-	g.Expect(k8s.Create(ctx, pod)).To(Succeed())
-	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1", PodIPs: []corev1.PodIP{{IP: "127.0.0.1"}},
-		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
-	g.Expect(k8s.Status().Update(ctx, pod)).To(Succeed())
+	readyServingPod(t, ns, "watched-serving-2", m.Name, sha(2), servingDeployment(t, m, "v2").Spec.Template.Spec)
 	drifted := liveSnapshotOf(2, 3000, 1.0, 12)
 	drifted.Version = "v2"
 	live.Store(drifted)
@@ -261,4 +252,17 @@ type podLogsFunc func() string
 
 func (f podLogsFunc) Logs(context.Context, string, string, string) ([]byte, error) {
 	return []byte(f()), nil
+}
+
+// readyServingPod plays the Deployment and kubelet: a ready pod of the
+// model's serving labels for the artifact sha, running spec, at 127.0.0.1.
+func readyServingPod(t *testing.T, ns, name, model, sha string, spec corev1.PodSpec) {
+	t.Helper()
+	g := NewWithT(t)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{
+		raiv1.LabelModel: model, raiv1.LabelComponent: "serving", LabelModelDigest: digestLabel(sha)}}, Spec: spec}
+	g.Expect(k8s.Create(context.Background(), pod)).To(Succeed())
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "127.0.0.1", PodIPs: []corev1.PodIP{{IP: "127.0.0.1"}},
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+	g.Expect(k8s.Status().Update(context.Background(), pod)).To(Succeed())
 }
