@@ -3,6 +3,7 @@ package controllers
 import (
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -310,5 +311,32 @@ func TestNoCandidatePolicyCondition(t *testing.T) {
 				t.Errorf("PolicyAllowed = %s (%s), want %s", c.Reason, c.Message, tc.wantReason)
 			}
 		})
+	}
+}
+
+// TestApprovesOnlyThisCandidacy: an approval counts for the decision it
+// names, and only when given during the current candidacy — a version that
+// comes back with the same decision ID needs a person again.
+func TestApprovesOnlyThisCandidacy(t *testing.T) {
+	since := metav1.NewTime(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	obj := &raiv1.ResponsibleModel{ObjectMeta: metav1.ObjectMeta{Name: "m"}, Status: raiv1.ResponsibleModelStatus{CandidateSince: &since}}
+	d := &raiv1.DecisionStatus{ID: "d1", Version: "v1", ModelSHA256: sha(1)}
+	approval := func(at time.Time, id string) *raiv1.ModelApproval {
+		return &raiv1.ModelApproval{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(at)},
+			Spec: raiv1.ModelApprovalSpec{Model: "m", Version: "v1", ModelSHA256: raiv1.SHA256(sha(1)), DecisionID: id}}
+	}
+	for _, tc := range []struct {
+		name string
+		a    *raiv1.ModelApproval
+		want bool
+	}{
+		{"during the candidacy", approval(since.Add(time.Minute), "d1"), true},
+		{"in the candidacy's first second", approval(since.Time, "d1"), true},
+		{"before the candidacy (an earlier one)", approval(since.Add(-time.Hour), "d1"), false},
+		{"another decision", approval(since.Add(time.Minute), "d2"), false},
+	} {
+		if got := approves(tc.a, obj, d); got != tc.want {
+			t.Errorf("%s: approves = %t, want %t", tc.name, got, tc.want)
+		}
 	}
 }
