@@ -28,13 +28,7 @@ func TestApprovalGate(t *testing.T) {
 	ns := newNamespace(t)
 	installShippedRBACAndAdmission(t, ns)
 	// bob may approve models in this namespace.
-	g.Expect(k8s.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "approver", Namespace: ns}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"responsiblemodels"}, Verbs: []string{"get", "approve"}},
-		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"modelapprovals"}, Verbs: []string{"create", "get"}},
-	}})).To(Succeed())
-	g.Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "bob-approver", Namespace: ns},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "approver"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "bob"}}})).To(Succeed())
+	grantOnModels(t, ns, "approve", "bob")
 	startManagerWith(t, impersonating(operatorUser, "system:serviceaccounts", "system:serviceaccounts:rmodel-system"), nil)
 	alice, err := client.New(impersonating("alice"), client.Options{Scheme: testenv.Scheme()})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -101,13 +95,7 @@ func TestBreakGlassOverride(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	installShippedRBACAndAdmission(t, ns)
-	g.Expect(k8s.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "breakglass", Namespace: ns}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"responsiblemodels"}, Verbs: []string{"get", "override"}},
-		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"modelapprovals"}, Verbs: []string{"create", "get"}},
-	}})).To(Succeed())
-	g.Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "carol-breakglass", Namespace: ns},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "breakglass"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "carol"}}})).To(Succeed())
+	grantOnModels(t, ns, "override", "carol")
 	startManagerWith(t, impersonating(operatorUser, "system:serviceaccounts", "system:serviceaccounts:rmodel-system"), nil)
 	alice, err := client.New(impersonating("alice"), client.Options{Scheme: testenv.Scheme()})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -181,15 +169,7 @@ func TestInconclusiveVerdictFourEyes(t *testing.T) {
 	ns := newNamespace(t)
 	installShippedRBACAndAdmission(t, ns)
 	// alice and bob may both approve models in this namespace.
-	g.Expect(k8s.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "approver", Namespace: ns}, Rules: []rbacv1.PolicyRule{
-		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"responsiblemodels"}, Verbs: []string{"get", "approve"}},
-		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"modelapprovals"}, Verbs: []string{"create", "get"}},
-	}})).To(Succeed())
-	for _, who := range []string{"alice", "bob"} {
-		g.Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: who + "-approver", Namespace: ns},
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "approver"},
-			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: who}}})).To(Succeed())
-	}
+	grantOnModels(t, ns, "approve", "alice", "bob")
 	startManagerWith(t, impersonating(operatorUser, "system:serviceaccounts", "system:serviceaccounts:rmodel-system"), nil)
 	alice, err := client.New(impersonating("alice"), client.Options{Scheme: testenv.Scheme()})
 	g.Expect(err).NotTo(HaveOccurred())
@@ -273,4 +253,21 @@ func TestInconclusiveVerdictFourEyes(t *testing.T) {
 		g.Expect(k8s.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{raiv1.LabelModel: m.Name})).To(Succeed())
 		g.Expect(list.Items).To(ContainElement(And(HaveField("Spec.Reason", raiv1.ReasonApproved), HaveField("Spec.Inconclusive", HaveLen(1)))))
 	}).WithTimeout(waitFor).Should(Succeed())
+}
+
+// grantOnModels gives users, in ns, the custom verb (approve or override)
+// on responsiblemodels and the right to create ModelApprovals.
+func grantOnModels(t *testing.T, ns, verb string, users ...string) {
+	t.Helper()
+	g := NewWithT(t)
+	ctx := context.Background()
+	g.Expect(k8s.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: verb + "-models", Namespace: ns}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"responsiblemodels"}, Verbs: []string{"get", verb}},
+		{APIGroups: []string{raiv1.GroupVersion.Group}, Resources: []string{"modelapprovals"}, Verbs: []string{"create", "get"}},
+	}})).To(Succeed())
+	for _, who := range users {
+		g.Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: who + "-" + verb, Namespace: ns},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: verb + "-models"},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: who}}})).To(Succeed())
+	}
 }
