@@ -169,6 +169,51 @@ const (
 	FlagPartSHA256       = "part-sha256"
 )
 
+// Flags of text models, on `rai serve` and every `rai evaluate <kind>`
+// (docs/models.md, "Text models").
+const (
+	// FlagTask is spec.model.task: binary-classification (the default),
+	// text-classification or token-classification.
+	FlagTask = "task"
+	// FlagTokenizer and FlagTokenizerSHA256 locate and pin the model's
+	// Hugging Face tokenizer.json (a path or URI, as the model's).
+	FlagTokenizer       = "tokenizer"
+	FlagTokenizerSHA256 = "tokenizer-sha256"
+	// FlagLabels is spec.model.labels, comma-separated, in logit order.
+	FlagLabels = "labels"
+	// FlagMaxLength is spec.model.maxLength (0: the model's metadata,
+	// the tokenizer file, else 128).
+	FlagMaxLength = "max-length"
+	// FlagTextColumn is the dataset column holding the text (for
+	// token-classification: words separated by single spaces, the label
+	// column one IOB2 tag per word).
+	FlagTextColumn = "text-column"
+	// FlagTermPairs and FlagTermPairsSHA256 locate the identity-term pairs
+	// of `rai evaluate counterfactual`.
+	FlagTermPairs       = "term-pairs"
+	FlagTermPairsSHA256 = "term-pairs-sha256"
+	// FlagMaxEdits is the word-edit budget of the text attack.
+	FlagMaxEdits = "max-edits"
+	// FlagTypoRate is the per-word typo probability of accuracy under typos.
+	FlagTypoRate = "typo-rate"
+)
+
+// Tasks (spec.model.task).
+const (
+	TaskBinaryClassification = "binary-classification"
+	TaskTextClassification   = "text-classification"
+	TaskTokenClassification  = "token-classification"
+	// DefaultTextColumn is dataset.textColumn's default and --text-column's.
+	DefaultTextColumn = "text"
+	// DefaultMaxLength is the sequence length when neither the spec, the
+	// model's metadata nor the tokenizer file states one.
+	DefaultMaxLength = 128
+	// DefaultMaxEdits and DefaultTypoRate are robustness.maxEdits' and
+	// robustness.typoRate's defaults and the flags'.
+	DefaultMaxEdits = 3
+	DefaultTypoRate = 0.1
+)
+
 // Arg is the command-line form of a flag name: "--" + name.
 func Arg(name string) string { return "--" + name }
 
