@@ -37,10 +37,13 @@ const (
 	// too large for a termination message, is the pod's log line of that
 	// digest).
 	KindReference Kind = "reference"
+	// KindCounterfactual is counterfactual token fairness of a text
+	// classifier (Garg et al. 2019): identity terms swapped in the texts.
+	KindCounterfactual Kind = "counterfactual"
 )
 
 // Kinds lists every evaluation kind in a stable order.
-var Kinds = []Kind{KindFairness, KindPrivacy, KindRobustness, KindExplain, KindReference}
+var Kinds = []Kind{KindFairness, KindPrivacy, KindRobustness, KindExplain, KindReference, KindCounterfactual}
 
 // State is the outcome of running an evaluator (not a verdict on the model).
 type State string
