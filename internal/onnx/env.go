@@ -1,7 +1,8 @@
 // Package onnx wraps onnxruntime (through github.com/yalue/onnxruntime_go) for the rai runtime:
 // it finds and initialises the shared library once per process, loads models into sessions on
 // the CPU or CUDA execution provider, describes their inputs, outputs and metadata, and runs
-// batched float32 inference.
+// batched float32 inference (Run, Runner) or a run on named INT64 and FP32 inputs (RunInputs,
+// for text models' input_ids and attention_mask).
 //
 // Only the rai binary and its runtime packages may import this package: it needs cgo and the
 // onnxruntime shared library, and the operator's manager stays pure Go.

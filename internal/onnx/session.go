@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -342,8 +343,13 @@ func (s *Session) Run(input []float32, rows int) ([]Output, error) {
 		return nil, fmt.Errorf("run: input tensor: %w", err)
 	}
 	defer t.Destroy()
+	return s.run([]ort.Value{t})
+}
+
+// run runs the session on inputs (in the model's input order) and converts every output.
+func (s *Session) run(inputs []ort.Value) ([]Output, error) {
 	values := make([]ort.Value, len(s.outputs))
-	if err := s.dyn.Run([]ort.Value{t}, values); err != nil {
+	if err := s.dyn.Run(inputs, values); err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
 	defer func() {
@@ -385,4 +391,97 @@ func (s *Session) Run(input []float32, rows int) ([]Output, error) {
 		outs[i] = o
 	}
 	return outs, nil
+}
+
+// NamedTensor is one input of RunInputs: the model input it feeds, its shape and its flat,
+// row-major data, a []int64 (INT64 inputs) or a []float32 (FP32 inputs).
+type NamedTensor struct {
+	Name  string
+	Shape []int64
+	Data  any
+}
+
+// RunInputs runs the model on named inputs and returns every output (allocated, as Run's). The
+// inputs must be exactly the model's declared inputs, in any order, each once, with the declared
+// element type (INT64 as []int64, FP32 as []float32), rank and fixed dimensions, and as many
+// values as its shape holds; anything else is an error naming the input and the problem, before
+// onnxruntime sees it. Safe for concurrent use.
+func (s *Session) RunInputs(inputs []NamedTensor) ([]Output, error) {
+	byName := make(map[string]*NamedTensor, len(inputs))
+	for i := range inputs {
+		in := &inputs[i]
+		if _, dup := byName[in.Name]; dup {
+			return nil, fmt.Errorf("run: input %q given twice", in.Name)
+		}
+		byName[in.Name] = in
+	}
+	for name := range byName {
+		if !slices.ContainsFunc(s.inputs, func(i TensorInfo) bool { return i.Name == name }) {
+			return nil, fmt.Errorf("run: unknown input %q: the model's inputs are %s", name, names(s.inputs))
+		}
+	}
+	values := make([]ort.Value, 0, len(s.inputs))
+	defer func() {
+		for _, v := range values {
+			v.Destroy()
+		}
+	}()
+	for _, info := range s.inputs {
+		in, ok := byName[info.Name]
+		if !ok {
+			return nil, fmt.Errorf("run: missing input %q (%s %v): the model's inputs are %s", info.Name, info.DataType, info.Shape, names(s.inputs))
+		}
+		v, err := newInputTensor(info, in)
+		if err != nil {
+			return nil, fmt.Errorf("run: %w", err)
+		}
+		values = append(values, v)
+	}
+	return s.run(values)
+}
+
+// newInputTensor checks one named input against the model's declaration and makes its tensor.
+func newInputTensor(info TensorInfo, in *NamedTensor) (ort.Value, error) {
+	if len(in.Shape) != len(info.Shape) {
+		return nil, fmt.Errorf("input %q: shape %v has %d dimensions, the model's %v has %d", in.Name, in.Shape, len(in.Shape), info.Shape, len(info.Shape))
+	}
+	n := int64(1)
+	for i, d := range in.Shape {
+		if d < 0 {
+			return nil, fmt.Errorf("input %q: shape %v has a negative dimension", in.Name, in.Shape)
+		}
+		if info.Shape[i] >= 0 && d != info.Shape[i] {
+			return nil, fmt.Errorf("input %q: shape %v, the model takes %v (dimension %d is fixed at %d)", in.Name, in.Shape, info.Shape, i, info.Shape[i])
+		}
+		n *= d
+	}
+	shape := ort.Shape(append([]int64(nil), in.Shape...))
+	var given DataType
+	var length int
+	switch d := in.Data.(type) {
+	case []int64:
+		given, length = INT64, len(d)
+	case []float32:
+		given, length = FP32, len(d)
+	default:
+		return nil, fmt.Errorf("input %q: data of Go type %T; want []int64 (INT64) or []float32 (FP32)", in.Name, in.Data)
+	}
+	if given != info.DataType {
+		return nil, fmt.Errorf("input %q: %s data, the model takes %s", in.Name, given, info.DataType)
+	}
+	if int64(length) != n {
+		return nil, fmt.Errorf("input %q: shape %v holds %d values, data has %d", in.Name, in.Shape, n, length)
+	}
+	var v ort.Value
+	var err error
+	switch d := in.Data.(type) {
+	case []int64:
+		v, err = ort.NewTensor(shape, d)
+	case []float32:
+		v, err = ort.NewTensor(shape, d)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("input %q: tensor: %w", in.Name, err)
+	}
+	return v, nil
 }
