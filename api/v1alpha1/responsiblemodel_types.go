@@ -9,7 +9,12 @@ import (
 // ResponsibleModelSpec is what a platform team asks for: a model version,
 // the evidence it must produce, the policy that judges the evidence, and how
 // to serve the version once it is promoted.
-// +kubebuilder:validation:XValidation:rule="!has(self.evaluations) || has(self.evaluations.dataset) || !(has(self.evaluations.fairness) || has(self.evaluations.explanations) || (has(self.evaluations.robustness) && !has(self.evaluations.robustness.dataset)))",message="evaluations.dataset is required for fairness, robustness (without its own dataset) and explanations evaluations"
+// +kubebuilder:validation:XValidation:rule="!has(self.evaluations) || has(self.evaluations.dataset) || !(has(self.evaluations.fairness) || has(self.evaluations.explanations) || has(self.evaluations.counterfactual) || (has(self.evaluations.robustness) && !has(self.evaluations.robustness.dataset)))",message="evaluations.dataset is required for fairness, counterfactual, robustness (without its own dataset) and explanations evaluations"
+// +kubebuilder:validation:XValidation:rule="!has(self.evaluations) || !has(self.evaluations.robustness) || has(self.evaluations.robustness.sigma) || (has(self.model.task) && self.model.task != 'binary-classification')",message="evaluations.robustness.sigma is required for binary-classification models"
+// +kubebuilder:validation:XValidation:rule="!has(self.evaluations) || !has(self.evaluations.robustness) || !has(self.model.task) || self.model.task != 'token-classification'",message="evaluations.robustness is not supported for token-classification models"
+// +kubebuilder:validation:XValidation:rule="!has(self.evaluations) || !has(self.evaluations.counterfactual) || (has(self.model.task) && self.model.task == 'text-classification')",message="evaluations.counterfactual needs model.task text-classification"
+// +kubebuilder:validation:XValidation:rule="!has(self.evaluations) || !has(self.evaluations.explanations) || !has(self.model.task) || self.model.task != 'token-classification'",message="evaluations.explanations is not supported for token-classification models"
+// +kubebuilder:validation:XValidation:rule="!has(self.monitoring) || !has(self.model.task) || self.model.task == 'binary-classification'",message="monitoring is supported for binary-classification models only"
 type ResponsibleModelSpec struct {
 	// Version names the model version to run, for example "v3" or
 	// "2026-11-28.1". Changing it (together with model) makes the new version
@@ -119,7 +124,41 @@ type ModelFormat string
 // ModelFormatONNX is an ONNX model, served through onnxruntime.
 const ModelFormatONNX ModelFormat = "onnx"
 
+// ModelTask is what a model answers; it fixes the model's input and output
+// contract (docs/models.md).
+// +kubebuilder:validation:Enum=binary-classification;text-classification;token-classification
+type ModelTask string
+
+const (
+	// TaskBinaryClassification is a tabular binary classifier: float32
+	// [batch, features] in, P(favorable) out.
+	TaskBinaryClassification ModelTask = "binary-classification"
+	// TaskTextClassification is a text classifier (intent, toxicity):
+	// Hugging Face ONNX inputs, logits [batch, labels].
+	TaskTextClassification ModelTask = "text-classification"
+	// TaskTokenClassification is a token classifier (NER, IOB2 labels):
+	// Hugging Face ONNX inputs, logits [batch, sequence, labels].
+	TaskTokenClassification ModelTask = "token-classification"
+)
+
+// IsText reports whether the task takes text through a tokenizer.
+func (t ModelTask) IsText() bool {
+	return t == TaskTextClassification || t == TaskTokenClassification
+}
+
+// ArtifactReference locates a file and pins its content.
+type ArtifactReference struct {
+	// URI of the file: file://, http://, https:// or s3://bucket/key (see
+	// spec.storage).
+	URI ArtifactURI `json:"uri"`
+	// SHA256 is the hex SHA-256 digest of the file; readers refuse a file
+	// whose digest differs.
+	SHA256 SHA256 `json:"sha256"`
+}
+
 // ModelArtifact locates a model file and pins its content.
+// +kubebuilder:validation:XValidation:rule="!has(self.task) || self.task == 'binary-classification' || has(self.tokenizer)",message="tokenizer is required for text-classification and token-classification models"
+// +kubebuilder:validation:XValidation:rule="(has(self.task) && self.task != 'binary-classification') || (!has(self.tokenizer) && !has(self.labels) && !has(self.maxLength))",message="tokenizer, labels and maxLength apply to text-classification and token-classification models only"
 type ModelArtifact struct {
 	// URI of the model file: file://, http://, https:// or s3://bucket/key
 	// (see spec.storage).
@@ -141,10 +180,44 @@ type ModelArtifact struct {
 	InputName string `json:"inputName,omitempty"`
 
 	// OutputName is the model output holding the probability of the
-	// favorable class. Empty means the model's first output.
+	// favorable class (for text models: the logits). Empty means the
+	// model's first output.
 	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	OutputName string `json:"outputName,omitempty"`
+
+	// Task is what the model answers: binary-classification (a tabular
+	// classifier, the default), text-classification (one label per text)
+	// or token-classification (one IOB2 label per token, for NER). Text
+	// models follow the Hugging Face ONNX export interface (input_ids,
+	// attention_mask, optional token_type_ids; logits); see docs/models.md.
+	// +kubebuilder:default=binary-classification
+	// +optional
+	Task ModelTask `json:"task,omitempty"`
+
+	// Tokenizer is the text model's Hugging Face tokenizer.json (BERT
+	// WordPiece family), pinned by digest like the model. Required for text
+	// tasks.
+	// +optional
+	Tokenizer *ArtifactReference `json:"tokenizer,omitempty"`
+
+	// Labels are the text model's label names in logit order (IOB2 tags for
+	// token-classification, for example O, B-PER, I-PER). Empty means the
+	// model's metadata: rai.labels (a JSON array) or id2label.
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=128
+	// +listType=atomic
+	// +optional
+	Labels []string `json:"labels,omitempty"`
+
+	// MaxLength is the longest token sequence, [CLS] and [SEP] included,
+	// the text model takes. Unset means the model's rai.max_length
+	// metadata, else the tokenizer file's truncation length, else 128.
+	// +kubebuilder:validation:Minimum=2
+	// +kubebuilder:validation:Maximum=8192
+	// +optional
+	MaxLength *int32 `json:"maxLength,omitempty"`
 }
 
 // EvaluationsSpec lists the evaluations to run for every candidate version.
@@ -172,9 +245,17 @@ type EvaluationsSpec struct {
 	Robustness *RobustnessEvaluation `json:"robustness,omitempty"`
 
 	// Explanations computes permutation feature importance and sampled
-	// Shapley values; the top features appear in the model card.
+	// Shapley values (for text classifiers: LIME and Shapley values over
+	// words); the top features or words appear in the model card.
 	// +optional
 	Explanations *ExplanationEvaluation `json:"explanations,omitempty"`
+
+	// Counterfactual measures counterfactual token fairness of a text
+	// classifier (Garg et al. 2019): each identity-term pair is swapped in
+	// the dataset's texts and the change of the favorable class's score
+	// measured (flip rate, mean |Δscore|, worst pair).
+	// +optional
+	Counterfactual *CounterfactualEvaluation `json:"counterfactual,omitempty"`
 
 	// Job sets the limits of every evaluation Job.
 	// +optional
@@ -210,11 +291,28 @@ type DatasetSpec struct {
 	LabelColumn string `json:"labelColumn"`
 
 	// FavorableLabel is the label value that benefits the subject, for
-	// example "1" for "loan approved".
+	// example "1" for "loan approved" (for a text classifier, a label
+	// name).
 	// +kubebuilder:default="1"
 	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	FavorableLabel string `json:"favorableLabel,omitempty"`
+
+	// TextColumn is the column holding a text model's input: the text
+	// (text-classification), or its words separated by single spaces with
+	// labelColumn holding one IOB2 tag per word (token-classification).
+	// Default "text". Ignored for binary-classification.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	TextColumn string `json:"textColumn,omitempty"`
+}
+
+// CounterfactualEvaluation configures counterfactual token fairness.
+type CounterfactualEvaluation struct {
+	// TermPairs is a CSV file with header "a,b": one identity-term pair per
+	// row (he,she; husband,wife). Each is swapped both ways as whole words,
+	// case kept.
+	TermPairs DataFile `json:"termPairs"`
 }
 
 // PrivilegedGroup names the value of a sensitive column that marks the
@@ -347,8 +445,26 @@ type RobustnessEvaluation struct {
 	Dataset *DatasetSpec `json:"dataset,omitempty"`
 
 	// Sigma is the standard deviation of the Gaussian smoothing noise, in
-	// feature units.
-	Sigma Decimal `json:"sigma"`
+	// feature units. Required for binary-classification models; text
+	// classifiers are attacked with edits instead (maxEdits, typoRate).
+	// +optional
+	Sigma Decimal `json:"sigma,omitempty"`
+
+	// MaxEdits is a text classifier's attack budget: the most words a
+	// DeepWordBug-style attack edits (one character each: adjacent swap,
+	// deletion, insertion, keyboard-neighbour substitution) to flip a
+	// prediction.
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	// +optional
+	MaxEdits *int32 `json:"maxEdits,omitempty"`
+
+	// TypoRate is the probability that each word of a text gets one random
+	// typo, for a text classifier's accuracy under typos.
+	// +kubebuilder:default="0.1"
+	// +optional
+	TypoRate Ratio `json:"typoRate,omitempty"`
 
 	// The default markers of selectionSamples, certificationSamples and
 	// alpha are literals; internal/contract's tests check them against the
