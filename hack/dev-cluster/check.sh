@@ -8,7 +8,9 @@
 #     (kwok fakes both);
 #   - a pod selecting the local node without tolerating its taint stays
 #     Pending, and one that tolerates it really runs there: Succeeded, with
-#     the termination message its process wrote.
+#     the termination message its process wrote;
+#   - Dynamic Resource Allocation (hack/dev-cluster/dra/check.sh), unless
+#     the cluster was started with DEV_CLUSTER_DRA=0.
 # Leaves nothing behind (its namespace is deleted). Exits non-zero on the
 # first failed check.
 set -euo pipefail
@@ -131,4 +133,7 @@ ok "pod on local-exec really ran: '$msg'"
 reason=$("${k[@]}" get pod local-untolerated -o jsonpath='{.status.conditions[?(@.type=="PodScheduled")].message}')
 [[ "$reason" == *"untolerated taint"* ]] || fail "local-untolerated: scheduling message '$reason'"
 ok "pod without the toleration kept off local-exec: $reason"
+if "${kubectl[@]}" get deviceclass gpu.nvidia.com >/dev/null 2>&1; then
+  "$root/hack/dev-cluster/dra/check.sh"
+fi
 echo "dev cluster checks passed"

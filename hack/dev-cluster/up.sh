@@ -9,7 +9,9 @@
 # bin/kwok, bin/kwokctl and bin/localnode (`make dev-cluster` builds them).
 # Environment: DEV_CLUSTER_NAME (default rmodel-dev), DEV_CLUSTER_DIR
 # (default _output/dev-cluster), RAI_BINARY (default bin/rai),
-# LOCALNODE_ARGS (extra agent flags).
+# LOCALNODE_ARGS (extra agent flags), DEV_CLUSTER_DRA (default 1: apply the
+# DRA DeviceClasses and the fake GPU nodes' ResourceSlices, hack/dev-cluster/dra;
+# 0 skips them).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -41,6 +43,12 @@ fi
 
 echo ">> fake nodes (kwok): gpu-h100-0, gpu-a100-mig-0, cpu-0, cpu-1"
 "${kubectl[@]}" apply -f "$root/hack/dev-cluster/nodes.yaml" >/dev/null
+if [ "${DEV_CLUSTER_DRA:-1}" != 0 ]; then
+  # No DRA kubelet plugin runs on a kwok node: publish the devices the NVIDIA
+  # DRA driver would, so the scheduler allocates ResourceClaims from them.
+  echo ">> DRA: DeviceClasses gpu.nvidia.com, mig.nvidia.com; ResourceSlices of the fake GPU nodes"
+  "${kubectl[@]}" apply -f "$root/hack/dev-cluster/dra/deviceclasses.yaml" -f "$root/hack/dev-cluster/dra/resourceslices.yaml" >/dev/null
+fi
 
 if [ -f "$localnode_pid" ] && kill -0 "$(cat "$localnode_pid")" 2>/dev/null; then
   echo ">> local execution node agent already running (pid $(cat "$localnode_pid"))"
