@@ -1,0 +1,2 @@
+// Package textdemo trains the demo text models.
+package textdemo
