@@ -39,7 +39,7 @@ type net struct {
 	tok []float64 // [vocab, dim]
 	// dense holds, in order: position [maxLen, dim], token type [2, dim], W1 [feat, hidden],
 	// b1 [hidden], W2 [hidden, labels], b2 [labels].
-	dense                       []float64
+	dense                        []float64
 	posOff, typOff, w1Off, b1Off int
 	w2Off, b2Off                 int
 }
