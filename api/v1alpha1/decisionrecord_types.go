@@ -73,6 +73,10 @@ type DecisionRecordSpec struct {
 	// (kubectl rmodel rollback).
 	// +optional
 	ModelURI string `json:"modelURI,omitempty"`
+	// TextModel is the text model's task, tokenizer, labels and length when
+	// the record is about the spec's artifact (a rollback sets them too).
+	// +optional
+	TextModel *TextModelConfig `json:"textModel,omitempty"`
 	// Evidence judged: per kind, the digest of the report read from the
 	// evaluation Job's pod.
 	// +listType=atomic

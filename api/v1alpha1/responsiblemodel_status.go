@@ -47,6 +47,13 @@ type ResponsibleModelStatus struct {
 	// +optional
 	StableModelURI string `json:"stableModelURI,omitempty"`
 
+	// StableTextModel is the task, tokenizer, labels and length the stable
+	// text model was promoted with; it serves with them whatever the spec
+	// says until another candidate is promoted. A spec whose text
+	// configuration differs from it is a new candidate.
+	// +optional
+	StableTextModel *TextModelConfig `json:"stableTextModel,omitempty"`
+
 	// CandidateVersion is the version under evaluation or rollout; empty
 	// when spec.version is the stable version.
 	// +optional

@@ -15,12 +15,14 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.evaluations) || !has(self.evaluations.counterfactual) || (has(self.model.task) && self.model.task == 'text-classification')",message="evaluations.counterfactual needs model.task text-classification"
 // +kubebuilder:validation:XValidation:rule="!has(self.evaluations) || !has(self.evaluations.explanations) || !has(self.model.task) || self.model.task != 'token-classification'",message="evaluations.explanations is not supported for token-classification models"
 // +kubebuilder:validation:XValidation:rule="!has(self.monitoring) || !has(self.model.task) || self.model.task == 'binary-classification'",message="monitoring is supported for binary-classification models only"
+// +kubebuilder:validation:XValidation:rule="self.version != oldSelf.version || (self.model.task == oldSelf.model.task && (has(self.model.tokenizer) ? self.model.tokenizer.sha256 : '') == (has(oldSelf.model.tokenizer) ? oldSelf.model.tokenizer.sha256 : '') && (has(self.model.labels) ? self.model.labels : []) == (has(oldSelf.model.labels) ? oldSelf.model.labels : []) && (has(self.model.maxLength) ? self.model.maxLength : 0) == (has(oldSelf.model.maxLength) ? oldSelf.model.maxLength : 0))",message="model.task, tokenizer, labels and maxLength belong to a version: change spec.version to change them"
 type ResponsibleModelSpec struct {
 	// Version names the model version to run, for example "v3" or
 	// "2026-11-28.1". Changing it (together with model) makes the new version
 	// the candidate: it is evaluated and judged while the stable version keeps
 	// serving.
 	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9]([a-zA-Z0-9._-]{0,61}[a-zA-Z0-9])?$`
+	// +kubebuilder:validation:MaxLength=63
 	Version string `json:"version"`
 
 	// Model is the artifact of this version.
@@ -156,6 +158,40 @@ type ArtifactReference struct {
 	SHA256 SHA256 `json:"sha256"`
 }
 
+// TextModelConfig is what, beside the model file, makes a text model's
+// answers: its task, tokenizer, labels and sequence length. It is judged
+// with the model and recorded with each decision about it.
+type TextModelConfig struct {
+	// Task of the model.
+	Task ModelTask `json:"task"`
+	// Tokenizer the model was judged with.
+	Tokenizer ArtifactReference `json:"tokenizer"`
+	// Labels from the spec (empty: the model's metadata).
+	// +listType=atomic
+	// +optional
+	Labels []string `json:"labels,omitempty"`
+	// MaxLength from the spec (unset: the model's metadata or tokenizer).
+	// +optional
+	MaxLength *int32 `json:"maxLength,omitempty"`
+}
+
+// TextModel returns the spec's text-model configuration, nil for a
+// binary classifier.
+func (m *ModelArtifact) TextModel() *TextModelConfig {
+	if !m.Task.IsText() {
+		return nil
+	}
+	c := &TextModelConfig{Task: m.Task, Labels: append([]string(nil), m.Labels...)}
+	if m.Tokenizer != nil {
+		c.Tokenizer = *m.Tokenizer
+	}
+	if m.MaxLength != nil {
+		n := *m.MaxLength
+		c.MaxLength = &n
+	}
+	return c
+}
+
 // ModelArtifact locates a model file and pins its content.
 // +kubebuilder:validation:XValidation:rule="!has(self.task) || self.task == 'binary-classification' || has(self.tokenizer)",message="tokenizer is required for text-classification and token-classification models"
 // +kubebuilder:validation:XValidation:rule="(has(self.task) && self.task != 'binary-classification') || (!has(self.tokenizer) && !has(self.labels) && !has(self.maxLength))",message="tokenizer, labels and maxLength apply to text-classification and token-classification models only"
@@ -204,9 +240,10 @@ type ModelArtifact struct {
 	// Labels are the text model's label names in logit order (IOB2 tags for
 	// token-classification, for example O, B-PER, I-PER). Empty means the
 	// model's metadata: rai.labels (a JSON array) or id2label.
-	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:MaxItems=256
 	// +kubebuilder:validation:items:MinLength=1
-	// +kubebuilder:validation:items:MaxLength=128
+	// +kubebuilder:validation:items:MaxLength=64
+	// +kubebuilder:validation:items:Pattern=`^[^,]+$`
 	// +listType=atomic
 	// +optional
 	Labels []string `json:"labels,omitempty"`

@@ -325,3 +325,48 @@ func TestS3StorageIsAccepted(t *testing.T) {
 		t.Errorf("spec.storage.s3.caBundle.key defaulted to %q, want ca.crt", v)
 	}
 }
+
+// TestTextModelConfigurationBelongsToAVersion: a text model's tokenizer,
+// labels and length are judged with its version, so an update may change
+// them only together with spec.version, while a binary classifier's model
+// digest may still change under the same version name.
+func TestTextModelConfigurationBelongsToAVersion(t *testing.T) {
+	ctx := context.Background()
+	u := parse(t, validModel)
+	u.SetName("text-config-per-version")
+	set(u, "spec.evaluations.robustness", nil)
+	set(u, "spec.model.task", "text-classification")
+	set(u, "spec.model.tokenizer", map[string]any{"uri": "file:///models/tokenizer.json", "sha256": strings.Repeat("ab", 32)})
+	set(u, "spec.model.labels", []any{"billing", "refund"})
+	if err := k8s.Create(ctx, u); err != nil {
+		t.Fatalf("create a text model: %v", err)
+	}
+	update := func(edits map[string]any) error {
+		got := &unstructured.Unstructured{}
+		got.SetGroupVersionKind(u.GroupVersionKind())
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(u), got); err != nil {
+			t.Fatal(err)
+		}
+		for p, v := range edits {
+			set(got, p, v)
+		}
+		return k8s.Update(ctx, got)
+	}
+	const msg = "model.task, tokenizer, labels and maxLength belong to a version"
+	for name, edits := range map[string]map[string]any{
+		"tokenizer":  {"spec.model.tokenizer.sha256": strings.Repeat("cd", 32)},
+		"labels":     {"spec.model.labels": []any{"refund", "billing"}},
+		"max length": {"spec.model.maxLength": int64(64)},
+	} {
+		err := update(edits)
+		if err == nil || !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), msg) {
+			t.Errorf("changing the %s under the same version: want Invalid %q, got %v", name, msg, err)
+		}
+	}
+	if err := update(map[string]any{"spec.version": "v2", "spec.model.tokenizer.sha256": strings.Repeat("cd", 32), "spec.model.maxLength": int64(64)}); err != nil {
+		t.Errorf("a new version with a new tokenizer and length was refused: %v", err)
+	}
+	if err := update(map[string]any{"spec.model.sha256": strings.Repeat("ef", 32)}); err != nil {
+		t.Errorf("a new model digest under the same version was refused: %v", err)
+	}
+}

@@ -97,6 +97,9 @@ const (
 	KindRobustness = "robustness"
 	KindExplain    = "explain"
 	KindReference  = "reference"
+	// KindCounterfactual is counterfactual token fairness of a text
+	// classifier.
+	KindCounterfactual = "counterfactual"
 )
 
 // Live monitoring flags of `rai serve` (internal/monitoring names them
@@ -275,6 +278,16 @@ func evaluateData() []Flag {
 	return []Flag{str(FlagData), str(FlagDataSHA256), str(FlagLabel), strDefault(FlagFavorable, DefaultFavorableLabel)}
 }
 
+// textModel are the flags that describe a text model, on `rai serve` and
+// every `rai evaluate <kind>`.
+func textModel() []Flag {
+	return []Flag{strDefault(FlagTask, TaskBinaryClassification), str(FlagTokenizer), str(FlagTokenizerSHA256),
+		str(FlagLabels), integer(FlagMaxLength, 0)}
+}
+
+// textData is the flag of the kinds that read a text data set.
+func textData() []Flag { return []Flag{strDefault(FlagTextColumn, DefaultTextColumn)} }
+
 // Commands lists every rai command line the operator builds, each with
 // every flag it may pass. A new flag in a builder belongs here first.
 func Commands() []Command {
@@ -292,20 +305,26 @@ func Commands() []Command {
 			integer(FlagMaxBatchSize, DefaultMaxBatchSize), {FlagMaxBatchDelay, TypeDuration, DefaultMaxBatchDelay.String()},
 			{FlagMonitoring, TypeBool, "false"}, {FlagMonitoringWindow, TypeDuration, DefaultMonitoringWindow.String()},
 			integer(FlagMonitoringWindows, DefaultMonitoringWindows), str(FlagMonitoringGroupFeature),
+			strDefault(FlagTask, TaskBinaryClassification), str(FlagTokenizer), str(FlagTokenizerSHA256),
+			str(FlagLabels), integer(FlagMaxLength, 0),
 		}},
-		{Path: []string{CommandEvaluate, KindFairness}, Flags: join(evaluateCommon(), evaluateData(), []Flag{
+		{Path: []string{CommandEvaluate, KindFairness}, Flags: join(evaluateCommon(), evaluateData(), textModel(), textData(), []Flag{
 			str(FlagShard), str(FlagSensitive), str(FlagPrivileged), float(FlagThreshold, DefaultPredictionThreshold), str(FlagOutput),
 		})},
-		{Path: []string{CommandEvaluate, KindPrivacy}, Flags: join(evaluateCommon(), []Flag{
+		{Path: []string{CommandEvaluate, KindPrivacy}, Flags: join(evaluateCommon(), textModel(), textData(), []Flag{
 			float(FlagDelta, 0), float(FlagNoiseMultiplier, 0), float(FlagSampleRate, 0), integer(FlagSteps, 0),
 			str(FlagMembers), str(FlagMembersSHA256), str(FlagNonMembers), str(FlagNonMembersSHA256),
 			str(FlagLabel), strDefault(FlagFavorable, DefaultFavorableLabel),
 		})},
-		{Path: []string{CommandEvaluate, KindRobustness}, Flags: join(evaluateCommon(), evaluateData(), []Flag{
+		{Path: []string{CommandEvaluate, KindRobustness}, Flags: join(evaluateCommon(), evaluateData(), textModel(), textData(), []Flag{
 			str(FlagShard), float(FlagSigma, 0), integer(FlagN0, DefaultSelectionSamples), integer(FlagN, DefaultCertificationSamples),
 			float(FlagAlpha, DefaultAlpha), strDefault(FlagRadii, DefaultRadii), float(FlagThreshold, DefaultPredictionThreshold),
+			integer(FlagMaxEdits, DefaultMaxEdits), float(FlagTypoRate, DefaultTypoRate),
 		})},
-		{Path: []string{CommandEvaluate, KindExplain}, Flags: join(evaluateCommon(), evaluateData(), []Flag{
+		{Path: []string{CommandEvaluate, KindCounterfactual}, Flags: join(evaluateCommon(), evaluateData(), textModel(), textData(), []Flag{
+			str(FlagTermPairs), str(FlagTermPairsSHA256), float(FlagThreshold, DefaultPredictionThreshold),
+		})},
+		{Path: []string{CommandEvaluate, KindExplain}, Flags: join(evaluateCommon(), evaluateData(), textModel(), textData(), []Flag{
 			integer(FlagSamples, DefaultExplainSamples), integer(FlagShapleyRows, DefaultShapleyRows),
 		})},
 		{Path: []string{CommandEvaluate, KindReference}, Flags: join(evaluateCommon(), evaluateData(), []Flag{

@@ -84,6 +84,9 @@ func TestCRDDefaultsAreTheContract(t *testing.T) {
 		{"evaluations.robustness.alpha", ratio, strconv.FormatFloat(DefaultAlpha, 'g', -1, 64)},
 		{"evaluations.explanations.samples", num, strconv.Itoa(DefaultShapleyRows)},
 		{"storage.s3.region", num, DefaultS3Region},
+		{"model.task", num, TaskBinaryClassification},
+		{"evaluations.robustness.maxEdits", num, strconv.Itoa(DefaultMaxEdits)},
+		{"evaluations.robustness.typoRate", ratio, strconv.FormatFloat(DefaultTypoRate, 'g', -1, 64)},
 	}
 	for _, tc := range cases {
 		if got := tc.norm(crdDefault(t, crd, tc.path)); got != tc.want {
@@ -134,7 +137,7 @@ func TestCommandsAreWellFormed(t *testing.T) {
 			t.Errorf("Find(%q) finds nothing", c.Path)
 		}
 	}
-	for _, k := range []report.Kind{report.KindFairness, report.KindPrivacy, report.KindRobustness, report.KindExplain, report.KindReference} {
+	for _, k := range []report.Kind{report.KindFairness, report.KindPrivacy, report.KindRobustness, report.KindExplain, report.KindReference, report.KindCounterfactual} {
 		if _, ok := Find(CommandEvaluate, string(k)); !ok {
 			t.Errorf("no command line for report kind %q", k)
 		}
