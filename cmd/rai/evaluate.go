@@ -34,6 +34,8 @@ type commonFlags struct {
 	flags          *pflag.FlagSet
 	// tmpDir holds inputs fetched from URIs; finish removes it.
 	tmpDir string
+	// text are the text-model flags (evaluate_text.go).
+	text textFlags
 }
 
 // register registers the shared flags. The flags the operator passes are
@@ -49,6 +51,7 @@ func (c *commonFlags) register(f *pflag.FlagSet, withData bool) {
 		f.StringVar(&c.DataSHA256, contract.FlagDataSHA256, "", "expected sha256 of the data file; a mismatch is an error")
 		f.StringVar(&c.shard, contract.FlagShard, "", "evaluate shard i/N only (blocks of 4096 rows, block k to shard k mod N) and write a partial report for `rai evaluate merge`")
 	}
+	c.text.register(f)
 	f.StringVar(&c.report, contract.FlagReport, "", "write the JSON report here")
 	f.StringVar(&c.terminationLog, contract.FlagTerminationLog, contract.DefaultTerminationLog, "write the compact report (≤ 4 KiB) here; the default is used only when it exists")
 }
@@ -64,9 +67,17 @@ func (c *commonFlags) prepare(ctx context.Context, kind report.Kind, extra ...in
 		return err
 	}
 	c.Shard = s
+	if err := c.text.parse(); err != nil {
+		return c.finish(runner.Fail(runner.NewReport(kind, c.Common, time.Now()), err), err)
+	}
+	if kind == report.KindReference && c.text.isText() {
+		err := fmt.Errorf("reference summaries (live monitoring) are for %s models only", contract.TaskBinaryClassification)
+		return c.finish(runner.Fail(runner.NewReport(kind, c.Common, time.Now()), err), err)
+	}
 	inputs := append([]input{
 		{contract.Arg(contract.FlagModel), contract.Arg(contract.FlagSHA256), &c.ModelPath, c.ModelSHA256},
 		{contract.Arg(contract.FlagData), contract.Arg(contract.FlagDataSHA256), &c.DataPath, c.DataSHA256},
+		c.text.input(),
 	}, extra...)
 	if err := c.fetchInputs(ctx, inputs); err != nil {
 		return c.finish(runner.Fail(runner.NewReport(kind, c.Common, time.Now()), err), err)
@@ -129,6 +140,9 @@ func newEvaluateFairnessCmd() *cobra.Command {
 			}
 			cfg.Common = c.Common
 			cfg.Sensitive = splitList(sensitive)
+			if c.text.isText() {
+				return runTextFairness(cmd.Context(), &c, cfg, cmd.Flags())
+			}
 			rep, err := runner.EvaluateFairness(cmd.Context(), cfg)
 			return c.finish(rep, err)
 		},
@@ -228,6 +242,9 @@ func newEvaluatePrivacyCmd() *cobra.Command {
 			cfg.Common = c.Common
 			f := cmd.Flags()
 			cfg.NoiseSet, cfg.RateSet, cfg.StepsSet, cfg.DeltaSet = f.Changed(contract.FlagNoiseMultiplier), f.Changed(contract.FlagSampleRate), f.Changed(contract.FlagSteps), f.Changed(contract.FlagDelta)
+			if c.text.isText() {
+				return runTextPrivacy(cmd.Context(), &c, cfg)
+			}
 			rep, err := runner.EvaluatePrivacy(cmd.Context(), cfg)
 			return c.finish(rep, err)
 		},
@@ -253,6 +270,7 @@ func newEvaluateRobustnessCmd() *cobra.Command {
 		c     commonFlags
 		cfg   runner.RobustnessConfig
 		radii string
+		text  textRobustnessFlags
 	)
 	cmd := &cobra.Command{
 		Use:   contract.KindRobustness + " --model M.onnx --data D.csv --label COL --sigma S --report OUT.json",
@@ -263,6 +281,13 @@ func newEvaluateRobustnessCmd() *cobra.Command {
 				return err
 			}
 			cfg.Common = c.Common
+			if c.text.isText() {
+				return runTextRobustness(cmd.Context(), &c, cfg, text, cmd.Flags())
+			}
+			if !cmd.Flags().Changed(contract.FlagSigma) {
+				err := fmt.Errorf("required flag(s) %q not set", contract.FlagSigma)
+				return c.finish(runner.Fail(runner.NewReport(report.KindRobustness, c.Common, time.Now()), err), err)
+			}
 			for _, r := range splitList(radii) {
 				v, err := strconv.ParseFloat(r, 64)
 				if err != nil {
@@ -287,17 +312,19 @@ func newEvaluateRobustnessCmd() *cobra.Command {
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the noise and the attack")
 	f.IntVar(&cfg.AttackRows, "attack-rows", 100, "attack the first N rows of the data (0: no attack)")
 	f.IntVar(&cfg.AttackQueries, "attack-queries", 2000, "model queries per attacked row")
+	text.register(f)
 	_ = cmd.MarkFlagRequired(contract.FlagModel)
 	_ = cmd.MarkFlagRequired(contract.FlagData)
 	_ = cmd.MarkFlagRequired(contract.FlagLabel)
-	_ = cmd.MarkFlagRequired(contract.FlagSigma)
+	// --sigma is required for tabular models only (checked in RunE).
 	return cmd
 }
 
 func newEvaluateExplainCmd() *cobra.Command {
 	var (
-		c   commonFlags
-		cfg runner.ExplainConfig
+		c           commonFlags
+		cfg         runner.ExplainConfig
+		limeSamples int
 	)
 	cmd := &cobra.Command{
 		Use:   contract.KindExplain + " --model M.onnx --data D.csv --label COL [--samples N] [--shapley-rows R] --report OUT.json",
@@ -308,6 +335,9 @@ func newEvaluateExplainCmd() *cobra.Command {
 				return err
 			}
 			cfg.Common = c.Common
+			if c.text.isText() {
+				return runTextExplain(cmd.Context(), &c, cfg, limeSamples, cmd.Flags())
+			}
 			rep, err := runner.EvaluateExplain(cmd.Context(), cfg)
 			return c.finish(rep, err)
 		},
@@ -322,6 +352,7 @@ func newEvaluateExplainCmd() *cobra.Command {
 	f.IntVar(&cfg.Permutations, "permutations", 64, "feature orders sampled per row for Shapley values")
 	f.IntVar(&cfg.ShapleyRows, contract.FlagShapleyRows, contract.DefaultShapleyRows, "sampled rows that get Shapley values (at most --samples)")
 	f.Uint64Var(&cfg.Seed, "seed", 1, "seed of the sample, the shuffles and the orders")
+	f.IntVar(&limeSamples, "lime-samples", defaultLIMESamples, "text models: LIME's perturbed texts per explained text")
 	_ = cmd.MarkFlagRequired(contract.FlagModel)
 	_ = cmd.MarkFlagRequired(contract.FlagData)
 	_ = cmd.MarkFlagRequired(contract.FlagLabel)
@@ -329,6 +360,6 @@ func newEvaluateExplainCmd() *cobra.Command {
 }
 
 func init() {
-	evaluateCmd.AddCommand(newEvaluateFairnessCmd(), newEvaluatePrivacyCmd(), newEvaluateRobustnessCmd(), newEvaluateExplainCmd(), newEvaluateMergeCmd())
+	evaluateCmd.AddCommand(newEvaluateFairnessCmd(), newEvaluatePrivacyCmd(), newEvaluateRobustnessCmd(), newEvaluateExplainCmd(), newEvaluateCounterfactualCmd(), newEvaluateMergeCmd())
 	rootCmd.AddCommand(evaluateCmd)
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,8 @@ type TextModelOptions struct {
 	Task      string
 	Labels    []string
 	MaxLength int
+	// Output names the logits output ("" is "logits").
+	Output string
 }
 
 // LoadTextModel builds a TextModel from the model and tokenizer.json bytes. textmodel.go sets
@@ -56,6 +59,8 @@ type TextOptions struct {
 	Labels          []string
 	MaxLength       int
 	TextColumn      string
+	// Output names the model's logits output (--output; "" is "logits").
+	Output string
 }
 
 // IsTextTask reports whether task takes text through a tokenizer.
@@ -119,7 +124,7 @@ func openTextModel(c Common, o TextOptions) (*loadedText, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := LoadTextModel(mb, tb, TextModelOptions{Task: o.Task, Labels: o.Labels, MaxLength: o.MaxLength})
+	m, err := LoadTextModel(mb, tb, TextModelOptions{Task: o.Task, Labels: o.Labels, MaxLength: o.MaxLength, Output: o.Output})
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", c.ModelPath, err)
 	}
@@ -326,4 +331,9 @@ func groupName(columns, values []string) string {
 		parts[i] = c + "=" + values[i]
 	}
 	return strings.Join(parts, ",")
+}
+
+// sortStableBy sorts s stably by less.
+func sortStableBy[T any](s []T, less func(a, b T) bool) {
+	sort.SliceStable(s, func(i, j int) bool { return less(s[i], s[j]) })
 }
