@@ -45,11 +45,35 @@ func fullyPopulated() *raiv1.ResponsibleModel {
 	})
 }
 
+// fullyPopulatedText is a text classifier that sets every field the builders
+// turn into a rai argument.
+func fullyPopulatedText() *raiv1.ResponsibleModel {
+	return newModel("ns", "intent", func(m *raiv1.ResponsibleModel) {
+		m.Spec.Model.Task = raiv1.TaskTextClassification
+		m.Spec.Model.Tokenizer = &raiv1.ArtifactReference{URI: "file:///models/tokenizer.json", SHA256: raiv1.SHA256(sha(210))}
+		m.Spec.Model.Labels = []string{"billing", "refund"}
+		m.Spec.Model.MaxLength = ptr.To(int32(64))
+		ev := &m.Spec.Evaluations
+		ev.Dataset.TextColumn = "message"
+		ev.Dataset.FavorableLabel = "refund"
+		ev.Fairness.PredictionThreshold = "0.6"
+		ev.Privacy = &raiv1.PrivacyEvaluation{Delta: "1e-5", MembershipAudit: &raiv1.MembershipAudit{
+			Members:    raiv1.DataFile{URI: "file:///data/members.csv", SHA256: raiv1.SHA256(sha(211))},
+			NonMembers: raiv1.DataFile{URI: "file:///data/non-members.csv", SHA256: raiv1.SHA256(sha(212))},
+		}}
+		ev.Robustness = &raiv1.RobustnessEvaluation{MaxEdits: ptr.To(int32(2)), TypoRate: "0.2"}
+		ev.Explanations = &raiv1.ExplanationEvaluation{Samples: ptr.To(int32(40))}
+		ev.Counterfactual = &raiv1.CounterfactualEvaluation{TermPairs: raiv1.DataFile{URI: "file:///data/pairs.csv", SHA256: raiv1.SHA256(sha(213))}}
+		// Text evaluations run in one pod whatever shards says.
+		ev.Job.Shards = ptr.To(int32(2))
+	})
+}
+
 // builtCommandLines returns every rai command line the builders produce for
 // obj: serving, and each evaluation Job and merge Job.
 func builtCommandLines(obj *raiv1.ResponsibleModel) [][]string {
 	opts := EvaluationJobOptions{Image: "rai:1"}
-	d := buildServingDeployment(obj, servedModel{Version: "v2", URI: "https://m/v2.onnx", SHA256: sha(2)}, "rai:1")
+	d := buildServingDeployment(obj, servedModel{Version: "v2", URI: "https://m/v2.onnx", SHA256: sha(2), Text: obj.Spec.Model.TextModel()}, "rai:1")
 	lines := [][]string{d.Spec.Template.Spec.Containers[0].Args}
 	for _, kind := range requestedKinds(&obj.Spec) {
 		lines = append(lines, buildEvaluationJob(obj, kind, opts).Spec.Template.Spec.Containers[0].Args)
@@ -113,7 +137,7 @@ func parseAgainstContract(args []string) (contract.Command, *pflag.FlagSet, erro
 // flags, types and defaults; together they keep the two binaries in step.
 func TestContractBuilderArgsParse(t *testing.T) {
 	used := map[string]map[string]bool{}
-	for _, args := range builtCommandLines(fullyPopulated()) {
+	for _, args := range append(builtCommandLines(fullyPopulated()), builtCommandLines(fullyPopulatedText())...) {
 		cmd, fs, err := parseAgainstContract(args)
 		if err != nil {
 			t.Errorf("rai %s: %v", strings.Join(args, " "), err)
@@ -219,5 +243,55 @@ func TestEvaluationArgsExplainShapleyRows(t *testing.T) {
 			t.Errorf("samples %d: --shapley-rows %q --samples %q, want %q and %q (args: %s)",
 				tc.samples, got, sample, tc.wantShapleyRows, tc.wantSample, strings.Join(args, " "))
 		}
+	}
+}
+
+// TestTextModelArgs: a text model's evaluation Jobs and serving pods get its
+// task, tokenizer (pinned), labels and length, its data sets' text column,
+// the text attack's budget instead of smoothing noise, and one pod each.
+func TestTextModelArgs(t *testing.T) {
+	obj := fullyPopulatedText()
+	want := []string{"--task", "text-classification", "--tokenizer", "file:///models/tokenizer.json", "--tokenizer-sha256", sha(210),
+		"--labels", "billing,refund", "--max-length", "64"}
+	opts := EvaluationJobOptions{Image: "rai:1"}
+	kinds := requestedKinds(&obj.Spec)
+	if !slices.Contains(kinds, report.KindCounterfactual) {
+		t.Fatalf("requested kinds %v lack counterfactual", kinds)
+	}
+	for _, kind := range kinds {
+		if n := shardCount(obj, kind); n != 1 {
+			t.Errorf("%s: %d shards, want 1 for a text model", kind, n)
+		}
+		args := buildEvaluationJob(obj, kind, opts).Spec.Template.Spec.Containers[0].Args
+		joined := strings.Join(args, " ")
+		if !strings.Contains(joined, strings.Join(want, " ")) {
+			t.Errorf("%s: args %q lack the text model's flags %q", kind, joined, want)
+		}
+		if !strings.Contains(joined, "--text-column message") {
+			t.Errorf("%s: args %q lack --text-column message", kind, joined)
+		}
+		if kind == report.KindRobustness {
+			if strings.Contains(joined, "--sigma") || !strings.Contains(joined, "--max-edits 2") || !strings.Contains(joined, "--typo-rate 0.2") {
+				t.Errorf("robustness args %q: want the edit budget and typo rate, no sigma", joined)
+			}
+		}
+		if kind == report.KindCounterfactual && !strings.Contains(joined, "--term-pairs file:///data/pairs.csv --term-pairs-sha256 "+sha(213)) {
+			t.Errorf("counterfactual args %q lack the term pairs", joined)
+		}
+	}
+	served := servedModel{Version: "v1", URI: "file:///m.onnx", SHA256: sha(1), Text: obj.Spec.Model.TextModel()}
+	d := buildServingDeployment(obj, served, "rai:1")
+	args := d.Spec.Template.Spec.Containers[0].Args
+	if !strings.Contains(strings.Join(args, " "), strings.Join(want, " ")) {
+		t.Errorf("serving args %q lack %q", args, want)
+	}
+	if !servesModel(&d.Spec.Template, served) {
+		t.Errorf("the template built for the text model does not serve it")
+	}
+	other := served
+	other.Text = obj.Spec.Model.TextModel()
+	other.Text.Tokenizer.SHA256 = raiv1.SHA256(sha(299))
+	if servesModel(&d.Spec.Template, other) {
+		t.Errorf("a template with another tokenizer is taken to serve the model")
 	}
 }

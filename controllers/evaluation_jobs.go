@@ -53,6 +53,9 @@ func requestedKinds(spec *raiv1.ResponsibleModelSpec) []report.Kind {
 	if e.Explanations != nil {
 		kinds = append(kinds, report.KindExplain)
 	}
+	if e.Counterfactual != nil {
+		kinds = append(kinds, report.KindCounterfactual)
+	}
 	if spec.Monitoring != nil && e.Dataset != nil {
 		kinds = append(kinds, report.KindReference)
 	}
@@ -104,10 +107,32 @@ func evaluationArgs(obj *raiv1.ResponsibleModel, kind report.Kind) []string {
 			flag(contract.FlagThreshold, string(f.PredictionThreshold))
 		}
 	}
+	// A text model brings its tokenizer, labels and length to every kind,
+	// and the data sets it reads name their text column.
+	isText := spec.Model.Task.IsText()
+	if isText {
+		flag(contract.FlagTask, string(spec.Model.Task))
+		if t := spec.Model.Tokenizer; t != nil {
+			flag(contract.FlagTokenizer, string(t.URI))
+			flag(contract.FlagTokenizerSHA256, string(t.SHA256))
+		}
+		if len(spec.Model.Labels) > 0 {
+			flag(contract.FlagLabels, strings.Join(spec.Model.Labels, ","))
+		}
+		if n := spec.Model.MaxLength; n != nil {
+			flag(contract.FlagMaxLength, strconv.Itoa(int(*n)))
+		}
+	}
+	textColumn := func(d *raiv1.DatasetSpec) {
+		if isText && d != nil && d.TextColumn != "" {
+			flag(contract.FlagTextColumn, d.TextColumn)
+		}
+	}
 	switch kind {
 	case report.KindFairness:
 		f := ev.Fairness
 		data()
+		textColumn(dataset)
 		favorable()
 		flag(contract.FlagSensitive, strings.Join(f.SensitiveColumns, ","))
 		if len(f.Privileged) > 0 {
@@ -137,12 +162,23 @@ func evaluationArgs(obj *raiv1.ResponsibleModel, kind report.Kind) []string {
 			if d := ev.Dataset; d != nil {
 				flag(contract.FlagLabel, d.LabelColumn)
 			}
+			textColumn(ev.Dataset)
 			favorable()
 		}
 	case report.KindRobustness:
 		r := ev.Robustness
 		data()
+		textColumn(dataset)
 		favorable()
+		if isText {
+			// A text classifier is attacked with word edits, not noise.
+			flag(contract.FlagMaxEdits, strconv.Itoa(int(ptr.Deref(r.MaxEdits, contract.DefaultMaxEdits))))
+			if r.TypoRate != "" {
+				flag(contract.FlagTypoRate, string(r.TypoRate))
+			}
+			threshold()
+			break
+		}
 		flag(contract.FlagSigma, string(r.Sigma))
 		flag(contract.FlagN0, strconv.Itoa(int(ptr.Deref(r.SelectionSamples, contract.DefaultSelectionSamples))))
 		flag(contract.FlagN, strconv.Itoa(int(ptr.Deref(r.CertificationSamples, contract.DefaultCertificationSamples))))
@@ -157,9 +193,23 @@ func evaluationArgs(obj *raiv1.ResponsibleModel, kind report.Kind) []string {
 			flag(contract.FlagRadii, strings.Join(radii, ","))
 		}
 		threshold()
+	case report.KindCounterfactual:
+		data()
+		textColumn(dataset)
+		favorable()
+		flag(contract.FlagTermPairs, string(ev.Counterfactual.TermPairs.URI))
+		flag(contract.FlagTermPairsSHA256, string(ev.Counterfactual.TermPairs.SHA256))
+		threshold()
 	case report.KindExplain:
 		data()
+		textColumn(dataset)
 		favorable()
+		if isText {
+			// Each sampled text gets a LIME explanation (and exact Shapley
+			// values when it is short).
+			flag(contract.FlagSamples, strconv.Itoa(int(ptr.Deref(ev.Explanations.Samples, contract.DefaultShapleyRows))))
+			break
+		}
 		// explanations.samples counts the rows that get Shapley values; rai
 		// draws them from its row sample, which grows to hold them.
 		rows := int(ptr.Deref(ev.Explanations.Samples, contract.DefaultShapleyRows))
@@ -207,7 +257,8 @@ func mergeJobName(obj *raiv1.ResponsibleModel, kind report.Kind) string {
 // shardCount is how many pods evaluate kind: spec.evaluations.job.shards
 // for fairness and robustness, 1 for the others.
 func shardCount(obj *raiv1.ResponsibleModel, kind report.Kind) int32 {
-	if kind != report.KindFairness && kind != report.KindRobustness {
+	if kind != report.KindFairness && kind != report.KindRobustness || obj.Spec.Model.Task.IsText() {
+		// Text evaluations run in one pod: their reports do not merge.
 		return 1
 	}
 	return max(ptr.Deref(obj.Spec.Evaluations.Job.Shards, 1), 1)

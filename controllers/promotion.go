@@ -94,6 +94,7 @@ func (r *ResponsibleModelReconciler) promote(ctx context.Context, s *scope, msg 
 	from := st.StableVersion
 	st.PreviousVersion = st.StableVersion
 	st.StableVersion, st.StableModelURI, st.StableModelSHA256 = version, string(obj.Spec.Model.URI), digest
+	st.StableTextModel = obj.Spec.Model.TextModel()
 	// The evidence the version is promoted on, with the digests read from
 	// the Jobs' pods: what the compliance re-check and the model card may
 	// read later.
@@ -220,7 +221,7 @@ func (r *ResponsibleModelReconciler) keepDeployment(ctx context.Context, obj *ra
 // the spec.
 func (r *ResponsibleModelReconciler) restoreStable(ctx context.Context, obj *raiv1.ResponsibleModel) error {
 	st := &obj.Status
-	stable := servedModel{Version: st.StableVersion, URI: st.StableModelURI, SHA256: st.StableModelSHA256}
+	stable := *stableServed(st)
 	dep := &appsv1.Deployment{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: servingName(obj.Name)}, dep); err != nil {
 		if apierrors.IsNotFound(err) {

@@ -58,6 +58,7 @@ func (r *ResponsibleModelReconciler) recordAction(ctx context.Context, obj *raiv
 	}
 	if entry.Version == obj.Spec.Version && entry.ModelSHA256 == string(obj.Spec.Model.SHA256) {
 		spec.ModelURI = string(obj.Spec.Model.URI)
+		spec.TextModel = obj.Spec.Model.TextModel()
 	}
 	// The API server stores times to the second: seal what it will hold.
 	spec.Time = metav1.NewTime(spec.Time.UTC().Truncate(time.Second))

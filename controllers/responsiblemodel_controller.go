@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -272,7 +273,11 @@ func (r *ResponsibleModelReconciler) reconcileCandidate(ctx context.Context, s *
 	obj := s.obj
 	st := &obj.Status
 	candidate, digest := obj.Spec.Version, string(obj.Spec.Model.SHA256)
-	if candidate == st.StableVersion && digest == st.StableModelSHA256 {
+	// A text model's tokenizer, labels and length are part of what is
+	// judged: the stable version with others is a new candidate (admission
+	// lets them change only with spec.version, so this is a return to the
+	// stable version's name with another configuration).
+	if candidate == st.StableVersion && digest == st.StableModelSHA256 && equality.Semantic.DeepEqual(obj.Spec.Model.TextModel(), st.StableTextModel) {
 		candidate, digest = "", ""
 	}
 	if candidate != st.CandidateVersion || digest != st.CandidateModelSHA256 {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +45,25 @@ type servedModel struct {
 	Version string
 	URI     string
 	SHA256  string
+	// Text is a text model's task, tokenizer, labels and length: part of
+	// what serves (nil for a binary classifier).
+	Text *raiv1.TextModelConfig
+}
+
+// textServeArgs are the `rai serve` flags of a text model.
+func textServeArgs(t *raiv1.TextModelConfig) []string {
+	if t == nil {
+		return nil
+	}
+	args := []string{contract.Arg(contract.FlagTask), string(t.Task),
+		contract.Arg(contract.FlagTokenizer), string(t.Tokenizer.URI), contract.Arg(contract.FlagTokenizerSHA256), string(t.Tokenizer.SHA256)}
+	if len(t.Labels) > 0 {
+		args = append(args, contract.Arg(contract.FlagLabels), strings.Join(t.Labels, ","))
+	}
+	if t.MaxLength != nil {
+		args = append(args, contract.Arg(contract.FlagMaxLength), strconv.Itoa(int(*t.MaxLength)))
+	}
+	return args
 }
 
 // LabelModelDigest on a serving pod (and its ReplicaSet) names the model
@@ -77,11 +98,14 @@ func servesModel(t *corev1.PodTemplateSpec, m servedModel) bool {
 		if c.Name != serveContainer {
 			continue
 		}
+		sha := ""
 		for i := 0; i+1 < len(c.Args); i++ {
 			if c.Args[i] == contract.Arg(contract.FlagSHA256) {
-				return c.Args[i+1] == m.SHA256
+				sha = c.Args[i+1]
 			}
 		}
+		// A text model serves with its tokenizer, labels and length.
+		return sha == m.SHA256 && slices.Equal(textArgsOf(c.Args), textServeArgs(m.Text))
 	}
 	return false
 }
@@ -168,6 +192,7 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 		},
 		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
+	container.Args = append(container.Args, textServeArgs(m.Text)...)
 	container.Args = append(container.Args, monitoringArgs(obj)...)
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: servingName(obj.Name), Namespace: obj.Namespace, Labels: labels},
@@ -308,9 +333,9 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 	var target *servedModel
 	switch {
 	case rollingOut:
-		target = &servedModel{Version: candidate, URI: string(obj.Spec.Model.URI), SHA256: st.CandidateModelSHA256}
+		target = &servedModel{Version: candidate, URI: string(obj.Spec.Model.URI), SHA256: st.CandidateModelSHA256, Text: obj.Spec.Model.TextModel()}
 	case st.StableVersion != "":
-		target = &servedModel{Version: st.StableVersion, URI: st.StableModelURI, SHA256: st.StableModelSHA256}
+		target = stableServed(st)
 	}
 	if target == nil {
 		if err := r.removeServing(ctx, obj); err != nil {
@@ -456,4 +481,25 @@ func setServingStatus(obj *raiv1.ResponsibleModel, dep *appsv1.Deployment, versi
 		ReadyReplicas:   dep.Status.ReadyReplicas,
 		Version:         version,
 	}
+}
+
+// stableServed is what status says serves: the stable version, its artifact
+// and, for a text model, the configuration it was promoted with.
+func stableServed(st *raiv1.ResponsibleModelStatus) *servedModel {
+	return &servedModel{Version: st.StableVersion, URI: st.StableModelURI, SHA256: st.StableModelSHA256, Text: st.StableTextModel}
+}
+
+// textArgsOf returns the text-model flags of a `rai serve` command line, in
+// the order textServeArgs writes them.
+func textArgsOf(args []string) []string {
+	var out []string
+	for _, name := range []string{contract.FlagTask, contract.FlagTokenizer, contract.FlagTokenizerSHA256, contract.FlagLabels, contract.FlagMaxLength} {
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == contract.Arg(name) {
+				out = append(out, args[i], args[i+1])
+				break
+			}
+		}
+	}
+	return out
 }

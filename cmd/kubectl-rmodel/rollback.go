@@ -63,6 +63,12 @@ func newRollbackCmd(connect connectFunc) *cobra.Command {
 			m.Spec.Version = target
 			m.Spec.Model.URI = raiv1.ArtifactURI(rec.Spec.ModelURI)
 			m.Spec.Model.SHA256 = raiv1.SHA256(rec.Spec.ModelSHA256)
+			if t := rec.Spec.TextModel; t != nil {
+				// A text model serves with the tokenizer, labels and length
+				// it was judged with.
+				tok := t.Tokenizer
+				m.Spec.Model.Task, m.Spec.Model.Tokenizer, m.Spec.Model.Labels, m.Spec.Model.MaxLength = t.Task, &tok, t.Labels, t.MaxLength
+			}
 			if err := s.w.Patch(ctx(cmd), m, patch); err != nil {
 				return fmt.Errorf("set %s/%s back to version %s: %w", m.Namespace, m.Name, target, err)
 			}
