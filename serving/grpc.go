@@ -152,6 +152,9 @@ func (s *Server) inferGRPC(r *inference.ModelInferRequest) (*inference.ModelInfe
 	if f := s.modelFailure(r.GetModelName(), r.GetModelVersion()); f != nil {
 		return nil, f
 	}
+	if s.text != nil {
+		return s.inferTextGRPC(r)
+	}
 	s.exec.arrive()
 	req, err := decodeGRPCInferRequest(r, &s.spec, s.monitor != nil)
 	if err != nil {

@@ -362,6 +362,9 @@ type ModelMetadata struct {
 	Platform string           `json:"platform"`
 	Inputs   []TensorMetadata `json:"inputs"`
 	Outputs  []TensorMetadata `json:"outputs"`
+	// Parameters states a text model's task, labels and tokenization (REST only: the gRPC
+	// metadata message has no such field); absent for tabular models.
+	Parameters map[string]any `json:"parameters,omitempty"`
 }
 
 // ServerMetadata is the OIP v2 server metadata response.

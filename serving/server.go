@@ -58,6 +58,18 @@ type Config struct {
 	AuditLogRotateBroken bool
 	// Monitoring configures the live monitoring aggregates and endpoints (off unless Enabled).
 	Monitoring MonitoringConfig
+	// Task is the model's task: "" or contract.TaskBinaryClassification for the tabular models
+	// above, contract.TaskTextClassification or TaskTokenClassification for a text model
+	// (text.go), which needs TokenizerURI and TokenizerSHA256 (its tokenizer.json, fetched and
+	// digest-checked as the model is); Labels and MaxLength override the model's metadata
+	// (textmodel.Options), MaxTextBytes bounds one text (0: 64 KiB). Monitoring and
+	// AuditRawInputs are refused for a text model.
+	Task            string
+	TokenizerURI    string
+	TokenizerSHA256 string
+	Labels          []string
+	MaxLength       int
+	MaxTextBytes    int
 	// DrainTimeout bounds the graceful shutdown; 0 means 30s.
 	DrainTimeout time.Duration
 	// ServerVersion is reported at /v2.
@@ -81,7 +93,8 @@ type Server struct {
 	outShapes [][]int64 // output dims after the batch one
 	exec      executor
 	audit     *audit.Log
-	monitor   *monitor // nil when monitoring is off
+	monitor   *monitor     // nil when monitoring is off
+	text      *textServing // nil for a tabular model
 	modelSHA  string
 	version   string
 	meta      ModelMetadata
@@ -97,6 +110,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Name == "" {
 		cfg.Name = "model"
+	}
+	if err := cfg.checkTask(); err != nil {
+		return nil, err
 	}
 	dev, err := onnx.ParseDevice(string(cfg.Device))
 	if err != nil {
@@ -170,6 +186,9 @@ func (s *Server) Load(ctx context.Context) error {
 		return err
 	}
 	s.modelSHA = hexSHA(s.cfg.SHA256)
+	if isTextTask(s.cfg.Task) {
+		return s.loadText(ctx, data)
+	}
 	sess, err := onnx.Load(data, onnx.Options{LibraryPath: s.cfg.LibraryPath, Device: s.cfg.Device, IntraOpThreads: s.cfg.IntraOpThreads})
 	if err != nil {
 		return fmt.Errorf("load model %q: %w", s.cfg.ModelURI, err)
@@ -270,6 +289,9 @@ func (s *Server) Close() error {
 	if s.exec != nil {
 		s.exec.close()
 		s.exec = nil
+	}
+	if s.text != nil && s.text.exec != nil {
+		s.text.exec.close()
 	}
 	if s.audit != nil {
 		errs = append(errs, s.audit.Close())
@@ -448,11 +470,18 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (int, string) {
 	if f := s.modelFailure(r.PathValue("name"), r.PathValue("version")); f != nil {
 		return fail(f)
 	}
-	s.exec.arrive()
+	var leave func()
+	if s.text != nil {
+		s.text.exec.arrive()
+		leave = s.text.exec.leave
+	} else {
+		s.exec.arrive()
+		leave = s.exec.leave
+	}
 	submitted := false
 	defer func() {
 		if !submitted {
-			s.exec.leave()
+			leave()
 		}
 	}()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
@@ -464,6 +493,10 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) (int, string) {
 		}
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("read request body: %v", err))
 		return http.StatusBadRequest, "read_body"
+	}
+	if s.text != nil {
+		submitted = true // inferTextHTTP leaves when it does not submit
+		return s.inferTextHTTP(w, body, r.Header)
 	}
 	req, err := decodeHTTPInferRequest(r.Header, body, &s.spec)
 	if err != nil {

@@ -24,7 +24,7 @@ import (
 func init() {
 	var cfg serving.Config
 	var port, grpcPort int
-	var device string
+	var device, labels string
 	cmd := &cobra.Command{
 		Use:   contract.CommandServe + " --model-uri URI --sha256 HEX",
 		Short: "Serve an ONNX model over the Open Inference Protocol v2 (KServe V2) REST and gRPC APIs",
@@ -48,6 +48,12 @@ confusion counts that ground truth POSTed to /v2/models/NAME/feedback adds), nev
 answers them at /v2/models/NAME/monitoring. SIGTERM or SIGINT drains the requests in flight, then
 exits.
 
+Text models (--` + contract.FlagTask + ` ` + contract.TaskTextClassification + ` or ` + contract.TaskTokenClassification + `) take their Hugging Face
+tokenizer.json from --` + contract.FlagTokenizer + ` (fetched and digest-checked against --` + contract.FlagTokenizerSHA256 + ` as the model is) and
+answer the input "text" (BYTES [batch]) with label, score and probabilities, or entities; or the
+token tensors input_ids and attention_mask (INT64) with logits. A text longer than the max length
+is refused, not truncated. Monitoring is not supported for text models.
+
 onnxruntime comes from --onnxruntime-lib, $` + onnx.LibraryEnv + `, bin/onnxruntime (make onnxruntime)
 or beside the rai executable.`,
 		Args: cobra.NoArgs,
@@ -56,6 +62,14 @@ or beside the rai executable.`,
 				return fmt.Errorf("%s given without --%s: monitoring is off", strings.Join(unused, ", "), monitoring.FlagMonitoring)
 			}
 			cfg.Device = onnx.Device(device)
+			if labels != "" {
+				cfg.Labels = strings.Split(labels, ",")
+				for i, l := range cfg.Labels {
+					if cfg.Labels[i] = strings.TrimSpace(l); cfg.Labels[i] == "" {
+						return fmt.Errorf("--%s %q: label %d is empty", contract.FlagLabels, labels, i)
+					}
+				}
+			}
 			cfg.ServerVersion = version
 			cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 			srv, err := serving.New(cfg)
@@ -97,6 +111,12 @@ or beside the rai executable.`,
 	f.DurationVar(&cfg.MaxBatchDelay, contract.FlagMaxBatchDelay, contract.DefaultMaxBatchDelay, "longest a batch waits for requests already arriving")
 	f.StringVar(&cfg.LibraryPath, "onnxruntime-lib", "", "path of libonnxruntime.so.1 (default: $"+onnx.LibraryEnv+", bin/onnxruntime, or beside the executable)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 16<<20, "largest request body accepted (larger gets 413)")
+	f.StringVar(&cfg.Task, contract.FlagTask, contract.TaskBinaryClassification, "the model's task: "+contract.TaskBinaryClassification+" (tabular), "+contract.TaskTextClassification+" or "+contract.TaskTokenClassification)
+	f.StringVar(&cfg.TokenizerURI, contract.FlagTokenizer, "", "a text model's tokenizer.json, located as --"+contract.FlagModelURI+" (text tasks only)")
+	f.StringVar(&cfg.TokenizerSHA256, contract.FlagTokenizerSHA256, "", "expected sha256 of the tokenizer.json, hex (text tasks only)")
+	f.StringVar(&labels, contract.FlagLabels, "", "a text model's label names in logit order, comma-separated (default: the model's rai.labels or id2label metadata)")
+	f.IntVar(&cfg.MaxLength, contract.FlagMaxLength, 0, "a text model's max tokens per text, [CLS] and [SEP] included (0: rai.max_length metadata, else the tokenizer's truncation, else "+strconv.Itoa(contract.DefaultMaxLength)+")")
+	f.IntVar(&cfg.MaxTextBytes, "max-text-bytes", 64<<10, "largest text accepted, in bytes (larger gets 413)")
 	cfg.Limits.BindFlags(f)
 	cfg.Monitoring.BindFlags(f)
 	f.StringVar(&cfg.ModelVersion, contract.FlagModelVersion, "", "model version reported (default: the ONNX model_version, else 1)")

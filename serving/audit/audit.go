@@ -135,6 +135,65 @@ func InputDigest(name, datatype string, shape []int64, data []float32) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// TextDigest is the hex sha256 of the canonical form of a BYTES input tensor of texts (a text
+// model's "text" input): the name, a zero byte, "BYTES", a zero byte, the number of dimensions
+// and each dimension as little-endian int64 (as InputDigest), then each element's length as a
+// little-endian int64 followed by its bytes. The log of a text model holds this digest, never the
+// texts.
+func TextDigest(name string, shape []int64, texts []string) string {
+	h := sha256.New()
+	writeHead(h, name, "BYTES", shape)
+	var buf [8]byte
+	for _, t := range texts {
+		binary.LittleEndian.PutUint64(buf[:], uint64(len(t)))
+		h.Write(buf[:])
+		io.WriteString(h, t)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Int64Tensor is one INT64 input tensor for TokensDigest.
+type Int64Tensor struct {
+	Name  string
+	Shape []int64
+	Data  []int64
+}
+
+// TokensDigest is the hex sha256 of INT64 input tensors (a text model's input_ids,
+// attention_mask and token_type_ids, in the order given): for each, the canonical head of
+// InputDigest with datatype "INT64", then its values as little-endian int64.
+func TokensDigest(tensors ...Int64Tensor) string {
+	h := sha256.New()
+	chunk := make([]byte, 0, 4096)
+	for _, t := range tensors {
+		writeHead(h, t.Name, "INT64", t.Shape)
+		for _, v := range t.Data {
+			chunk = binary.LittleEndian.AppendUint64(chunk, uint64(v))
+			if len(chunk) == cap(chunk) {
+				h.Write(chunk)
+				chunk = chunk[:0]
+			}
+		}
+		h.Write(chunk)
+		chunk = chunk[:0]
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func writeHead(h io.Writer, name, datatype string, shape []int64) {
+	var buf [8]byte
+	io.WriteString(h, name)
+	h.Write([]byte{0})
+	io.WriteString(h, datatype)
+	h.Write([]byte{0})
+	binary.LittleEndian.PutUint64(buf[:], uint64(len(shape)))
+	h.Write(buf[:])
+	for _, d := range shape {
+		binary.LittleEndian.PutUint64(buf[:], uint64(d))
+		h.Write(buf[:])
+	}
+}
+
 // MaxRequestIDBytes is the longest request ID the log stores as the client sent it.
 const MaxRequestIDBytes = 128
 
