@@ -2,7 +2,9 @@
 // data set's splits and one ONNX model per verdict the operator can reach, each trained (or, for
 // the brittle model, constructed) to earn exactly the verdict it is named for, plus a manifest,
 // models.json, that lists every artifact with its sha256, its recipe, the numbers the trainer
-// measured and the verdicts it was made for.
+// measured and the verdicts it was made for. Under text/ it adds the two demo text models
+// (internal/demo/textdemo: an intent classifier and an NER tagger), their tokenizer.json and
+// their evaluation data, listed in the manifest's "text" section.
 //
 // Everything is seeded: Build writes the same bytes on every run (on one architecture).
 package demo
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/responsible-ai/rmodel-operator/internal/demo/dataset"
+	"github.com/responsible-ai/rmodel-operator/internal/demo/textdemo"
 	"github.com/responsible-ai/rmodel-operator/internal/demo/train"
 )
 
@@ -131,6 +134,8 @@ type Manifest struct {
 	Evaluations map[string]map[string]any `json:"evaluations"`
 	DataSets    []DataSetEntry            `json:"dataSets"`
 	Models      []ModelEntry              `json:"models"`
+	// Text lists the text models and their data, written under TextDir (internal/demo/textdemo).
+	Text *textdemo.Manifest `json:"text"`
 }
 
 // DataSetEntry is one written split.
@@ -164,6 +169,8 @@ const (
 	DataDir      = "data"
 	ModelsDir    = "models"
 	ManifestFile = "models.json"
+	// TextDir holds the text models, their tokenizer.json and their data.
+	TextDir = "text"
 	// RobustnessFile, in DataDir, holds the first RobustnessRows rows of the eval split.
 	RobustnessFile = "robustness.csv"
 	RobustnessRows = 1000
@@ -280,6 +287,9 @@ func Build(dir, version string, logf func(format string, args ...any)) (*Manifes
 			epsText = fmt.Sprintf("%.3f", *entry.Epsilon)
 		}
 		logf("%-15s accuracy %.3f  DP ratio %.3f  EO difference %.3f  ε %s", spec.Name, summary.Accuracy, summary.DemographicParityRatio, summary.EqualizedOddsDifference, epsText)
+	}
+	if man.Text, err = textdemo.Build(dir, TextDir, version, logf); err != nil {
+		return nil, err
 	}
 	data, err := json.MarshalIndent(man, "", "  ")
 	if err != nil {

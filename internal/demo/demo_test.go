@@ -242,3 +242,45 @@ func headline(evals map[string]any) string {
 		num("robustness", "abstain_rate"), "robustness " + string(rob.Details[:min(len(rob.Details), 200)]),
 	}, " ")
 }
+
+// The text models, their tokenizer and their data sit under text/ and models.json lists them
+// with the right digests and the numbers their trainer measured.
+func TestManifestListsTextModels(t *testing.T) {
+	dir, man := build(t)
+	if man.Text == nil || len(man.Text.Models) != 2 || len(man.Text.DataSets) != 7 {
+		t.Fatalf("text section: %+v", man.Text)
+	}
+	files := []string{man.Text.Tokenizer.File}
+	sums := []string{man.Text.Tokenizer.SHA256}
+	for _, d := range man.Text.DataSets {
+		files, sums = append(files, d.File), append(sums, d.SHA256)
+	}
+	for _, m := range man.Text.Models {
+		files, sums = append(files, m.File), append(sums, m.SHA256)
+		if m.Metrics == nil || m.Metadata["rai.task"] != string(m.Task) {
+			t.Errorf("%s: metrics %v, metadata %v", m.Name, m.Metrics, m.Metadata)
+		}
+	}
+	for i, f := range files {
+		if !strings.HasPrefix(f, demo.TextDir+string(filepath.Separator)) {
+			t.Errorf("%s is not under %s/", f, demo.TextDir)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		if hex.EncodeToString(sum[:]) != sums[i] {
+			t.Errorf("%s: sha256 differs from the manifest", f)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, demo.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"text-intent"`, `"text-ner"`, `"demographicParityRatio"`, `"gap"`, `"text/tokenizer.json"`} {
+		if !bytes.Contains(data, []byte(want)) {
+			t.Errorf("models.json lacks %s", want)
+		}
+	}
+}
