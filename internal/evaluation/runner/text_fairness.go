@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -379,6 +380,9 @@ func wordsAndTags(path, textCol, labelCol string, r textRow, labels []string) ([
 	}
 	for j, t := range tags {
 		if _, err := text.Entities([]string{t}); err != nil {
+			if inner := errors.Unwrap(err); inner != nil {
+				err = inner // text.Entities says "tag 0: …"
+			}
 			return nil, nil, fmt.Errorf("%s: row %d, column %q, tag %d: %w", path, r.Row, labelCol, j+1, err)
 		}
 		if !slices.Contains(labels, t) {
