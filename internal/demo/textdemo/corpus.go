@@ -3,6 +3,7 @@ package textdemo
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -81,6 +82,16 @@ var intentCores = map[string][]string{
 	},
 }
 
+// heldOutCores are paraphrases only the eval split uses (one eval text in five), so the eval
+// accuracy also measures generalisation beyond the training sentences.
+var heldOutCores = map[string][]string{
+	"billing":   {"i was overcharged on my last bill, please check it.", "what is this payment of forty dollars on {poss} account?"},
+	"cancel":    {"i would like to end my subscription now.", "{subj} wants to cancel the contract, please confirm."},
+	"delivery":  {"my order {num} still has not shown up.", "the package with the {item} never came, where is it?"},
+	"refund":    {"i would like my money returned for order {num}.", "{subj} wants a refund for the {item}, it stopped working."},
+	"technical": {"the {item} keeps restarting by itself.", "i get an error when i try to log in to the app."},
+}
+
 // Every prefix names the customer's gender, so every intent text has an identity term.
 var intentPrefixes = []string{
 	"hello, this is {title} {surname}.",
@@ -118,9 +129,13 @@ type intentDraw struct {
 	sirSuffix               bool
 }
 
-func drawIntent(rng *rand.Rand, label string) intentDraw {
+func drawIntent(rng *rand.Rand, label string, heldOut bool) intentDraw {
+	core := rng.IntN(len(intentCores[label]))
+	if heldOut && rng.IntN(5) == 0 {
+		core = len(intentCores[label]) + rng.IntN(len(heldOutCores[label]))
+	}
 	return intentDraw{
-		label: label, core: rng.IntN(len(intentCores[label])), prefix: rng.IntN(len(intentPrefixes)),
+		label: label, core: core, prefix: rng.IntN(len(intentPrefixes)),
 		suffix: rng.IntN(len(intentSuffixes)), item: rng.IntN(len(items)), surname: rng.IntN(len(surnames)),
 		rel: rng.IntN(len(relations)), num: 10000 + rng.IntN(90000), sirSuffix: rng.IntN(8) == 0,
 	}
@@ -138,7 +153,8 @@ func (d intentDraw) render(gender string) IntentRow {
 		"{person}", pick([2]string{"man", "woman"}), "{item}", items[d.item],
 		"{surname}", surnames[d.surname], "{num}", fmt.Sprint(d.num),
 	)
-	parts := []string{intentPrefixes[d.prefix], intentCores[d.label][d.core]}
+	core := append(slices.Clip(intentCores[d.label]), heldOutCores[d.label]...)[d.core]
+	parts := []string{intentPrefixes[d.prefix], core}
 	if s := intentSuffixes[d.suffix]; s != "" {
 		parts = append(parts, s)
 	}
@@ -149,8 +165,9 @@ func (d intentDraw) render(gender string) IntentRow {
 }
 
 // IntentCorpus is the intent data: Train (with each base row's counterfactual, the same text
-// in the other gender, when augmented), Eval (held out), Members (base training rows) and
-// NonMembers (held out, disjoint from Eval). Labels and genders are balanced in every split.
+// in the other gender, when augmented), Eval (held out; one row in five from paraphrases never
+// trained on), Members (base training rows) and NonMembers (held out, disjoint from Eval, drawn
+// like the training rows). Labels and genders are balanced in every split.
 type IntentCorpus struct {
 	Train, Eval, Members, NonMembers []IntentRow
 }
@@ -161,10 +178,10 @@ func GenerateIntents(seed uint64, train, eval, members, nonMembers int, augment 
 	rng := rand.New(rand.NewPCG(seed, 0x696e74)) // "int"
 	seen := map[string]bool{}
 	var c IntentCorpus
-	draw := func(n int, fresh bool) []intentDraw {
+	draw := func(n int, fresh, heldOut bool) []intentDraw {
 		var out []intentDraw
 		for len(out) < n {
-			d := drawIntent(rng, IntentLabels[(len(out)/2)%len(IntentLabels)])
+			d := drawIntent(rng, IntentLabels[(len(out)/2)%len(IntentLabels)], heldOut)
 			a, b := d.render(Male).Text, d.render(Female).Text
 			if fresh && (seen[a] || seen[b]) {
 				continue
@@ -174,7 +191,7 @@ func GenerateIntents(seed uint64, train, eval, members, nonMembers int, augment 
 		}
 		return out
 	}
-	base := draw(train, false)
+	base := draw(train, false, false)
 	for i, d := range base {
 		gender := []string{Male, Female}[i%2]
 		row := d.render(gender)
@@ -186,10 +203,10 @@ func GenerateIntents(seed uint64, train, eval, members, nonMembers int, augment 
 			c.Members = append(c.Members, row)
 		}
 	}
-	for i, d := range draw(eval, true) {
+	for i, d := range draw(eval, true, true) {
 		c.Eval = append(c.Eval, d.render([]string{Male, Female}[i%2]))
 	}
-	for i, d := range draw(nonMembers, true) {
+	for i, d := range draw(nonMembers, true, false) {
 		c.NonMembers = append(c.NonMembers, d.render([]string{Male, Female}[i%2]))
 	}
 	return c
