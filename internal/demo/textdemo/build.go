@@ -235,12 +235,19 @@ func Build(root, sub, version string, logf func(format string, args ...any)) (*M
 	man.Models = append(man.Models, entry)
 	logf("%-15s held-out F1 %.3f  name F1 %s %.3f, %s %.3f (gap %.3f)", "text/ner", nm.HeldOut.F1, GroupA, nm.Groups[GroupA].F1, GroupB, nm.Groups[GroupB].F1, nm.Gap.Gap)
 
+	// Keys follow the flags of rai evaluate <kind> (internal/contract), camel-cased as in the
+	// tabular section of models.json.
+	tokFile := filepath.Join(sub, TokenizerFile)
+	eval := filepath.Join(sub, IntentEvalFile)
 	man.Evaluations = map[string]map[string]any{
-		"intent-fairness": {"data": filepath.Join(sub, IntentEvalFile), "textColumn": "text", "label": "label", "sensitive": []string{GenderColumn}, "favorable": Favorable},
-		"intent-counterfactual": {"data": filepath.Join(sub, IntentEvalFile), "textColumn": "text", "termPairs": filepath.Join(sub, IntentTermPairsFile),
-			"favorable": Favorable, "threshold": 0.5},
-		"intent-privacy": {"members": filepath.Join(sub, IntentMembersFile), "nonMembers": filepath.Join(sub, IntentNonMembers), "textColumn": "text", "label": "label"},
-		"ner-fairness":   {"data": filepath.Join(sub, NEREvalFile), "textColumn": "text", "tagsColumn": "tags", "groupColumn": NameGroupColumn, "maxF1Gap": 0.1},
+		"intent-fairness": {"task": TextClassification, "tokenizer": tokFile, "data": eval, "textColumn": "text", "label": "label",
+			"sensitive": []string{GenderColumn}, "favorable": Favorable},
+		"intent-counterfactual": {"task": TextClassification, "tokenizer": tokFile, "data": eval, "textColumn": "text",
+			"termPairs": filepath.Join(sub, IntentTermPairsFile), "favorable": Favorable, "threshold": 0.5},
+		"intent-privacy": {"task": TextClassification, "tokenizer": tokFile, "members": filepath.Join(sub, IntentMembersFile),
+			"nonMembers": filepath.Join(sub, IntentNonMembers), "textColumn": "text", "label": "label"},
+		"ner-fairness": {"task": TokenClassification, "tokenizer": tokFile, "data": filepath.Join(sub, NEREvalFile), "textColumn": "text",
+			"label": "tags", "sensitive": []string{NameGroupColumn}},
 	}
 	return man, nil
 }
