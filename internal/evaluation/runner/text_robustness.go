@@ -62,7 +62,7 @@ func EvaluateTextRobustness(ctx context.Context, cfg TextRobustnessConfig) (*rep
 }
 
 // marginScorer scores a text by P(class) − the largest other probability: ≥ 0 exactly when
-// class is the most probable label (ties included), so a multi-label classifier's argmax
+// class is the argmax (a tie goes to the first of the tied labels), so a multi-label classifier's argmax
 // decision becomes the library's binary one (threshold 0, label true).
 type marginScorer struct {
 	m     *loadedText
@@ -83,6 +83,9 @@ func (s marginScorer) Score(ctx context.Context, texts []string) ([]float64, err
 			}
 		}
 		out[i] = v[s.class] - other
+		if out[i] == 0 && argmax(v) != s.class {
+			out[i] = -1e-12 // a tie goes to the first label, as argmax decides
+		}
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
+	evtext "github.com/responsible-ai/rmodel-operator/internal/evaluation/text"
 	"github.com/responsible-ai/rmodel-operator/internal/onnxwriter"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 	"github.com/responsible-ai/rmodel-operator/internal/text"
@@ -59,16 +60,28 @@ func bowScore(words ...string) float64 {
 // logistic regression on token counts, and returns its path.
 func writeBOW(t *testing.T, dir string) string {
 	t.Helper()
+	w := map[string][]float32{}
+	for k, v := range bowWeights {
+		w[k] = []float32{0, v}
+	}
+	return writeKeywords(t, dir, "bow.onnx", []string{"neg", "pos"}, w)
+}
+
+// writeKeywords writes a keyword model over len(labels) labels: logits Σ_t mask_t·w(id_t), with
+// w(id) the row weights gives the token (0 for the others).
+func writeKeywords(t *testing.T, dir, name string, labels []string, weights map[string][]float32) string {
+	t.Helper()
 	tok := testTok(t)
-	table := make([]float32, textmodeltest.VocabSize*2)
-	for w, v := range bowWeights {
-		table[tokenID(t, tok, w)*2+1] = v
+	k := len(labels)
+	table := make([]float32, textmodeltest.VocabSize*k)
+	for w, v := range weights {
+		copy(table[tokenID(t, tok, w)*int64(k):], v)
 	}
 	seq := []onnxwriter.Dim{{Param: "batch"}, {Param: "sequence"}}
 	g := onnxwriter.Graph{
-		Name: "bag_of_words",
+		Name: "keywords",
 		Initializers: []onnxwriter.Tensor{
-			{Name: "table", Dims: []int64{textmodeltest.VocabSize, 2}, Float: table},
+			{Name: "table", Dims: []int64{textmodeltest.VocabSize, int64(k)}, Float: table},
 			{Name: "axis1", Dims: []int64{1}, Int64: []int64{1}},
 			{Name: "axis2", Dims: []int64{1}, Int64: []int64{2}},
 		},
@@ -83,14 +96,15 @@ func writeBOW(t *testing.T, dir string) string {
 			{OpType: "Mul", Inputs: []string{"w", "mask3"}, Outputs: []string{"masked"}},
 			{OpType: "ReduceSum", Inputs: []string{"masked", "axis1"}, Outputs: []string{"logits"}, Attrs: []onnxwriter.Attr{onnxwriter.IntAttr("keepdims", 0)}},
 		},
-		Outputs: []onnxwriter.ValueInfo{{Name: "logits", ElemType: onnxwriter.Float, Shape: []onnxwriter.Dim{{Param: "batch"}, {Value: 2}}}},
+		Outputs: []onnxwriter.ValueInfo{{Name: "logits", ElemType: onnxwriter.Float, Shape: []onnxwriter.Dim{{Param: "batch"}, {Value: int64(k)}}}},
 	}
-	m := onnxwriter.Model{ProducerName: "rai-test", Metadata: map[string]string{"rai.labels": `["neg","pos"]`, "rai.task": contract.TaskTextClassification}, Graph: g}
+	lj, _ := json.Marshal(labels)
+	m := onnxwriter.Model{ProducerName: "rai-test", Metadata: map[string]string{"rai.labels": string(lj), "rai.task": contract.TaskTextClassification}, Graph: g}
 	b, err := m.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeFile(t, dir, "bow.onnx", string(b))
+	return writeFile(t, dir, name, string(b))
 }
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -520,4 +534,104 @@ func TestTextPrivacyAuditLosses(t *testing.T) {
 	if rep.Metrics["epsilon"] != nil || rep.Undefined["epsilon"] != NoDPReason {
 		t.Errorf("epsilon %v (%q)", rep.Metrics["epsilon"], rep.Undefined["epsilon"])
 	}
+}
+
+// TestTextThreeLabels: with more than two labels the favorable decision is the argmax. The
+// expected decisions come from a three-label keyword model's softmax, computed by hand.
+func TestTextThreeLabels(t *testing.T) {
+	dir := t.TempDir()
+	labels := []string{"x", "y", "z"}
+	weights := map[string][]float32{"[CLS]": {0, 0, 0.5}, "great": {0, 2, 0}, "awful": {2, 0, 0}, "she": {0, 1, 0}, "rain": {0, 0, 1.5}}
+	model := writeKeywords(t, dir, "k3.onnx", labels, weights)
+	texts := []string{"he went home", "she went home", "a great cat", "an awful dog", "he is great", "she is awful", "rain", "she and rain", "great rain"}
+	// ref is softmax(Σ weights of [CLS] and the words), by hand.
+	ref := func(s string) []float64 {
+		l := append([]float32(nil), weights["[CLS]"]...)
+		for _, w := range strings.Fields(s) {
+			for j, v := range weights[w] {
+				l[j] += v
+			}
+		}
+		p := make([]float64, 3)
+		var z float64
+		for j := range p {
+			p[j] = math.Exp(float64(l[j]))
+			z += p[j]
+		}
+		for j := range p {
+			p[j] /= z
+		}
+		return p
+	}
+	var csv strings.Builder
+	csv.WriteString("text,label,group\n")
+	sel, count := map[string]int{}, map[string]int{}
+	correct := 0
+	for i, s := range texts {
+		g := []string{"a", "b"}[i%2]
+		label := labels[i%3]
+		csv.WriteString(s + "," + label + "," + g + "\n")
+		p := ref(s)
+		count[g]++
+		if argmax(p) == 1 {
+			sel[g]++
+		}
+		if labels[argmax(p)] == label {
+			correct++
+		}
+	}
+	data := writeFile(t, dir, "d.csv", csv.String())
+	o := textOpts(contract.TaskTextClassification)
+	o.Labels = labels
+	rep, err := EvaluateTextFairness(context.Background(), TextFairnessConfig{
+		Common: Common{ModelPath: model, DataPath: data}, Text: o, Label: "label", Sensitive: []string{"group"}, Favorable: "y", Threshold: 0.5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, rb := float64(sel["a"])/float64(count["a"]), float64(sel["b"])/float64(count["b"])
+	closeTo(t, "selection_rate", textMetric(t, rep, "selection_rate"), float64(sel["a"]+sel["b"])/float64(len(texts)))
+	closeTo(t, "demographic_parity_difference", textMetric(t, rep, "demographic_parity_difference"), math.Abs(ra-rb))
+	if _, ok := rep.Metrics["bpsn_auc_min"]; ok {
+		t.Error("bias AUCs reported for a three-label model")
+	}
+	if rep.Parameters["decision"] != "argmax = y" {
+		t.Errorf("decision %q", rep.Parameters["decision"])
+	}
+	rr, err := EvaluateTextRobustness(context.Background(), TextRobustnessConfig{
+		Common: Common{ModelPath: model, DataPath: data}, Text: o, Label: "label", Favorable: "y", MaxEdits: 2, TypoRate: 0, AttackRows: 100, Seed: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeTo(t, "clean_accuracy", textMetric(t, rr, "clean_accuracy"), float64(correct)/float64(len(texts)))
+	closeTo(t, "typo_accuracy at rate 0", textMetric(t, rr, "typo_accuracy"), float64(correct)/float64(len(texts)))
+	var d TextRobustnessDetails
+	json.Unmarshal(rr.Details, &d)
+	if d.Attack.Correct != correct || d.Attack.Texts != len(texts) {
+		t.Errorf("attack %+v, want %d correct", d.Attack, correct)
+	}
+	// Counterfactual flips by the argmax: he/she.
+	pairs := writeFile(t, dir, "p.csv", "a,b\nhe,she\n")
+	rc, err := EvaluateCounterfactual(context.Background(), CounterfactualConfig{
+		Common: Common{ModelPath: model, DataPath: data}, Text: o, TermPairs: pairs, Favorable: "y", Threshold: 0.99,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flips, n, sum := 0, 0, 0.0
+	for _, s := range texts {
+		p := evtext.TermPair{A: "he", B: "she"}
+		if cf, ok := p.Swap(s); ok {
+			a, b := ref(s), ref(cf)
+			n++
+			sum += math.Abs(a[1] - b[1])
+			if (argmax(a) == 1) != (argmax(b) == 1) {
+				flips++
+			}
+		}
+	}
+	closeTo(t, "counterfactual_flip_rate", textMetric(t, rc, "counterfactual_flip_rate"), float64(flips)/float64(n))
+	closeTo(t, "counterfactual_mean_abs_delta", textMetric(t, rc, "counterfactual_mean_abs_delta"), sum/float64(n))
+	t.Logf("3 labels: selection a %v b %v, accuracy %d/%d, he/she flips %d/%d, mean |Δ| %.4f", ra, rb, correct, len(texts), flips, n, sum/float64(n))
 }
