@@ -136,7 +136,12 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 	for _, t := range sv.Tolerations {
 		tolerations = append(tolerations, *t.DeepCopy())
 	}
-	if g := sv.GPU; g != nil {
+	if g := sv.GPU; usesDRA(g) {
+		// The GPUs come from a ResourceClaim (addGPUClaim below): no
+		// extended resource, no node labels; the scheduler allocates.
+		device = contract.DeviceCUDA
+		tolerations = append(tolerations, corev1.Toleration{Key: string(gpuResource), Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
+	} else if g != nil {
 		device = contract.DeviceCUDA
 		name, count := gpuResource, int64(ptr.Deref(g.Count, 1))
 		if g.MIGProfile != "" {
@@ -194,6 +199,10 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 	}
 	container.Args = append(container.Args, textServeArgs(m.Text)...)
 	container.Args = append(container.Args, monitoringArgs(obj)...)
+	var pod corev1.PodSpec
+	if usesDRA(sv.GPU) {
+		addGPUClaim(&pod, &container, gpuClaimTemplateName(obj, sv.GPU))
+	}
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: servingName(obj.Name), Namespace: obj.Namespace, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
@@ -214,6 +223,7 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 					NodeSelector:                 maps.Clone(sv.NodeSelector),
 					Affinity:                     affinity,
 					Tolerations:                  tolerations,
+					ResourceClaims:               pod.ResourceClaims,
 					Containers:                   []corev1.Container{container},
 					Volumes: []corev1.Volume{
 						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
@@ -388,6 +398,9 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 // applyDeployment creates or updates the serving Deployment for m. It
 // writes only when the desired spec differs from what the API server holds.
 func (r *ResponsibleModelReconciler) applyDeployment(ctx context.Context, obj *raiv1.ResponsibleModel, m servedModel) (*appsv1.Deployment, error) {
+	if err := r.ensureGPUClaimTemplate(ctx, obj, obj.Spec.Serving.GPU); err != nil {
+		return nil, err
+	}
 	want := buildServingDeployment(obj, m, r.EvaluationJobs.Image)
 	addArtifactStorage(&want.Spec.Template.Spec, serveContainer, obj, r.EvaluationJobs.ArtifactCacheHostPath)
 	if err := controllerutil.SetControllerReference(obj, want, r.Scheme); err != nil {

@@ -696,9 +696,14 @@ type ServingSpec struct {
 
 // GPUSpec asks for NVIDIA GPUs: either whole GPUs (count) or one MIG slice
 // (migProfile), optionally of a given product and memory size as GPU Feature
-// Discovery labels them.
+// Discovery labels them. With deviceClassName the GPUs are asked for
+// through Dynamic Resource Allocation instead of the device plugin's
+// extended resources; docs/operator.md compares the ways.
 // +kubebuilder:validation:XValidation:rule="!(has(self.count) && has(self.migProfile))",message="set either count or migProfile, not both"
 // +kubebuilder:validation:XValidation:rule="has(self.count) || has(self.migProfile)",message="set count or migProfile"
+// +kubebuilder:validation:XValidation:rule="!has(self.deviceClassName) || !has(self.migProfile)",message="migProfile is a device-plugin resource: with deviceClassName, select MIG devices with a selector"
+// +kubebuilder:validation:XValidation:rule="!has(self.deviceClassName) || !has(self.product)",message="product matches a GPU Feature Discovery node label: with deviceClassName, select the product with a selector on the device's productName attribute"
+// +kubebuilder:validation:XValidation:rule="has(self.deviceClassName) || !has(self.selectors)",message="selectors apply only with deviceClassName"
 type GPUSpec struct {
 	// Count of whole GPUs per pod (resource nvidia.com/gpu).
 	// +kubebuilder:validation:Minimum=1
@@ -720,7 +725,30 @@ type GPUSpec struct {
 	Product string `json:"product,omitempty"`
 
 	// MinMemory restricts scheduling to nodes whose nvidia.com/gpu.memory
-	// label (MiB per GPU) is at least this much, for example "40Gi".
+	// label (MiB per GPU) is at least this much, for example "40Gi". With
+	// deviceClassName it selects devices whose memory capacity is at least
+	// this much.
 	// +optional
 	MinMemory *resource.Quantity `json:"minMemory,omitempty"`
+
+	// DeviceClassName asks for count GPUs of this DeviceClass through
+	// Dynamic Resource Allocation (resource.k8s.io/v1): the operator creates
+	// a ResourceClaimTemplate that each serving pod claims from, and the
+	// scheduler allocates devices a DRA driver published in ResourceSlices,
+	// for example "gpu.nvidia.com" (the NVIDIA DRA driver's class).
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +optional
+	DeviceClassName string `json:"deviceClassName,omitempty"`
+
+	// Selectors are CEL expressions every allocated device must satisfy,
+	// over its attributes and capacity as its driver publishes them, for
+	// example device.attributes["gpu.nvidia.com"].productName ==
+	// "NVIDIA H100 80GB HBM3". With deviceClassName only.
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=1024
+	// +listType=atomic
+	// +optional
+	Selectors []string `json:"selectors,omitempty"`
 }
