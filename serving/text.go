@@ -327,12 +327,13 @@ func (t *textServing) encodeTexts(req *textRequest, in *textInput) error {
 	}
 	encs, err := t.model.EncodeStrict(in.texts)
 	var tooLong *textmodel.TooLongError
+	var empty *textmodel.EmptyTextError
 	switch {
 	case errors.As(err, &tooLong):
 		return badRequest("input %q: element %d has %d tokens ([CLS] and [SEP] included), more than the model's max length %d; the server does not truncate, shorten the text",
 			in.name, tooLong.Index, tooLong.Tokens, tooLong.MaxLength)
-	case errors.Is(err, textmodel.ErrEmptyText):
-		return badRequest("input %q: %v", in.name, err)
+	case errors.As(err, &empty):
+		return badRequest("input %q: element %d is empty (no tokens besides [CLS] and [SEP])", in.name, empty.Index)
 	case err != nil:
 		return badRequest("input %q: %v", in.name, err)
 	}

@@ -328,11 +328,25 @@ func (e *TooLongError) Error() string {
 	return fmt.Sprintf("text %d has %d tokens ([CLS] and [SEP] included), more than the model's maximum length %d", e.Index, e.Tokens, e.MaxLength)
 }
 
-// ErrEmptyText is EncodeStrict's refusal (wrapped, with the text's index) of an empty text.
+// ErrEmptyText is EncodeStrict's refusal of an empty text: its *EmptyTextError Is it.
 var ErrEmptyText = errors.New("text is empty")
 
+// EmptyTextError is EncodeStrict's refusal of a text with no tokens besides [CLS] and [SEP].
+type EmptyTextError struct {
+	// Index is the text's position in the batch.
+	Index int
+}
+
+func (e *EmptyTextError) Error() string {
+	return fmt.Sprintf("text %d is empty (no tokens besides [CLS] and [SEP])", e.Index)
+}
+
+// Is makes errors.Is(err, ErrEmptyText) hold.
+func (e *EmptyTextError) Is(target error) bool { return target == ErrEmptyText }
+
 // EncodeStrict tokenizes texts each on its own, without padding (Run pads), and refuses rather
-// than truncates: an empty text (or one of whitespace only) fails with ErrEmptyText, one with
+// than truncates: an empty text (or one of whitespace only) fails with an *EmptyTextError (Is
+// ErrEmptyText), one with
 // more than MaxLength tokens with a *TooLongError giving its token count. The server uses it, so
 // that no client gets scores for a text the model did not read in full.
 func (m *Model) EncodeStrict(texts []string) ([]text.Encoding, error) {
@@ -349,7 +363,7 @@ func (m *Model) EncodeStrict(texts []string) ([]text.Encoding, error) {
 			}
 			return nil, &TooLongError{Index: i, Tokens: full.Len(), MaxLength: m.maxLength}
 		case e.Len() <= 2:
-			return nil, fmt.Errorf("text %d: %w (no tokens besides [CLS] and [SEP])", i, ErrEmptyText)
+			return nil, &EmptyTextError{Index: i}
 		}
 	}
 	return encs, nil
