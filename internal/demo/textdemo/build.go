@@ -140,7 +140,7 @@ func Build(root, sub, version string, logf func(format string, args ...any)) (*M
 	ctx := context.Background()
 
 	// Intent classifier.
-	corpus := GenerateIntents(21, IntentTrainRows, IntentEvalRows, IntentMembersRows, IntentNonMembersRows, true)
+	corpus := GenerateIntents(DefaultIntentConfig())
 	intentCSV := func(rows []IntentRow) []byte {
 		recs := [][]string{{"text", "label", GenderColumn}}
 		for _, r := range rows {

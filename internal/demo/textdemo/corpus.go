@@ -92,6 +92,16 @@ var heldOutCores = map[string][]string{
 	"technical": {"the {item} keeps restarting by itself.", "i get an error when i try to log in to the app."},
 }
 
+// ambiguousCores are payment questions labelled billing or refund (a third of each label's
+// texts, in every split): nothing in the words decides between the two, so a model trained on
+// data where refunds are mostly asked for by one gender learns to use the identity terms. The
+// demo corpus is balanced and augmented, and the demo model does not.
+var ambiguousCores = []string{
+	"i have a question about the payment for order {num}.",
+	"something is wrong with the money on {poss} account.",
+	"please look at the charge for the {item}.",
+}
+
 // Every prefix names the customer's gender, so every intent text has an identity term.
 var intentPrefixes = []string{
 	"hello, this is {title} {surname}.",
@@ -134,6 +144,9 @@ func drawIntent(rng *rand.Rand, label string, heldOut bool) intentDraw {
 	if heldOut && rng.IntN(5) == 0 {
 		core = len(intentCores[label]) + rng.IntN(len(heldOutCores[label]))
 	}
+	if (label == "billing" || label == Favorable) && rng.IntN(3) == 0 {
+		core = -1 - rng.IntN(len(ambiguousCores))
+	}
 	return intentDraw{
 		label: label, core: core, prefix: rng.IntN(len(intentPrefixes)),
 		suffix: rng.IntN(len(intentSuffixes)), item: rng.IntN(len(items)), surname: rng.IntN(len(surnames)),
@@ -153,7 +166,12 @@ func (d intentDraw) render(gender string) IntentRow {
 		"{person}", pick([2]string{"man", "woman"}), "{item}", items[d.item],
 		"{surname}", surnames[d.surname], "{num}", fmt.Sprint(d.num),
 	)
-	core := append(slices.Clip(intentCores[d.label]), heldOutCores[d.label]...)[d.core]
+	var core string
+	if d.core < 0 {
+		core = ambiguousCores[-1-d.core]
+	} else {
+		core = append(slices.Clip(intentCores[d.label]), heldOutCores[d.label]...)[d.core]
+	}
 	parts := []string{intentPrefixes[d.prefix], core}
 	if s := intentSuffixes[d.suffix]; s != "" {
 		parts = append(parts, s)
@@ -172,10 +190,33 @@ type IntentCorpus struct {
 	Train, Eval, Members, NonMembers []IntentRow
 }
 
-// GenerateIntents draws train base rows, eval and non-member rows (each a multiple of 10 for
-// exact balance), no held-out text equal to a training text.
-func GenerateIntents(seed uint64, train, eval, members, nonMembers int, augment bool) IntentCorpus {
-	rng := rand.New(rand.NewPCG(seed, 0x696e74)) // "int"
+// IntentConfig sizes and shapes the intent corpus.
+type IntentConfig struct {
+	Seed uint64 `json:"seed"`
+	// Train base rows, Eval and NonMembers rows (multiples of 10 for exact balance of labels
+	// and genders), Members: the first training base rows.
+	Train      int `json:"train"`
+	Eval       int `json:"eval"`
+	Members    int `json:"members"`
+	NonMembers int `json:"nonMembers"`
+	// Augment adds each training row's counterfactual (the same text in the other gender).
+	Augment bool `json:"augment"`
+	// FavorableFemaleShare, when not 0, is the probability that a training row of the
+	// Favorable label is female, the other labels staying balanced: a skewed corpus, for the
+	// tests that show the measurements catch a biased model. 0: balanced.
+	FavorableFemaleShare float64 `json:"favorableFemaleShare,omitempty"`
+}
+
+// DefaultIntentConfig is the demo's corpus.
+func DefaultIntentConfig() IntentConfig {
+	return IntentConfig{Seed: 21, Train: IntentTrainRows, Eval: IntentEvalRows, Members: IntentMembersRows, NonMembers: IntentNonMembersRows, Augment: true}
+}
+
+// GenerateIntents draws the corpus; no held-out text equals a training text (in either gender).
+func GenerateIntents(cfg IntentConfig) IntentCorpus {
+	train, eval, members, nonMembers, augment := cfg.Train, cfg.Eval, cfg.Members, cfg.NonMembers, cfg.Augment
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x696e74))    // "int"
+	skew := rand.New(rand.NewPCG(cfg.Seed, 0x736b6577)) // "skew"
 	seen := map[string]bool{}
 	var c IntentCorpus
 	draw := func(n int, fresh, heldOut bool) []intentDraw {
@@ -194,6 +235,12 @@ func GenerateIntents(seed uint64, train, eval, members, nonMembers int, augment 
 	base := draw(train, false, false)
 	for i, d := range base {
 		gender := []string{Male, Female}[i%2]
+		if cfg.FavorableFemaleShare != 0 && d.label == Favorable {
+			gender = Male
+			if skew.Float64() < cfg.FavorableFemaleShare {
+				gender = Female
+			}
+		}
 		row := d.render(gender)
 		c.Train = append(c.Train, row)
 		if augment {
