@@ -2,9 +2,12 @@ package textdemo
 
 import (
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/responsible-ai/rmodel-operator/internal/demo/train"
+	"github.com/responsible-ai/rmodel-operator/internal/evaluation/privacy"
 )
 
 // The backward pass equals central finite differences of the loss for every dense parameter
@@ -143,5 +146,37 @@ func TestTrainLearns(t *testing.T) {
 		if (logits[1] > logits[0]) != (e.Label == 1) {
 			t.Fatalf("example %v misclassified: %v", e.IDs, logits)
 		}
+	}
+}
+
+// A DP recipe's metadata carries the rai.dp.* keys, with ε from the project's accountant for
+// exactly the recipe's σ, q and steps; a recipe without DP claims nothing.
+func TestDPMetadata(t *testing.T) {
+	r := IntentRecipe()
+	r.DP = &train.DP{NoiseMultiplier: 1.1, ClippingNorm: 0.5, Delta: 1e-5}
+	md, eps, err := Metadata(r, IntentLabels, "ab", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := privacy.Epsilon(1.1, r.SampleRate, r.Steps(), 1e-5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eps != want || eps <= 0 || md[train.KeyDPEpsilon] != strconv.FormatFloat(want, 'f', -1, 64) ||
+		md[train.KeyDPSteps] != strconv.Itoa(r.Steps()) || md[train.KeyDPNoiseMultiplier] != "1.1" || md[train.KeyDPSampleRate] != "0.02" ||
+		md[train.KeyDPClippingNorm] != "0.5" || md[train.KeyDPDelta] != "0.00001" || md[train.KeyDPAccountant] != "rdp" {
+		t.Fatalf("ε %v (accountant %v), metadata %v", eps, want, md)
+	}
+	md, _, err = Metadata(IntentRecipe(), IntentLabels, "ab", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range md {
+		if strings.HasPrefix(k, "rai.dp.") {
+			t.Errorf("recipe without DP has %s", k)
+		}
+	}
+	if md[KeyLabels] != `["billing","cancel","delivery","refund","technical"]` || md[KeyTask] != "text-classification" {
+		t.Errorf("metadata %v", md)
 	}
 }
