@@ -62,6 +62,7 @@ or beside the rai executable.`,
 				return fmt.Errorf("%s given without --%s: monitoring is off", strings.Join(unused, ", "), monitoring.FlagMonitoring)
 			}
 			cfg.Device = onnx.Device(device)
+			cfg.Labels = nil
 			if labels != "" {
 				cfg.Labels = strings.Split(labels, ",")
 				for i, l := range cfg.Labels {

@@ -22,6 +22,8 @@ import (
 
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/onnxwriter"
+	"github.com/responsible-ai/rmodel-operator/internal/text"
+	"github.com/responsible-ai/rmodel-operator/internal/textmodel/textmodeltest"
 	"github.com/responsible-ai/rmodel-operator/serving/inference"
 )
 
@@ -167,4 +169,116 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// TestServeTextModel drives `rai serve` with a text classifier: the text flags reach the
+// server (task, tokenizer pinned by digest, labels, max length) and a text is answered with its
+// label and probabilities; misuses of the flags stop it with a message naming them.
+func TestServeTextModel(t *testing.T) {
+	dir := t.TempDir()
+	spec := textmodeltest.NewClassifier(3)
+	data, err := spec.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	modelPath := filepath.Join(dir, "clf.onnx")
+	if err := os.WriteFile(modelPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	modelSum := sha256.Sum256(data)
+	tokData, err := os.ReadFile("../../internal/text/testdata/bert-base-uncased.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokPath := filepath.Join(dir, "tokenizer.json")
+	if err := os.WriteFile(tokPath, tokData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tokSum := sha256.Sum256(tokData)
+	args := func(port int, extra ...string) []string {
+		return append([]string{"serve", "--model-uri", "file://" + modelPath, "--sha256", hex.EncodeToString(modelSum[:]),
+			"--" + contract.FlagTask, contract.TaskTextClassification, "--" + contract.FlagTokenizer, "file://" + tokPath,
+			"--" + contract.FlagTokenizerSHA256, hex.EncodeToString(tokSum[:]), "--port", fmt.Sprint(port)}, extra...)
+	}
+	for _, bad := range []struct {
+		extra []string
+		want  string
+	}{
+		{[]string{"--labels", "neg,,pos"}, `--labels "neg,,pos": label 1 is empty`},
+		{[]string{"--labels", "a,b"}, `2 labels (the labels given: a,b), but the model's output "logits" has 3`},
+		{[]string{"--monitoring"}, "monitoring (--monitoring) is not supported for text models"},
+		{[]string{"--" + contract.FlagTask, contract.TaskBinaryClassification}, "a tokenizer given for a binary-classification model"},
+	} {
+		if _, err := runRai(context.Background(), args(freePort(t), bad.extra...)...); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("serve %v: %v, want %q", bad.extra, err, bad.want)
+		}
+	}
+
+	port := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := runRai(ctx, args(port, "--labels", "neg, neu ,pos", "--"+contract.FlagMaxLength, "8")...)
+		done <- err
+	}()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(base + contract.ReadinessPath)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rai serve not ready: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	post := func(s string) (int, map[string]any) {
+		body, _ := json.Marshal(map[string]any{"inputs": []any{map[string]any{"name": "text", "datatype": "BYTES", "shape": []int{1}, "data": []string{s}}}})
+		resp, err := http.Post(base+"/v2/models/model/infer", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	code, out := post("a fine film")
+	tok, err := text.Parse(tokData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := tok.Encode("a fine film", text.Options{})
+	want := spec.Reference(enc.IDs)
+	outs, _ := out["outputs"].([]any)
+	if code != http.StatusOK || len(outs) != 3 {
+		t.Fatalf("answer %d %v", code, out)
+	}
+	probs := outs[2].(map[string]any)["data"].([]any)
+	for j := range want {
+		if abs(probs[j].(float64)-want[j]) > 1e-5 {
+			t.Fatalf("probabilities %v, want %v", probs, want)
+		}
+	}
+	best := 0
+	for j := range want {
+		if want[j] > want[best] {
+			best = j
+		}
+	}
+	if label := outs[0].(map[string]any)["data"].([]any)[0]; label != []string{"neg", "neu", "pos"}[best] {
+		t.Fatalf("label %v, want the --labels name of label %d", label, best)
+	}
+	// --max-length 8: a 9-token text is refused.
+	if code, out := post("one two three four five six seven"); code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), "has 9 tokens") {
+		t.Fatalf("a text over --max-length: %d %v", code, out)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("rai serve stopped with %v", err)
+	}
 }
