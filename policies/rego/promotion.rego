@@ -67,22 +67,78 @@ violations contains v if {
 	}
 }
 
-# needed_metrics lists, by kind, the metrics that the default rules read. A
-# succeeded report that lacks one, or reports it as null, denies: a rule that
-# cannot be checked does not pass. (Privacy's epsilon has its own rule,
-# PrivacyNoGuarantee.)
-needed_metrics := {
-	"fairness": [
-		"demographic_parity_ratio",
-		"statistical_parity_difference",
-		"disparate_impact_ratio",
-		"equalized_odds_difference",
-	],
-	"robustness": ["abstain_rate"],
+# report_task(r) is the task of the model a report evaluated: the evaluator's
+# parameters.task, else the model's spec.model.task, else
+# binary-classification (a tabular classifier, the default).
+report_task(r) := t if {
+	t := r.parameters.task
+	is_string(t)
+} else := t if {
+	t := input.model.spec.model.task
+	is_string(t)
+} else := "binary-classification"
+
+# tabular_report(kind) is report(kind) of a binary-classification model.
+tabular_report(kind) := r if {
+	r := report(kind)
+	report_task(r) == "binary-classification"
 }
 
+# needed_metrics lists, by task and kind, the metrics that the default rules
+# read. A succeeded report that lacks one, or reports it as null, denies: a
+# rule that cannot be checked does not pass. (Privacy's epsilon has its own
+# rule, PrivacyNoGuarantee.) Text models: docs/evaluations.md, "Text models".
+needed_metrics := {
+	"binary-classification": {
+		"fairness": [
+			"demographic_parity_ratio",
+			"statistical_parity_difference",
+			"disparate_impact_ratio",
+			"equalized_odds_difference",
+		],
+		"robustness": ["abstain_rate"],
+	},
+	"text-classification": {
+		"fairness": [
+			"demographic_parity_ratio",
+			"statistical_parity_difference",
+			"disparate_impact_ratio",
+			"equalized_odds_difference",
+		],
+		"robustness": ["attack_success_rate", "typo_accuracy"],
+		"counterfactual": ["counterfactual_flip_rate", "counterfactual_mean_abs_delta"],
+	},
+	"token-classification": {"fairness": ["entity_f1_gap"]},
+}
+
+# bias_auc_metrics are the Borkan et al. AUC minima of a text classifier with
+# two labels (parameters.num_labels "2"; with the parameters trimmed from a
+# compact report, when any of them is reported).
+bias_auc_metrics := ["subgroup_auc_min", "bpsn_auc_min", "bnsp_auc_min"]
+
+two_label_text(r) if {
+	report_task(r) == "text-classification"
+	r.parameters.num_labels == "2"
+}
+
+two_label_text(r) if {
+	report_task(r) == "text-classification"
+	some name in bias_auc_metrics
+	name in object.keys(object.get(r, "metrics", {}))
+}
+
+# needed(kind) are the metrics the rules read from report(kind).
+needed(kind) := names if {
+	r := report(kind)
+	two_label_text(r)
+	kind == "fairness"
+	names := array.concat(needed_metrics["text-classification"].fairness, bias_auc_metrics)
+} else := object.get(needed_metrics, [report_task(report(kind)), kind], [])
+
+needed_by_kind[kind] := needed(kind) if some kind, _ in input.evaluations
+
 violations contains v if {
-	some kind, names in needed_metrics
+	some kind, names in needed_by_kind
 	r := report(kind)
 	some name in names
 	not name in object.keys(object.get(r, "metrics", {}))
@@ -93,7 +149,7 @@ violations contains v if {
 }
 
 violations contains v if {
-	some kind, names in needed_metrics
+	some kind, names in needed_by_kind
 	r := report(kind)
 	some name in names
 	r.metrics[name] == null
@@ -104,7 +160,7 @@ violations contains v if {
 }
 
 violations contains v if {
-	some kind, names in needed_metrics
+	some kind, names in needed_by_kind
 	r := report(kind)
 	some name in names
 	value := r.metrics[name]

@@ -1,6 +1,7 @@
 # Robustness rules: randomized-smoothing certification of a succeeded
-# robustness report: certified accuracy at the configured radius and the
-# abstain rate.
+# robustness report of a tabular (binary-classification) model: certified
+# accuracy at the configured radius and the abstain rate. Text classifiers'
+# robustness (the typo attack) is judged in text.rego.
 #
 # The package's one METADATA block is in promotion.rego: OPA allows a single
 # package-scoped annotation per package across all its files.
@@ -28,7 +29,7 @@ truncated_note(r) := " (the report's details were truncated)" if {
 } else := ""
 
 violations contains v if {
-	r := report("robustness")
+	r := tabular_report("robustness")
 	radius := threshold("certified_radius")
 	not certified_at(r, radius)
 	v := {
@@ -38,7 +39,7 @@ violations contains v if {
 }
 
 violations contains v if {
-	r := report("robustness")
+	r := tabular_report("robustness")
 	e := certified_at(r, threshold("certified_radius"))
 	not is_number(object.get(e, "certified_accuracy", null))
 	v := {
@@ -48,7 +49,7 @@ violations contains v if {
 }
 
 violations contains v if {
-	r := report("robustness")
+	r := tabular_report("robustness")
 	radius := threshold("certified_radius")
 	minimum := threshold("certified_accuracy_min")
 	e := certified_at(r, radius)

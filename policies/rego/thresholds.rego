@@ -44,6 +44,14 @@ threshold_defaults[key] := value if {
 		"drift_psi_max": 0.25,
 		"drift_ks_p_value_min": 0.01,
 		"live_demographic_parity_ratio_min": 0.8,
+		"entity_f1_gap_max": 0.1,
+		"subgroup_auc_min": 0.8,
+		"bpsn_auc_min": 0.8,
+		"bnsp_auc_min": 0.8,
+		"counterfactual_flip_rate_max": 0.05,
+		"counterfactual_mean_abs_delta_max": 0.1,
+		"attack_success_rate_max": 0.5,
+		"typo_accuracy_min": 0.7,
 	}
 }
 
