@@ -517,8 +517,8 @@ func BenchmarkDecide(b *testing.B) {
 func TestDecideReportsAppliedThresholds(t *testing.T) {
 	e := NewEngine()
 	d := decide(t, e, Default(), goodInput())
-	if len(d.Thresholds) != 11 {
-		t.Fatalf("default policy: thresholds %+v, want the 11 defaults", d.Thresholds)
+	if len(d.Thresholds) != 19 {
+		t.Fatalf("default policy: thresholds %+v, want the 19 defaults", d.Thresholds)
 	}
 	if got, want := d.Thresholds["demographic_parity_ratio_min"], (AppliedThreshold{Value: 0.8, Source: "policy default"}); got != want {
 		t.Errorf("demographic_parity_ratio_min = %+v, want %+v", got, want)
@@ -550,7 +550,7 @@ func TestDecideReportsAppliedThresholds(t *testing.T) {
 			t.Errorf("%s = %+v, want %+v", key, got, want)
 		}
 	}
-	if len(d.Thresholds) != 11 {
+	if len(d.Thresholds) != 19 {
 		t.Errorf("thresholds %+v, want 8 keys", d.Thresholds)
 	}
 
@@ -571,8 +571,8 @@ func TestDecideReportsAppliedThresholds(t *testing.T) {
 	if d.Allow || !slices.Equal(codesOf(d), []string{CodeThresholdInvalid}) {
 		t.Fatalf("a namespace threshold that is not a number: got %+v, want ThresholdInvalid", d.Violations)
 	}
-	if _, ok := d.Thresholds["abstain_rate_max"]; ok || len(d.Thresholds) != 10 {
-		t.Errorf("thresholds %+v, want the 10 valid ones", d.Thresholds)
+	if _, ok := d.Thresholds["abstain_rate_max"]; ok || len(d.Thresholds) != 18 {
+		t.Errorf("thresholds %+v, want the 18 valid ones", d.Thresholds)
 	}
 }
 

@@ -120,8 +120,8 @@ func defaultThresholds(t *testing.T) map[string]string {
 	for k, v := range rs[0].Expressions[0].Value.(map[string]any) {
 		out[k] = fmt.Sprint(v)
 	}
-	if len(out) != 11 {
-		t.Fatalf("threshold_defaults has %d keys, want 11: %v", len(out), out)
+	if len(out) != 19 {
+		t.Fatalf("threshold_defaults has %d keys, want 19: %v", len(out), out)
 	}
 	return out
 }
