@@ -16,9 +16,9 @@ test-deps: onnxruntime
 
 DEVICE ?= cpu
 # BENCH_SERVING_FLAGS passes flags to serving/bench, e.g. -sections monitoring -hidden 64,64
-# (sections: throughput, audit, monitoring, grpc; all by default).
+# (sections: throughput, audit, monitoring, grpc, text; all by default).
 BENCH_SERVING_FLAGS ?=
 
 .PHONY: bench-serving
-bench-serving: $(if $(filter cuda,$(DEVICE)),onnxruntime-cuda,onnxruntime) ## Measure rai serve: overhead over a bare Run, throughput with and without batching, REST and gRPC against a no-op floor, the audit log's and monitoring's cost and memory (DEVICE=cpu|cuda).
+bench-serving: $(if $(filter cuda,$(DEVICE)),onnxruntime-cuda,onnxruntime) ## Measure rai serve: overhead over a bare Run, throughput with and without batching, REST and gRPC against a no-op floor, the audit log's and monitoring's cost and memory, a text classifier against bare runs of its token batches (DEVICE=cpu|cuda).
 	RAI_ONNXRUNTIME_LIB=$(ORT_DIR)/libonnxruntime.so.1 go run ./serving/bench --device $(DEVICE) $(BENCH_SERVING_FLAGS)

@@ -10,6 +10,9 @@
 //
 // Monitoring's cost (rai serve --monitoring) is measured the same way, head to head, and the
 // memory its aggregates take in a server run in this process on a simulated clock (monitoring.go).
+//
+// The text section (text.go) serves a small text classifier with the bert-base-uncased tokenizer
+// and compares it with bare in-process runs of the same token batches.
 package main
 
 import (
@@ -61,17 +64,28 @@ func main() {
 	latencyN := flag.Int("latency-requests", 3000, "requests for the overhead measurement")
 	batch := flag.Int("max-batch-size", 64, "max batch size of the batched server")
 	delay := flag.Duration("max-batch-delay", 2*time.Millisecond, "max batch delay of the batched server")
-	sectionList := flag.String("sections", "throughput,audit,monitoring,grpc", "what to measure: throughput (the main tables), audit, monitoring, grpc (gRPC and REST against the no-op floor)")
+	sectionList := flag.String("sections", "throughput,audit,monitoring,grpc,text", "what to measure: throughput (the main tables), audit, monitoring, grpc (gRPC and REST against the no-op floor), text (a text classifier, text.go)")
+	tokenizer := flag.String("tokenizer", "internal/text/testdata/bert-base-uncased.json", "the BERT tokenizer.json of the text section")
 	flag.Parse()
 	sections := map[string]bool{}
 	for _, name := range strings.Split(*sectionList, ",") {
 		sections[strings.TrimSpace(name)] = true
 	}
+	tabular := len(sections) > 1 || !sections["text"]
 	for i, h := range strings.Fields(*hidden) {
+		if !tabular {
+			break
+		}
 		if i > 0 {
 			fmt.Println()
 		}
 		if err := run(*device, *features, h, *duration, *latencyN, *batch, *delay, sections); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+	if sections["text"] {
+		if err := textServingCost(*device, *tokenizer, *duration, *latencyN, *batch, *delay); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -452,6 +466,14 @@ func (c *child) stop() {
 	c.cmd.Wait()
 }
 
+// fileURI is path's file:// URI ("" for "").
+func fileURI(path string) string {
+	if path == "" {
+		return ""
+	}
+	return "file://" + path
+}
+
 // serveChild runs the server and prints its address once ready.
 func serveChild() error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
@@ -464,6 +486,9 @@ func serveChild() error {
 	monitor := fs.Bool("monitoring", false, "")
 	withGRPC := fs.Bool("grpc", false, "")
 	noop := fs.Bool("noop", false, "")
+	task := fs.String("task", "", "")
+	tokenizer := fs.String("tokenizer", "", "")
+	tokenizerSHA := fs.String("tokenizer-sha256", "", "")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
@@ -474,7 +499,8 @@ func serveChild() error {
 		ModelURI: "file://" + *model, SHA256: *digest, Device: onnx.Device(*device),
 		MaxBatchSize: *batch, MaxBatchDelay: *delay, AuditLogPath: *auditLog,
 		Monitoring: serving.MonitoringConfig{Enabled: *monitor},
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Task:       *task, TokenizerURI: fileURI(*tokenizer), TokenizerSHA256: *tokenizerSHA,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		return err
