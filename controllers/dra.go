@@ -9,6 +9,7 @@ import (
 	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -64,6 +65,31 @@ func gpuClaimTemplateName(obj *raiv1.ResponsibleModel, g *raiv1.GPUSpec) string 
 		key += "\x00" + s.CEL.Expression
 	}
 	return boundedName(obj.Name, "gpu", shortHash(key))
+}
+
+// addGPU gives a pod and its container the GPUs g asks for: through DRA, a
+// claim from the template (no extended resource, no node labels: the
+// scheduler allocates devices); else the device plugin's extended resource
+// (nvidia.com/gpu or a MIG slice) and node affinity on the GPU Feature
+// Discovery labels. Either way the GPU taint is tolerated.
+func addGPU(pod *corev1.PodSpec, c *corev1.Container, obj *raiv1.ResponsibleModel, g *raiv1.GPUSpec) {
+	if g == nil {
+		return
+	}
+	pod.Tolerations = append(pod.Tolerations, corev1.Toleration{Key: string(gpuResource), Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
+	if usesDRA(g) {
+		addGPUClaim(pod, c, gpuClaimTemplateName(obj, g))
+		return
+	}
+	name, count := gpuResource, int64(ptr.Deref(g.Count, 1))
+	if g.MIGProfile != "" {
+		name, count = corev1.ResourceName("nvidia.com/mig-"+g.MIGProfile), 1
+	}
+	if c.Resources.Limits == nil {
+		c.Resources.Limits = corev1.ResourceList{}
+	}
+	c.Resources.Limits[name] = *resource.NewQuantity(count, resource.DecimalSI)
+	pod.Affinity = gpuAffinity(g)
 }
 
 // addGPUClaim makes the pod claim its GPUs from the template and the serve

@@ -73,6 +73,19 @@ type EvaluationJobOptions struct {
 	// evaluation pods keep downloaded artifacts in by digest (see
 	// addArtifactCache); empty means no node-local cache.
 	ArtifactCacheHostPath string
+	// QueueName is the Kueue LocalQueue of this model's evaluation Jobs
+	// (resolved per model: the spec's, else the PromotionPolicies'); empty
+	// means none.
+	QueueName string
+}
+
+// LabelKueueQueueName puts a Job in a Kueue LocalQueue.
+const LabelKueueQueueName = "kueue.x-k8s.io/queue-name"
+
+// gpuEvaluation reports whether kind runs on spec.evaluations.job.gpu: the
+// kinds that score the data set through the model many times.
+func gpuEvaluation(obj *raiv1.ResponsibleModel, kind report.Kind) bool {
+	return obj.Spec.Evaluations.Job.GPU != nil && (kind == report.KindFairness || kind == report.KindRobustness)
 }
 
 // evaluationArgs returns the `rai evaluate <kind>` arguments for the spec.
@@ -321,7 +334,14 @@ func buildEvaluationJob(obj *raiv1.ResponsibleModel, kind report.Kind, opts Eval
 			{Name: "tmp", MountPath: "/tmp"},
 		},
 	}
+	if gpuEvaluation(obj, kind) {
+		container.Args = append(container.Args, contract.Arg(contract.FlagDevice), contract.DeviceCUDA)
+	}
 	job := evaluationJobShell(obj, kind, evaluationJobName(obj, kind), container, opts)
+	if gpuEvaluation(obj, kind) {
+		pod := &job.Spec.Template.Spec
+		addGPU(pod, &pod.Containers[0], obj, obj.Spec.Evaluations.Job.GPU)
+	}
 	addArtifactStorage(&job.Spec.Template.Spec, evaluateContainer, obj, opts.ArtifactCacheHostPath)
 	if n := shardCount(obj, kind); n > 1 {
 		// An Indexed Job: pod i evaluates shard i/N and reports it.
@@ -378,6 +398,14 @@ func evaluationJobShell(obj *raiv1.ResponsibleModel, kind report.Kind, name stri
 	for _, t := range opts.Tolerations {
 		tolerations = append(tolerations, *t.DeepCopy())
 	}
+	podLabels := maps.Clone(labels)
+	var suspend *bool
+	if opts.QueueName != "" {
+		// Kueue admits the Job: it unsuspends it when the queue's
+		// ClusterQueue has quota for the pod's requests.
+		labels[LabelKueueQueueName] = opts.QueueName
+		suspend = ptr.To(true)
+	}
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      name,
@@ -388,8 +416,9 @@ func evaluationJobShell(obj *raiv1.ResponsibleModel, kind report.Kind, name stri
 			BackoffLimit:            ptr.To(ptr.Deref(jobSpec.BackoffLimit, 1)),
 			ActiveDeadlineSeconds:   ptr.To(ptr.Deref(jobSpec.ActiveDeadlineSeconds, 900)),
 			TTLSecondsAfterFinished: ptr.To(evaluationJobTTL),
+			Suspend:                 suspend,
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(labels)},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
 				Spec: corev1.PodSpec{
 					RestartPolicy:                corev1.RestartPolicyNever,
 					AutomountServiceAccountToken: ptr.To(false),

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -57,6 +58,13 @@ func observeJob(job *batchv1.Job) jobOutcome {
 	}
 	if job.Status.Active > 0 {
 		return jobOutcome{state: raiv1.EvaluationRunning, message: fmt.Sprintf("Job %s is running", job.Name)}
+	}
+	if ptr.Deref(job.Spec.Suspend, false) {
+		if q := job.Labels[LabelKueueQueueName]; q != "" {
+			return jobOutcome{state: raiv1.EvaluationPending, reason: raiv1.ReasonQueued,
+				message: fmt.Sprintf("Job %s waits in Kueue LocalQueue %s for quota", job.Name, q)}
+		}
+		return jobOutcome{state: raiv1.EvaluationPending, message: fmt.Sprintf("Job %s is suspended", job.Name)}
 	}
 	return jobOutcome{state: raiv1.EvaluationPending, message: fmt.Sprintf("Job %s is waiting for its pod", job.Name)}
 }
@@ -175,7 +183,11 @@ func (r *ResponsibleModelReconciler) reconcileEvaluation(ctx context.Context, ob
 		// record there is nothing to wait for.
 		return deleted(), nil
 	case apierrors.IsNotFound(err):
-		job = buildEvaluationJob(obj, kind, r.EvaluationJobs)
+		opts, err := r.evaluationJobOptions(ctx, obj, kind)
+		if err != nil {
+			return next, err
+		}
+		job = buildEvaluationJob(obj, kind, opts)
 		if err := controllerutil.SetControllerReference(obj, job, r.Scheme); err != nil {
 			return next, fmt.Errorf("own evaluation Job %q: %w", name, err)
 		}
@@ -415,4 +427,32 @@ func setEvaluation(evals *[]raiv1.EvaluationStatus, e raiv1.EvaluationStatus) {
 	}
 	*evals = append(*evals, e)
 	sort.Slice(*evals, func(i, j int) bool { return (*evals)[i].Kind < (*evals)[j].Kind })
+}
+
+// evaluationJobOptions are the manager's evaluation-pod settings with this
+// model's queue (the spec's, else the first selecting PromotionPolicy's by
+// name), after making the GPU claim template a DRA evaluation pod claims.
+func (r *ResponsibleModelReconciler) evaluationJobOptions(ctx context.Context, obj *raiv1.ResponsibleModel, kind report.Kind) (EvaluationJobOptions, error) {
+	opts := r.EvaluationJobs
+	opts.QueueName = obj.Spec.Evaluations.Job.QueueName
+	if opts.QueueName == "" {
+		platform, err := r.platformFor(ctx, obj)
+		if err != nil {
+			return opts, err
+		}
+		policies := slices.Clone(platform.Policies)
+		slices.SortFunc(policies, func(a, b raiv1.PromotionPolicy) int { return strings.Compare(a.Name, b.Name) })
+		for _, p := range policies {
+			if p.Spec.EvaluationQueueName != "" {
+				opts.QueueName = p.Spec.EvaluationQueueName
+				break
+			}
+		}
+	}
+	if gpuEvaluation(obj, kind) {
+		if err := r.ensureGPUClaimTemplate(ctx, obj, obj.Spec.Evaluations.Job.GPU); err != nil {
+			return opts, err
+		}
+	}
+	return opts, nil
 }

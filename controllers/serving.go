@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -131,31 +130,13 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 
 	resources := *sv.Resources.DeepCopy()
 	device := contract.DefaultDevice
-	var affinity *corev1.Affinity
-	tolerations := make([]corev1.Toleration, 0, len(sv.Tolerations)+1)
+	var tolerations []corev1.Toleration
 	for _, t := range sv.Tolerations {
 		tolerations = append(tolerations, *t.DeepCopy())
 	}
-	if g := sv.GPU; usesDRA(g) {
-		// The GPUs come from a ResourceClaim (addGPUClaim below): no
-		// extended resource, no node labels; the scheduler allocates.
+	var gpuPod corev1.PodSpec
+	if sv.GPU != nil {
 		device = contract.DeviceCUDA
-		tolerations = append(tolerations, corev1.Toleration{Key: string(gpuResource), Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
-	} else if g != nil {
-		device = contract.DeviceCUDA
-		name, count := gpuResource, int64(ptr.Deref(g.Count, 1))
-		if g.MIGProfile != "" {
-			name, count = corev1.ResourceName("nvidia.com/mig-"+g.MIGProfile), 1
-		}
-		if resources.Limits == nil {
-			resources.Limits = corev1.ResourceList{}
-		}
-		resources.Limits[name] = *resource.NewQuantity(count, resource.DecimalSI)
-		affinity = gpuAffinity(g)
-		tolerations = append(tolerations, corev1.Toleration{Key: string(gpuResource), Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
-	}
-	if len(tolerations) == 0 {
-		tolerations = nil
 	}
 	batchDelay := contract.DefaultMaxBatchDelay.String()
 	if sv.MaxBatchDelay != nil {
@@ -199,10 +180,8 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 	}
 	container.Args = append(container.Args, textServeArgs(m.Text)...)
 	container.Args = append(container.Args, monitoringArgs(obj)...)
-	var pod corev1.PodSpec
-	if usesDRA(sv.GPU) {
-		addGPUClaim(&pod, &container, gpuClaimTemplateName(obj, sv.GPU))
-	}
+	gpuPod.Tolerations = tolerations
+	addGPU(&gpuPod, &container, obj, sv.GPU)
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: servingName(obj.Name), Namespace: obj.Namespace, Labels: labels},
 		Spec: appsv1.DeploymentSpec{
@@ -221,9 +200,9 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 					AutomountServiceAccountToken: ptr.To(false),
 					SecurityContext:              restrictedPodSecurityContext(),
 					NodeSelector:                 maps.Clone(sv.NodeSelector),
-					Affinity:                     affinity,
-					Tolerations:                  tolerations,
-					ResourceClaims:               pod.ResourceClaims,
+					Affinity:                     gpuPod.Affinity,
+					Tolerations:                  gpuPod.Tolerations,
+					ResourceClaims:               gpuPod.ResourceClaims,
 					Containers:                   []corev1.Container{container},
 					Volumes: []corev1.Volume{
 						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},

@@ -67,10 +67,13 @@ func evaluatedCondition(kinds []report.Kind, evals []raiv1.EvaluationStatus) met
 		return metav1.Condition{Type: raiv1.ConditionEvaluated, Status: metav1.ConditionTrue, Reason: raiv1.ReasonNoEvaluations,
 			Message: "the spec requests no evaluations"}
 	}
-	var failed, running, pending, succeeded []string
+	var failed, running, pending, succeeded, queued []string
 	for _, k := range kinds {
 		e := findEvaluation(evals, string(k))
 		switch {
+		case e != nil && e.State == raiv1.EvaluationPending && e.Reason == raiv1.ReasonQueued:
+			pending = append(pending, string(k))
+			queued = append(queued, fmt.Sprintf("%s (%s)", k, e.Message))
 		case e == nil || e.State == raiv1.EvaluationPending:
 			pending = append(pending, string(k))
 		case e.State == raiv1.EvaluationRunning:
@@ -92,6 +95,11 @@ func evaluatedCondition(kinds []report.Kind, evals []raiv1.EvaluationStatus) met
 	case len(running) > 0:
 		c.Status, c.Reason = metav1.ConditionUnknown, raiv1.ReasonEvaluationsRunning
 		c.Message = fmt.Sprintf("running: %s; pending: %s; done: %s", list(running), list(pending), list(succeeded))
+	case len(queued) > 0:
+		// Kueue holds the Jobs until their queue has quota: nothing is
+		// wrong, the evaluations wait their turn.
+		c.Status, c.Reason = metav1.ConditionUnknown, raiv1.ReasonEvaluationsQueued
+		c.Message = fmt.Sprintf("queued: %s; pending: %s; done: %s", strings.Join(queued, ", "), list(pending), list(succeeded))
 	default:
 		c.Status, c.Reason = metav1.ConditionUnknown, raiv1.ReasonEvaluationsPending
 		c.Message = fmt.Sprintf("pending: %s; done: %s", list(pending), list(succeeded))

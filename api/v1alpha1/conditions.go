@@ -42,6 +42,9 @@ const (
 	ReasonSuspended            = "Suspended"
 	ReasonEvaluationsPending   = "EvaluationsPending"
 	ReasonEvaluationsRunning   = "EvaluationsRunning"
+	// ReasonEvaluationsQueued: no evaluation runs and at least one waits
+	// for Kueue to admit its Job (spec.evaluations.job.queueName).
+	ReasonEvaluationsQueued = "EvaluationsQueued"
 	ReasonEvaluationsSucceeded = "EvaluationsSucceeded"
 	ReasonEvaluationFailed     = "EvaluationFailed"
 	ReasonNoEvaluations        = "NoEvaluations"
@@ -92,6 +95,10 @@ const (
 	// ReasonReconciled: Reconciling or Stalled is False.
 	ReasonReconciled = "Reconciled"
 )
+
+// ReasonQueued is the reason of a Pending evaluation whose Job waits,
+// suspended, for Kueue to admit it.
+const ReasonQueued = "Queued"
 
 // Reasons of an evaluation in state Error (status.evaluations[].reason).
 const (

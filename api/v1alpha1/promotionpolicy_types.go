@@ -74,6 +74,15 @@ type PromotionPolicySpec struct {
 	// +optional
 	RequireIndependentApprover bool `json:"requireIndependentApprover,omitempty"`
 
+	// EvaluationQueueName is the Kueue LocalQueue a selected model's
+	// evaluation Jobs wait in when its spec.evaluations.job.queueName is
+	// empty (with several selecting policies, the first by name that sets
+	// one).
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	EvaluationQueueName string `json:"evaluationQueueName,omitempty"`
+
 	// Privacy binds privacy evaluations to budgets.
 	// +optional
 	Privacy *PromotionPrivacy `json:"privacy,omitempty"`

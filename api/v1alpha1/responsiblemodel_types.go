@@ -579,6 +579,24 @@ type EvaluationJobSpec struct {
 	// +kubebuilder:validation:Maximum=64
 	// +optional
 	Shards *int32 `json:"shards,omitempty"`
+
+	// QueueName is the Kueue LocalQueue (same namespace) the evaluation
+	// Jobs wait in: they are created suspended with the label
+	// kueue.x-k8s.io/queue-name, and Kueue starts each when the queue's
+	// ClusterQueue has quota for its resources. Empty means the
+	// PromotionPolicies' evaluationQueueName, else no queue: the Jobs start
+	// at once. While a Job waits the model says EvaluationsQueued.
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	QueueName string `json:"queueName,omitempty"`
+
+	// GPU runs the evaluations that use a model on NVIDIA GPUs (rai evaluate
+	// --device cuda), asked for as spec.serving.gpu asks: whole GPUs, a MIG
+	// slice, or devices through Dynamic Resource Allocation. Randomized
+	// smoothing, at thousands of noisy samples per row, gains the most.
+	// +optional
+	GPU *GPUSpec `json:"gpu,omitempty"`
 }
 
 // EnforcementMode says what a policy denial does.
