@@ -38,13 +38,13 @@ const (
 
 // Condition reasons.
 const (
-	ReasonReconciling          = "Reconciling"
-	ReasonSuspended            = "Suspended"
-	ReasonEvaluationsPending   = "EvaluationsPending"
-	ReasonEvaluationsRunning   = "EvaluationsRunning"
+	ReasonReconciling        = "Reconciling"
+	ReasonSuspended          = "Suspended"
+	ReasonEvaluationsPending = "EvaluationsPending"
+	ReasonEvaluationsRunning = "EvaluationsRunning"
 	// ReasonEvaluationsQueued: no evaluation runs and at least one waits
 	// for Kueue to admit its Job (spec.evaluations.job.queueName).
-	ReasonEvaluationsQueued = "EvaluationsQueued"
+	ReasonEvaluationsQueued    = "EvaluationsQueued"
 	ReasonEvaluationsSucceeded = "EvaluationsSucceeded"
 	ReasonEvaluationFailed     = "EvaluationFailed"
 	ReasonNoEvaluations        = "NoEvaluations"
