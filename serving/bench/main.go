@@ -66,6 +66,7 @@ func main() {
 	delay := flag.Duration("max-batch-delay", 2*time.Millisecond, "max batch delay of the batched server")
 	sectionList := flag.String("sections", "throughput,audit,monitoring,grpc,text", "what to measure: throughput (the main tables), audit, monitoring, grpc (gRPC and REST against the no-op floor), text (a text classifier, text.go)")
 	tokenizer := flag.String("tokenizer", "internal/text/testdata/bert-base-uncased.json", "the BERT tokenizer.json of the text section")
+	textRounds := flag.Int("text-rounds", 3, "rounds of the text section's throughput measurements (the median ratio is reported)")
 	flag.Parse()
 	sections := map[string]bool{}
 	for _, name := range strings.Split(*sectionList, ",") {
@@ -85,7 +86,7 @@ func main() {
 		}
 	}
 	if sections["text"] {
-		if err := textServingCost(*device, *tokenizer, *duration, *latencyN, *batch, *delay); err != nil {
+		if err := textServingCost(*device, *tokenizer, *duration, *latencyN, *textRounds, *batch, *delay); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

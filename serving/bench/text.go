@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,8 +45,9 @@ func benchTexts(count int) []string {
 // textServingCost measures a text classifier served by rai serve against bare runs of the same
 // token batches in this process: per-request latency at concurrency 1 (each request paired with
 // a bare Run of its text's encoding), and texts/s at concurrency 1 and 64 with and without
-// dynamic batching, against bare Runs of one text and of 64 texts (padded to the longest).
-func textServingCost(device, tokenizerPath string, duration time.Duration, n, maxBatch int, maxDelay time.Duration) error {
+// dynamic batching, each right after the bare Runs it stands for (one text per Run, or 64 padded
+// to the longest), rounds times: ratios measured in the same run, never timed assertions.
+func textServingCost(device, tokenizerPath string, duration time.Duration, n, rounds, maxBatch int, maxDelay time.Duration) error {
 	tokData, err := os.ReadFile(tokenizerPath)
 	if err != nil {
 		return fmt.Errorf("text section: %w (-tokenizer names a BERT tokenizer.json)", err)
@@ -146,23 +148,25 @@ func textServingCost(device, tokenizerPath string, duration time.Duration, n, ma
 		return float64(n1-n0) / el.Seconds(), nil
 	}
 	procs := runtime.GOMAXPROCS(0)
-	bare1, err := bareRate(1, 1)
-	if err != nil {
-		return err
-	}
-	bareP, err := bareRate(procs, 1)
-	if err != nil {
-		return err
-	}
-	bareB, err := bareRate(1, min(maxBatch, 64))
-	if err != nil {
-		return err
+	fullBatch := min(maxBatch, 64)
+	// The bare Run each server measurement is compared with: concurrency 1, 1 text from 1
+	// goroutine; 64 unbatched, 1 text from GOMAXPROCS goroutines (the server's workers); 64
+	// batched, full batches from 1 goroutine (the batcher runs one batch at a time).
+	reference := func(batched bool, c int) (float64, error) {
+		switch {
+		case c == 1:
+			return bareRate(1, 1)
+		case batched:
+			return bareRate(1, fullBatch)
+		}
+		return bareRate(procs, 1)
 	}
 
+	type measure struct{ rate, bare, ratio float64 }
 	type result struct {
-		name                  string
-		lat, bare, over       []time.Duration
-		rate1, rate64, refC64 float64
+		name            string
+		lat, bare, over []time.Duration
+		byConcurrency   map[int][]measure
 	}
 	modes := []struct {
 		name  string
@@ -181,10 +185,7 @@ func textServingCost(device, tokenizerPath string, duration time.Duration, n, ma
 		}
 		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
 		url := srv.url + "/v2/models/model/infer"
-		r := result{name: mode.name, refC64: bareP}
-		if mode.batch > 1 {
-			r.refC64 = bareB
-		}
+		r := result{name: mode.name, byConcurrency: map[int][]measure{}}
 		for i := -200; i < n; i++ {
 			k := pick()
 			b, err := bareOne(k)
@@ -202,16 +203,21 @@ func textServingCost(device, tokenizerPath string, duration time.Duration, n, ma
 				r.lat, r.bare, r.over = append(r.lat, d), append(r.bare, b), append(r.over, d-b)
 			}
 		}
-		for _, c := range []int{1, 64} {
-			rate, err := textThroughput(client, url, bodies, pick, c, duration)
-			if err != nil {
-				srv.stop()
-				return err
-			}
-			if c == 1 {
-				r.rate1 = rate
-			} else {
-				r.rate64 = rate
+		// Each server measurement right after its bare reference, so that both see the same
+		// machine load; rounds times, the median ratio reported.
+		for range rounds {
+			for _, c := range []int{1, 64} {
+				ref, err := reference(mode.batch > 1, c)
+				if err != nil {
+					srv.stop()
+					return err
+				}
+				rate, err := textThroughput(client, url, bodies, pick, c, duration)
+				if err != nil {
+					srv.stop()
+					return err
+				}
+				r.byConcurrency[c] = append(r.byConcurrency[c], measure{rate, ref, rate / ref})
 			}
 		}
 		srv.stop()
@@ -225,14 +231,31 @@ func textServingCost(device, tokenizerPath string, duration time.Duration, n, ma
 		fmt.Printf("| %s | %s | %s | %s | %s | %.1f× |\n", r.name, us(percentile(r.bare, 50)), us(percentile(r.lat, 50)), us(percentile(r.lat, 99)),
 			us(percentile(r.over, 50)), float64(percentile(r.lat, 50))/float64(percentile(r.bare, 50)))
 	}
-	fmt.Printf("\nThroughput in texts/s. Bare Runs in this process: 1 text per Run from 1 goroutine %.0f, from %d goroutines %.0f; %d texts per Run (padded to the longest) %.0f. Each server figure is followed by its ratio to the bare Run it stands for (concurrency 1: 1 text from 1 goroutine; 64 unbatched: 1 text from %d goroutines; 64 batched: %d texts per Run).\n\n",
-		bare1, procs, bareP, min(maxBatch, 64), bareB, procs, min(maxBatch, 64))
-	fmt.Println("| server | concurrency 1 | ÷ bare | concurrency 64 | ÷ bare |")
+	fmt.Printf("\nThroughput in texts/s, 1 text per request, %d rounds; in each, the server's figure is measured right after that of the bare in-process Run it stands for (concurrency 1: 1 text per Run from 1 goroutine; 64 unbatched: 1 text per Run from %d goroutines, the server's workers; 64 batched: %d texts per Run, padded to the longest, from 1 goroutine). Medians, and the ratios' range over the rounds.\n\n",
+		rounds, procs, fullBatch)
+	fmt.Println("| server | concurrency | bare Run | server | server ÷ bare (range) |")
 	fmt.Println("|---|---|---|---|---|")
-	for _, r := range results {
-		fmt.Printf("| %s | %.0f | %.2f | %.0f | %.2f |\n", r.name, r.rate1, r.rate1/bare1, r.rate64, r.rate64/r.refC64)
+	med := func(ms []measure, f func(measure) float64) float64 {
+		v := make([]float64, len(ms))
+		for i, m := range ms {
+			v[i] = f(m)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
 	}
-	fmt.Printf("\nText batching at concurrency 64: %.2f× the unbatched throughput (load average after: %s)\n", results[1].rate64/results[0].rate64, loadAverage())
+	for _, r := range results {
+		for _, c := range []int{1, 64} {
+			ms := r.byConcurrency[c]
+			lo, hi := ms[0].ratio, ms[0].ratio
+			for _, m := range ms {
+				lo, hi = min(lo, m.ratio), max(hi, m.ratio)
+			}
+			fmt.Printf("| %s | %d | %.0f | %.0f | %.3f (%.3f–%.3f) |\n", r.name, c, med(ms, func(m measure) float64 { return m.bare }),
+				med(ms, func(m measure) float64 { return m.rate }), med(ms, func(m measure) float64 { return m.ratio }), lo, hi)
+		}
+	}
+	rate64 := func(r result) float64 { return med(r.byConcurrency[64], func(m measure) float64 { return m.rate }) }
+	fmt.Printf("\nText batching at concurrency 64: %.2f× the unbatched throughput (medians; load average after: %s)\n", rate64(results[1])/rate64(results[0]), loadAverage())
 	return nil
 }
 
