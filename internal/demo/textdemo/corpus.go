@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"unicode/utf8"
+
+	evaltext "github.com/responsible-ai/rmodel-operator/internal/evaluation/text"
 )
 
 // The customer-service intent corpus.
@@ -201,6 +204,10 @@ type IntentConfig struct {
 	NonMembers int `json:"nonMembers"`
 	// Augment adds each training row's counterfactual (the same text in the other gender).
 	Augment bool `json:"augment"`
+	// TypoRate, when positive, adds a copy of every training row (counterfactuals included) in
+	// which each word of two or more letters gets one random character edit (DeepWordBug's
+	// kinds, internal/evaluation/text ApplyTypo) with this probability.
+	TypoRate float64 `json:"typoRate,omitempty"`
 	// FavorableFemaleShare, when not 0, is the probability that a training row of the
 	// Favorable label is female, the other labels staying balanced: a skewed corpus, for the
 	// tests that show the measurements catch a biased model. 0: balanced.
@@ -209,7 +216,7 @@ type IntentConfig struct {
 
 // DefaultIntentConfig is the demo's corpus.
 func DefaultIntentConfig() IntentConfig {
-	return IntentConfig{Seed: 21, Train: IntentTrainRows, Eval: IntentEvalRows, Members: IntentMembersRows, NonMembers: IntentNonMembersRows, Augment: true}
+	return IntentConfig{Seed: 21, Train: IntentTrainRows, Eval: IntentEvalRows, Members: IntentMembersRows, NonMembers: IntentNonMembersRows, Augment: true, TypoRate: 0.15}
 }
 
 // GenerateIntents draws the corpus; no held-out text equals a training text (in either gender).
@@ -248,6 +255,20 @@ func GenerateIntents(cfg IntentConfig) IntentCorpus {
 		}
 		if i < members {
 			c.Members = append(c.Members, row)
+		}
+	}
+	if cfg.TypoRate > 0 {
+		typos := rand.New(rand.NewPCG(cfg.Seed, 0x7479706f)) // "typo"
+		for _, r := range c.Train[:len(c.Train):len(c.Train)] {
+			words := evaltext.SplitWords(r.Text)
+			list := words.List()
+			for j, w := range list {
+				if utf8.RuneCountInString(w) >= 2 && typos.Float64() < cfg.TypoRate {
+					list[j], _ = evaltext.ApplyTypo(w, evaltext.Typo(typos.IntN(4)), typos)
+				}
+			}
+			r.Text = replaceWords(r.Text, words.Spans(), list)
+			c.Train = append(c.Train, r)
 		}
 	}
 	for i, d := range draw(eval, true, true) {
@@ -396,4 +417,17 @@ func GenerateNER(seed uint64, n int, shareB float64) []NERRow {
 		out = append(out, row)
 	}
 	return out
+}
+
+// replaceWords rebuilds text with the words at spans replaced by words, in order.
+func replaceWords(text string, spans []evaltext.Span, words []string) string {
+	var b strings.Builder
+	last := 0
+	for i, sp := range spans {
+		b.WriteString(text[last:sp.Start])
+		b.WriteString(words[i])
+		last = sp.End
+	}
+	b.WriteString(text[last:])
+	return b.String()
 }
