@@ -646,6 +646,14 @@ func (s *Server) decodeTextHTTP(h http.Header, body []byte) (*textRequest, error
 	return req, nil
 }
 
+// textFailureReason is the errors metric's reason for a refused text request.
+func textFailureReason(status int) string {
+	if status == http.StatusRequestEntityTooLarge {
+		return "text_too_large"
+	}
+	return "bad_request"
+}
+
 // decodeBinary decodes an input's binary data: BYTES elements each after its 4-byte
 // little-endian length (Triton's layout), or little-endian INT64 values.
 func (ti *textInput) decodeBinary(b []byte) error {
@@ -842,7 +850,7 @@ func (s *Server) inferTextHTTP(w http.ResponseWriter, body []byte, header http.H
 		re := &RequestError{Status: http.StatusBadRequest, Message: err.Error()}
 		errors.As(err, &re)
 		writeError(w, re.Status, re.Message)
-		return re.Status, "bad_request"
+		return re.Status, textFailureReason(re.Status)
 	}
 	id := req.ID
 	if id == "" {

@@ -20,7 +20,7 @@ func (s *Server) inferTextGRPC(r *inference.ModelInferRequest) (*inference.Model
 		t.exec.leave()
 		re := &RequestError{Status: http.StatusBadRequest, Message: err.Error()}
 		errors.As(err, &re)
-		return nil, &failure{re.Status, "bad_request", re.Message}
+		return nil, &failure{re.Status, textFailureReason(re.Status), re.Message}
 	}
 	id := req.ID
 	if id == "" {

@@ -348,6 +348,9 @@ func TestTextBadRequests(t *testing.T) {
 	if v, _ := metricValue(m, `rai_inference_errors_total{code="400",model="model",reason="bad_request"}`); int(v) != len(cases)-1 {
 		t.Errorf("400 errors counted: %v, want %d", v, len(cases)-1)
 	}
+	if v, _ := metricValue(m, `rai_inference_errors_total{code="413",model="model",reason="text_too_large"}`); v != 1 {
+		t.Errorf("413 errors counted: %v, want 1", v)
+	}
 }
 
 func TestTokenClassificationEntitiesOverRESTAndGRPC(t *testing.T) {
@@ -653,6 +656,15 @@ func TestTextAuditLogHoldsDigestsNotTexts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Token tensors are audited by the digest of the tensors.
+	ids, mask := []int64{101, 7592, 102, 0}, []int64{1, 1, 1, 0}
+	tokBody := mustJSON(map[string]any{"id": "tokens-1", "inputs": []any{
+		map[string]any{"name": "input_ids", "datatype": "INT64", "shape": []int{1, 4}, "data": ids},
+		map[string]any{"name": "attention_mask", "datatype": "INT64", "shape": []int{1, 4}, "data": mask},
+	}})
+	if code, _, msg := postText(t, ts.url, tokBody); code != http.StatusOK {
+		t.Fatalf("%d %s", code, msg)
+	}
 	ts.stop(t)
 	raw, err := os.ReadFile(cfg.AuditLogPath)
 	if err != nil {
@@ -668,13 +680,21 @@ func TestTextAuditLogHoldsDigestsNotTexts(t *testing.T) {
 	}
 	digest := audit.TextDigest("text", []int64{2}, secret)
 	sc := bufio.NewScanner(bytes.NewReader(raw))
-	var ids []string
+	var reqIDs []string
 	for sc.Scan() {
 		var e audit.Entry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, e.RequestID)
+		reqIDs = append(reqIDs, e.RequestID)
+		if e.RequestID == "tokens-1" {
+			want := audit.TokensDigest(audit.Int64Tensor{Name: "input_ids", Shape: []int64{1, 4}, Data: ids},
+				audit.Int64Tensor{Name: "attention_mask", Shape: []int64{1, 4}, Data: mask})
+			if e.InputSHA256 != want || e.Rows != 1 || len(e.Outputs) != 2 || e.Outputs[1].Name != "logits" {
+				t.Fatalf("token entry %+v: want digest %s, 1 row, label_index and logits", e, want)
+			}
+			continue
+		}
 		var names []string
 		for _, o := range e.Outputs {
 			names = append(names, o.Name)
@@ -683,8 +703,13 @@ func TestTextAuditLogHoldsDigestsNotTexts(t *testing.T) {
 			t.Fatalf("entry %+v: want input digest %s of both texts, 2 rows, summaries label_index, score, probabilities", e, digest)
 		}
 	}
-	if strings.Join(ids, ",") != "rest-1,grpc-1" {
-		t.Fatalf("entries %v, want rest-1 and grpc-1 (the warm-up is not audited)", ids)
+	if strings.Join(reqIDs, ",") != "rest-1,grpc-1,tokens-1" {
+		t.Fatalf("entries %v, want rest-1, grpc-1 and tokens-1 (the warm-up is not audited)", reqIDs)
+	}
+	// The mask is part of the tokens' digest.
+	if audit.TokensDigest(audit.Int64Tensor{Name: "input_ids", Shape: []int64{1, 4}, Data: ids}, audit.Int64Tensor{Name: "attention_mask", Shape: []int64{1, 4}, Data: mask}) ==
+		audit.TokensDigest(audit.Int64Tensor{Name: "input_ids", Shape: []int64{1, 4}, Data: ids}, audit.Int64Tensor{Name: "attention_mask", Shape: []int64{1, 4}, Data: []int64{1, 1, 1, 1}}) {
+		t.Fatal("TokensDigest ignores the attention mask")
 	}
 	// The digest is of the texts: another text, another digest; the length prefix keeps
 	// ["ab","c"] apart from ["a","bc"].
