@@ -6,6 +6,9 @@
 #   credit-overbudget  epsilon ~27 > budget    -> BudgetExhausted
 #   credit-brittle     flips under noise       -> PolicyDenied (robustness)
 #   credit-local       fair, served on CPU on the local node -> live inference
+#   support-intent     a text classifier (intents), fair and robust -> promoted,
+#                      answers text on the local node
+#   support-ner        an NER model that misses one group's names -> denied
 # then credit-fair v2 asks for 16 GPUs -> GPUUnschedulable, rolled back to v1.
 #
 # Run by `make demo` (which builds what it needs first). A running cluster
@@ -47,7 +50,7 @@ fi
 go run "$root/hack/demo/render" --models "$models_json" --namespace "$demo_ns" >"$demo_out/demo.yaml"
 "${kubectl[@]}" apply -f "$demo_out/demo.yaml"
 
-models=(credit-fair credit-biased credit-overbudget credit-brittle credit-local)
+models=(credit-fair credit-biased credit-overbudget credit-brittle credit-local support-intent support-ner)
 say "waiting for every model's verdict (evaluation Jobs run as local processes)"
 "$root/hack/demo/wait.sh" verdict "${models[@]}"
 
@@ -95,6 +98,15 @@ echo
 echo "and a bad request (wrong shape), refused with a 4xx that names the problem:"
 curl -sS -H 'Content-Type: application/json' -d '{"inputs":[{"name":"features","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]}' \
   -w ' (HTTP %{http_code})\n' "http://127.0.0.1:$local_serving_port/v2/models/credit-local/infer"
+
+say "language models: support-intent answers customer messages on the local node"
+"$root/hack/demo/wait.sh" serving support-intent
+request='{"id":"demo-2","inputs":[{"name":"text","shape":[2],"datatype":"BYTES","data":["I was charged twice for my order","where is my parcel? it has not arrived"]}]}'
+echo "POST /v2/models/support-intent/infer $request"
+curl -fsS -H 'Content-Type: application/json' -d "$request" "http://127.0.0.1:$text_serving_port/v2/models/support-intent/infer"
+echo
+echo "and support-ner, denied: kubectl rmodel why support-ner"
+"$bin/kubectl-rmodel" --kubeconfig "$kubeconfig" why support-ner -n "$demo_ns" | sed -n '1,/^Thresholds applied/p' | sed '$d'
 
 say "done in $(( $(date +%s) - start ))s"
 cat <<MSG

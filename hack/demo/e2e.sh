@@ -39,6 +39,26 @@ out=$(curl -fsS -H 'Content-Type: application/json' \
   "http://127.0.0.1:$local_serving_port/v2/models/credit-local/infer" || true)
 check "credit-local: a live inference answers" "$out" '"outputs"'
 
+echo
+echo "== language models"
+check "support-intent: evaluated (fairness, robustness, explanations, counterfactual), allowed, v1 is stable" \
+  "$(get rmodel/support-intent '{range .status.evaluations[*]}{.kind}={.state} {end}{.status.lastDecision.allowed} {.status.stableVersion}')" \
+  '^fairness=Succeeded robustness=Succeeded explain=Succeeded counterfactual=Succeeded true v1$'
+out=$(curl -fsS -H 'Content-Type: application/json' \
+  -d '{"inputs":[{"name":"text","shape":[2],"datatype":"BYTES","data":["I was charged twice for my order","where is my parcel? it has not arrived"]}]}' \
+  "http://127.0.0.1:$text_serving_port/v2/models/support-intent/infer" || true)
+check "support-intent: a live text request is tokenized and answered with labels" "$out" '"name":"label".*"data":\["billing","delivery"\]'
+out=$(curl -sS -H 'Content-Type: application/json' -w ' %{http_code}' \
+  -d '{"inputs":[{"name":"text","shape":[1],"datatype":"BYTES","data":[""]}]}' \
+  "http://127.0.0.1:$text_serving_port/v2/models/support-intent/infer" || true)
+check "support-intent: an empty text gets a 400 that says so" "$out" 'empty.* 400$'
+check "support-intent: the serving pod has the tokenizer it was judged with" \
+  "$(get deployment/support-intent-serving '{.spec.template.spec.containers[0].args}')" "--tokenizer-sha256\",\"$(get rmodel/support-intent '{.status.stableTextModel.tokenizer.sha256}')\""
+check "support-ner: denied on the entity F1 gap, the worst group named" \
+  "$(get rmodel/support-ner '{.status.conditions[?(@.type=="PolicyAllowed")].status} {.status.lastDecision.violations[*].code} {.status.lastDecision.violations[*].message}')" \
+  '^False .*FairnessEntityF1Gap.*entity_f1_gap 0\.2[0-9]* exceeds the maximum 0\.1.*nigerian'
+check "support-ner: nothing serves" "$(get rmodel/support-ner '{.status.stableVersion}')" '^$'
+
 # What GitOps tools see: kstatus (Flux health checks, kpt, cli-utils).
 go build -o "$demo_out/kstatus" "$root/hack/demo/kstatus"
 kst() { "$demo_out/kstatus" --kubeconfig "$kubeconfig" --namespace "$demo_ns" | awk -v m="$1" '$1 == m { $1 = ""; sub(/^ /, ""); print }'; }
@@ -86,7 +106,7 @@ echo "== accountability: every model's decision chain verifies offline, against 
 "${kubectl[@]}" get decisionrecords -n "$demo_ns" -o json >"$demo_out/decisionrecords.json"
 "${kubectl[@]}" get rmodel -n "$demo_ns" -o json >"$demo_out/models.json"
 verify=$("$bin/rai" audit verify-decisions "$demo_out/decisionrecords.json" --models "$demo_out/models.json" 2>&1 || true)
-check "decision chains: every model's verifies" "$(grep -c '^ok ' <<<"$verify")/$(grep -c '^FAIL' <<<"$verify")" '^6/0$'
+check "decision chains: every model's verifies" "$(grep -c '^ok ' <<<"$verify")/$(grep -c '^FAIL' <<<"$verify")" '^8/0$'
 check "decision chains: the credit-fair rollback is on the record" "$(grep "/credit-fair:" <<<"$verify")" '[1-9][0-9]* RolledBack'
 sed '0,/"action": "RolledBack"/s//"action": "Promoted"/' "$demo_out/decisionrecords.json" >"$demo_out/decisionrecords-tampered.json"
 verify=$("$bin/rai" audit verify-decisions "$demo_out/decisionrecords-tampered.json" --models "$demo_out/models.json" 2>&1 || true)
@@ -129,7 +149,7 @@ echo
 echo "== the kubectl plugin"
 plugin=("$bin/kubectl-rmodel" --kubeconfig "$kubeconfig" -n "$demo_ns")
 check "kubectl rmodel why credit-biased: the violation and what would pass" "$("${plugin[@]}" why credit-biased 2>&1)" 'needs demographic_parity_ratio >= 0.8'
-check "kubectl rmodel verify: every chain verifies" "$("${plugin[@]}" verify 2>&1 | grep -c '^ok')" '^6$'
+check "kubectl rmodel verify: every chain verifies" "$("${plugin[@]}" verify 2>&1 | grep -c '^ok')" '^8$'
 check "approval: credit-reviewed waited for a person, then serves" "$(get rmodel/credit-reviewed '{.status.stableVersion} {.status.history[*].message}')" '^v1 .*approved by .*reviewed the fairness report'
 check "approval: its ModelApproval names the approver and the decision" "$("${kubectl[@]}" get modelapprovals -n "$demo_ns" -o jsonpath='{range .items[*]}{.spec.model}/{.spec.decision}/{.spec.decisionID}{"\n"}{end}')" "^credit-reviewed/Approve/$(get rmodel/credit-reviewed '{.status.lastDecision.id}')\$"
 rollback_out=$("${plugin[@]}" rollback credit-local --to-version v1 2>&1 || true)

@@ -11,3 +11,5 @@ models_json="$root/_output/demo/models.json"
 manager_metrics_port="${MANAGER_METRICS_PORT:-18080}"
 manager_probe_port="${MANAGER_PROBE_PORT:-18081}"
 local_serving_port=18501
+# support-intent, the demo's text classifier, serves on the local node here.
+text_serving_port=18503

@@ -28,7 +28,9 @@ done_one() {
   rolledback)
     field "$m" '{.status.history[*].action}' | grep -qw RolledBack ;;
   serving)
-    curl -fsS "http://127.0.0.1:$local_serving_port/v2/health/ready" >/dev/null 2>&1 ;;
+    local port=$local_serving_port
+    [ "$m" = support-intent ] && port=$text_serving_port
+    curl -fsS "http://127.0.0.1:$port/v2/health/ready" >/dev/null 2>&1 ;;
   *) echo "wait.sh: unknown mode $mode" >&2; exit 2 ;;
   esac
 }

@@ -34,7 +34,100 @@ type manifest struct {
 	Thresholds map[string]float64 `json:"thresholds"`
 	DataSets   []artifact         `json:"dataSets"`
 	Models     []artifact         `json:"models"`
+	// Text lists the language models and their data (internal/demo/textdemo).
+	Text struct {
+		Tokenizer artifact   `json:"tokenizer"`
+		DataSets  []artifact `json:"dataSets"`
+		Models    []artifact `json:"models"`
+	} `json:"text"`
 }
+
+// textModel is one language model of the demo.
+type textModel struct {
+	Name, Artifact, Story string
+	// Task is spec.model.task.
+	Task string
+	// Eval, Label and Sensitive name the evaluation data set, its label
+	// column and its group column.
+	Eval, Label, Sensitive string
+	// Intent turns on the intent classifier's evaluations beyond fairness:
+	// counterfactual, robustness and explanations.
+	Intent bool
+	// Port serves on the local node; MIG serves on a MIG slice instead.
+	Port int
+	MIG  string
+}
+
+var textDemo = []textModel{
+	{Name: "support-intent", Artifact: "text-intent", Task: "text-classification", Eval: "intent-eval", Label: "label", Sensitive: "gender", Intent: true, Port: 18503,
+		Story: "the customer-service intent classifier: fair across genders, stable under identity-term swaps and typos: promoted, answers text on the local node"},
+	{Name: "support-ner", Artifact: "text-ner", Task: "token-classification", Eval: "ner-eval", Label: "tags", Sensitive: "name_group", MIG: "1g.10gb",
+		Story: "the NER model that finds customers' names: it misses names from one group: denied on the entity F1 gap"},
+}
+
+const textTmpl = `{{define "text"}}---
+# {{.M.Story}}
+apiVersion: rai.responsible-ai.dev/v1alpha1
+kind: ResponsibleModel
+metadata:
+  name: {{.M.Name}}
+  namespace: {{.NS}}
+spec:
+  version: v1
+  intendedUse: >-
+    Demo customer-service language model trained on a generated corpus with
+    the bert-base-uncased vocabulary. Assists agents; a person acts on its
+    output.
+  model:
+    task: {{.M.Task}}
+    uri: file://{{.Model.Path}}
+    sha256: {{.Model.SHA256}}
+    tokenizer:
+      uri: file://{{.Tokenizer.Path}}
+      sha256: {{.Tokenizer.SHA256}}
+  evaluations:
+    dataset:
+      uri: file://{{.Eval.Path}}
+      sha256: {{.Eval.SHA256}}
+      textColumn: text
+      labelColumn: {{.M.Label}}
+{{- if .M.Intent}}
+      favorableLabel: refund
+{{- end}}
+    fairness:
+      sensitiveColumns: [{{.M.Sensitive}}]
+{{- if .M.Intent}}
+    counterfactual:
+      termPairs:
+        uri: file://{{.Pairs.Path}}
+        sha256: {{.Pairs.SHA256}}
+    robustness:
+      maxEdits: 2
+      typoRate: "0.05"
+    explanations:
+      samples: 20
+{{- end}}
+    job:
+      activeDeadlineSeconds: 600
+      backoffLimit: 0
+  policy:
+    enforcement: Enforce
+  serving:
+    replicas: 1
+    progressDeadlineSeconds: 120
+{{- if .M.MIG}}
+    gpu:
+      migProfile: {{.M.MIG}}
+{{- else}}
+    port: {{.M.Port}}
+    nodeSelector:
+      rai.responsible-ai.dev/local-exec: "true"
+    tolerations:
+    - key: rai.responsible-ai.dev/local-exec
+      operator: Exists
+      effect: NoSchedule
+{{- end}}
+{{end}}`
 
 // model is one ResponsibleModel of the demo.
 type model struct {
@@ -200,7 +293,7 @@ func run(modelsPath, ns string, doUpgrade, doReview bool) error {
 			return err
 		}
 	}
-	t := template.Must(template.New("demo").Parse(tmpl))
+	t := template.Must(template.Must(template.New("demo").Parse(tmpl)).Parse(textTmpl))
 	out := os.Stdout
 	models := demo
 	switch {
@@ -266,6 +359,32 @@ spec:
 			"M": md, "NS": ns, "ModelPath": a.Path, "ModelSHA": a.SHA256,
 			"Eval": files["eval"], "Members": files["members"], "NonMembers": files["nonmembers"], "Robust": files["robustness"],
 			"Delta": num(m.Budget.Delta), "Sigma": num(m.Thresholds["smoothing_sigma"]),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if doUpgrade || doReview {
+		return nil
+	}
+	tok := m.Text.Tokenizer
+	if tok.SHA256 == "" {
+		return fmt.Errorf("%s has no text section (run make demo-models)", modelsPath)
+	}
+	texts := map[string]file{}
+	for _, name := range []string{"intent-eval", "intent-term-pairs", "ner-eval"} {
+		if texts[name], err = find(m.Text.DataSets, name); err != nil {
+			return err
+		}
+	}
+	for _, tm := range textDemo {
+		a, err := find(m.Text.Models, tm.Artifact)
+		if err != nil {
+			return err
+		}
+		err = t.ExecuteTemplate(out, "text", map[string]any{
+			"M": tm, "NS": ns, "Model": a, "Tokenizer": file{Path: filepath.Join(dir, tok.File), SHA256: tok.SHA256},
+			"Eval": texts[tm.Eval], "Pairs": texts["intent-term-pairs"],
 		})
 		if err != nil {
 			return err
