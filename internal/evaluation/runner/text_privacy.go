@@ -78,6 +78,7 @@ func evaluateTextPrivacy(ctx context.Context, cfg PrivacyConfig, o TextOptions, 
 	if v, ok := meta[MetaDatasetSHA256]; ok && v != "" {
 		rep.Parameters[ParamTrainingDatasetSHA256] = v
 	}
+	var audit *textAuditDetails
 	if cfg.Members != "" || cfg.NonMembers != "" {
 		if cfg.Members == "" || cfg.NonMembers == "" || cfg.Label == "" {
 			return fmt.Errorf("a membership audit needs --members, --non-members and --label")
@@ -112,15 +113,37 @@ func evaluateTextPrivacy(ctx context.Context, cfg PrivacyConfig, o TextOptions, 
 		if o.Task == contract.TaskTokenClassification {
 			attack = "loss threshold (mean cross-entropy of the true tags, at each word's first token)"
 		}
-		d.Audit = &AuditDetails{a.Members, a.NonMembers, attack, a.Threshold, a.FPR, a.FNR, a.FPRUpper, a.FNRUpper, a.Confidence, a.EpsilonLowerBound}
+		audit = &textAuditDetails{a.Members, a.NonMembers, attack, Num(a.Threshold), a.FPR, a.FNR, a.FPRUpper, a.FNRUpper, a.Confidence, a.EpsilonLowerBound}
 		rep.Parameters["members"], rep.Parameters["non_members"] = cfg.Members, cfg.NonMembers
 		if d1, err := artifact.FileSHA256(cfg.Members); err == nil {
 			rep.Dataset = &report.Dataset{SHA256: d1, Rows: int64(a.Members + a.NonMembers)}
 		}
 	}
-	compact := d
+	full := textPrivacyDetails{PrivacyDetails: d, Audit: audit}
+	compact := full
 	compact.RDP = nil
-	return SetDetails(rep, d, compact)
+	return SetDetails(rep, full, compact)
+}
+
+// textAuditDetails are AuditDetails with a threshold that may be −∞ (written null): the
+// selection half's best attack may be no better than chance, and then no loss threshold helps.
+type textAuditDetails struct {
+	Members           int     `json:"members"`
+	NonMembers        int     `json:"non_members"`
+	Attack            string  `json:"attack"`
+	Threshold         Num     `json:"threshold"`
+	FPR               float64 `json:"fpr"`
+	FNR               float64 `json:"fnr"`
+	FPRUpper          float64 `json:"fpr_upper"`
+	FNRUpper          float64 `json:"fnr_upper"`
+	Confidence        float64 `json:"confidence"`
+	EpsilonLowerBound float64 `json:"epsilon_lower_bound"`
+}
+
+// textPrivacyDetails are PrivacyDetails with textAuditDetails: the same JSON shape.
+type textPrivacyDetails struct {
+	PrivacyDetails
+	Audit *textAuditDetails `json:"audit,omitempty"`
 }
 
 // probFloor clamps probabilities as privacy.CrossEntropy does.

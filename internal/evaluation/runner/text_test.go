@@ -635,3 +635,43 @@ func TestTextThreeLabels(t *testing.T) {
 	closeTo(t, "counterfactual_mean_abs_delta", textMetric(t, rc, "counterfactual_mean_abs_delta"), sum/float64(n))
 	t.Logf("3 labels: selection a %v b %v, accuracy %d/%d, he/she flips %d/%d, mean |Δ| %.4f", ra, rb, correct, len(texts), flips, n, sum/float64(n))
 }
+
+// TestTextPrivacyTokenLosses: a token classifier's loss is the mean over words of
+// −log P(true tag); the tagger puts logit 4 on its label, so P is e⁴/(e⁴+3) where the tagger
+// agrees with the gold tag and 1/(e⁴+3) where it does not.
+func TestTextPrivacyTokenLosses(t *testing.T) {
+	dir := t.TempDir()
+	model := nerTagger(t, dir)
+	members := writeFile(t, dir, "m.csv", "text,tags\njohn smith,B-PER I-PER\nwent,B-PER\n")
+	nonMembers := writeFile(t, dir, "n.csv", "text,tags\njohn went,O O\njohn paris went,B-PER B-LOC B-LOC\n")
+	rep, err := EvaluateTextPrivacy(context.Background(), PrivacyConfig{
+		Common: Common{ModelPath: model}, Members: members, NonMembers: nonMembers, Label: "tags", Seed: 1,
+	}, textOpts(contract.TaskTokenClassification))
+	if err != nil {
+		t.Fatal(err)
+	}
+	right, wrong := -math.Log(math.Exp(4)/(math.Exp(4)+3)), -math.Log(1/(math.Exp(4)+3))
+	// members: both words right (r), the one word wrong (w); non-members: (w + r)/2 and
+	// (2r + w)/3. No two losses tie (a tie would rest on the last bits of two softmaxes).
+	ml := []float64{right, wrong}
+	nl := []float64{(wrong + right) / 2, (2*right + wrong) / 3}
+	var s float64
+	for _, a := range ml {
+		for _, b := range nl {
+			switch {
+			case math.Abs(a-b) < 1e-9:
+				s += 0.5
+			case a < b:
+				s++
+			}
+		}
+	}
+	closeTo(t, "mia_auc", textMetric(t, rep, "mia_auc"), s/4)
+	var d PrivacyDetails
+	if err := json.Unmarshal(rep.Details, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Audit == nil || !strings.Contains(d.Audit.Attack, "first token") {
+		t.Errorf("audit %+v", d.Audit)
+	}
+}
