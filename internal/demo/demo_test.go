@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -283,4 +284,99 @@ func TestManifestListsTextModels(t *testing.T) {
 			t.Errorf("models.json lacks %s", want)
 		}
 	}
+}
+
+// The text models earn their verdicts from the project's text evaluators (on the written files,
+// with the settings in models.json's text evaluations) and the default policy: the intent
+// classifier passes fairness by gender, counterfactual token fairness and robustness to typos;
+// the NER tagger fails fairness on the entity F1 gap between name groups, and only on it.
+func TestTextModelsEarnTheirVerdicts(t *testing.T) {
+	dir, man := build(t)
+	ctx := context.Background()
+	entry := func(name string) (runner.Common, runner.TextOptions) {
+		for _, m := range man.Text.Models {
+			if m.Name == name {
+				return runner.Common{ModelPath: filepath.Join(dir, m.File), ModelSHA256: m.SHA256, ModelName: m.Name, Workers: 1},
+					runner.TextOptions{Task: string(m.Task), TokenizerPath: filepath.Join(dir, man.Text.Tokenizer.File), TokenizerSHA256: man.Text.Tokenizer.SHA256, TextColumn: "text"}
+			}
+		}
+		t.Fatalf("no text model %s", name)
+		return runner.Common{}, runner.TextOptions{}
+	}
+	settings := man.Text.Evaluations
+	path := func(eval, key string) string { return filepath.Join(dir, settings[eval][key].(string)) }
+	decide := func(task string, reports map[string]*report.Report) policies.Decision {
+		t.Helper()
+		evals := map[string]any{}
+		var kinds []string
+		for kind, r := range reports {
+			if r.State != report.StateSucceeded {
+				t.Fatalf("%s report %s: %s", kind, r.State, r.Message)
+			}
+			evals[kind] = *r
+			kinds = append(kinds, kind)
+		}
+		slices.Sort(kinds)
+		input := map[string]any{
+			"model": map[string]any{"name": "text", "namespace": "demo", "labels": map[string]any{}, "annotations": map[string]any{},
+				"spec": map[string]any{"model": map[string]any{"task": task}}},
+			"version": "v1", "requestedEvaluations": kinds, "evaluations": evals,
+		}
+		d, err := policies.NewEngine().Decide(ctx, policies.Default(), input)
+		if err != nil || d.Error != "" {
+			t.Fatalf("decide: %v %s", err, d.Error)
+		}
+		return d
+	}
+
+	common, opts := entry("text-intent")
+	fair := settings["intent-fairness"]
+	c := common
+	c.DataPath = path("intent-fairness", "data")
+	fr, err := runner.EvaluateTextFairness(ctx, runner.TextFairnessConfig{Common: c, Text: opts, Label: fair["label"].(string),
+		Sensitive: fair["sensitive"].([]string), Privileged: fair["privileged"].(string), Favorable: fair["favorable"].(string), Threshold: 0.5, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := runner.EvaluateCounterfactual(ctx, runner.CounterfactualConfig{Common: c, Text: opts, TermPairs: path("intent-counterfactual", "termPairs"),
+		Favorable: favorable(settings), Threshold: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := runner.EvaluateTextRobustness(ctx, runner.TextRobustnessConfig{Common: c, Text: opts, Label: "label", Favorable: favorable(settings),
+		Threshold: 0.5, MaxEdits: 3, TypoRate: 0.1, AttackRows: 100, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decide(opts.Task, map[string]*report.Report{"fairness": fr, "counterfactual": cf, "robustness": rb})
+	if !d.Allow || len(d.Violations) > 0 {
+		t.Errorf("intent: allow %v, violations %+v", d.Allow, d.Violations)
+	}
+	num := func(r *report.Report, name string) float64 {
+		if v := r.Metrics[name]; v != nil {
+			return *v
+		}
+		return math.NaN()
+	}
+	t.Logf("intent: accuracy %.3f, demographic parity ratio %.3f, counterfactual mean |Δ| %.4f flip rate %.3f, attack success %.3f, typo accuracy %.3f",
+		num(fr, "accuracy"), num(fr, "demographic_parity_ratio"), num(cf, "counterfactual_mean_abs_delta"), num(cf, "counterfactual_flip_rate"),
+		num(rb, "attack_success_rate"), num(rb, "typo_accuracy"))
+
+	common, opts = entry("text-ner")
+	ner := settings["ner-fairness"]
+	common.DataPath = path("ner-fairness", "data")
+	nr, err := runner.EvaluateTextFairness(ctx, runner.TextFairnessConfig{Common: common, Text: opts, Label: ner["label"].(string), Sensitive: ner["sensitive"].([]string), Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = decide(opts.Task, map[string]*report.Report{"fairness": nr})
+	if d.Allow || len(d.Violations) != 1 || d.Violations[0].Code != "FairnessEntityF1Gap" {
+		t.Errorf("ner: allow %v, violations %+v", d.Allow, d.Violations)
+	}
+	t.Logf("ner: entity F1 gap %.3f (min %.3f)", num(nr, "entity_f1_gap"), num(nr, "entity_f1_min"))
+}
+
+// favorable is the intent evaluations' favorable label.
+func favorable(settings map[string]map[string]any) string {
+	return settings["intent-counterfactual"]["favorable"].(string)
 }

@@ -63,7 +63,7 @@ const (
 func IntentRecipe() Recipe {
 	return Recipe{Model: "bert_mini_mean_pool", Task: TextClassification, Vocab: 30522, MaxLength: 64, Dim: 16, Hidden: 32,
 		Epochs: 4, LearningRate: 0.01, SampleRate: 0.02, Seed: 11,
-		Corpus: fmt.Sprintf("%d gender-balanced customer-service texts, each with its counterfactual (every identity term swapped), labels balanced per gender", IntentTrainRows)}
+		Corpus: fmt.Sprintf("%d gender-balanced customer-service texts, each with its counterfactual (every identity term swapped) and a copy of both with typos (rate %g), labels balanced per gender", IntentTrainRows, DefaultIntentConfig().TypoRate)}
 }
 
 func NERRecipe() Recipe {
@@ -241,7 +241,7 @@ func Build(root, sub, version string, logf func(format string, args ...any)) (*M
 	eval := filepath.Join(sub, IntentEvalFile)
 	man.Evaluations = map[string]map[string]any{
 		"intent-fairness": {"task": TextClassification, "tokenizer": tokFile, "data": eval, "textColumn": "text", "label": "label",
-			"sensitive": []string{GenderColumn}, "favorable": Favorable},
+			"sensitive": []string{GenderColumn}, "privileged": GenderColumn + "=" + Male, "favorable": Favorable},
 		"intent-counterfactual": {"task": TextClassification, "tokenizer": tokFile, "data": eval, "textColumn": "text",
 			"termPairs": filepath.Join(sub, IntentTermPairsFile), "favorable": Favorable, "threshold": 0.5},
 		"intent-privacy": {"task": TextClassification, "tokenizer": tokFile, "members": filepath.Join(sub, IntentMembersFile),
