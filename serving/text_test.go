@@ -571,48 +571,12 @@ func TestTextBatchedEqualsUnbatched(t *testing.T) {
 	alone := startServer(t, single)
 	cfg.MaxBatchSize, cfg.MaxBatchDelay = 64, 10*time.Second
 	ts := startServer(t, cfg)
-	b := ts.text.exec.(*textBatcher)
 	const clients = 24
 	bodies := make([]string, clients)
-	writers := make([]*io.PipeWriter, clients)
-	results := make([]textResp, clients)
-	var wg sync.WaitGroup
 	for i := range clients {
 		bodies[i] = textBody(strconv.Itoa(i), strings.Repeat("good ", i%7+1)+"film", fmt.Sprintf("text %d is rather bad", i))
-		pr, pw := io.Pipe()
-		writers[i] = pw
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := http.Post(ts.url+"/v2/models/model/infer", "application/json", pr)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Errorf("request %d: status %d", i, resp.StatusCode)
-			}
-			if err := json.NewDecoder(resp.Body).Decode(&results[i]); err != nil {
-				t.Error(err)
-			}
-		}()
-		if _, err := pw.Write([]byte(bodies[i][:10])); err != nil {
-			t.Fatal(err)
-		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for b.arriving.Load() < clients {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d requests arrived", b.arriving.Load(), clients)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	for i, pw := range writers {
-		pw.Write([]byte(bodies[i][10:]))
-		pw.Close()
-	}
-	wg.Wait()
+	results := sendTogether(t, ts.url, ts.text.exec.(*textBatcher), bodies)
 	for i := range clients {
 		_, one, msg := postText(t, alone.url, bodies[i])
 		if msg != "" {
@@ -760,5 +724,106 @@ func TestTextServerRefusesBadConfigurations(t *testing.T) {
 		} else if name == "digest" && !strings.HasPrefix(err.Error(), "tokenizer ") {
 			t.Errorf("digest: %v does not say it is the tokenizer's", err)
 		}
+	}
+}
+
+// sendTogether posts bodies concurrently so that the batcher sees all of them arrive before any
+// is decoded (each body's first bytes are sent, then the rest once all have arrived), and
+// returns the answers in order.
+func sendTogether(t *testing.T, url string, b *textBatcher, bodies []string) []textResp {
+	t.Helper()
+	writers := make([]*io.PipeWriter, len(bodies))
+	results := make([]textResp, len(bodies))
+	var wg sync.WaitGroup
+	for i := range bodies {
+		pr, pw := io.Pipe()
+		writers[i] = pw
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(url+"/v2/models/model/infer", "application/json", pr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("request %d: status %d: %s", i, resp.StatusCode, raw)
+			}
+			if err := json.Unmarshal(raw, &results[i]); err != nil {
+				t.Error(err)
+			}
+		}()
+		if _, err := pw.Write([]byte(bodies[i][:10])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for b.arriving.Load() < int64(len(bodies)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d requests arrived", b.arriving.Load(), len(bodies))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i, pw := range writers {
+		pw.Write([]byte(bodies[i][10:]))
+		pw.Close()
+	}
+	wg.Wait()
+	return results
+}
+
+// TestTokenClassificationBatchesTextAndTokens merges texts of different lengths and a token
+// tensor request (with its own padding) into one run of a token-classification model: each
+// request gets the entities, or the logits of its own positions, it gets alone.
+func TestTokenClassificationBatchesTextAndTokens(t *testing.T) {
+	tok, _, _ := testTokenizer(t)
+	cfg, _ := textConfig(t, nerSpec(t, tok), contract.TaskTokenClassification)
+	single := cfg
+	single.MaxBatchSize = 1
+	alone := startServer(t, single)
+	cfg.MaxBatchSize, cfg.MaxBatchDelay = 64, 10*time.Second
+	ts := startServer(t, cfg)
+	texts := []string{"John Smith", "a much longer sentence about John who lives in Paris with Smith", "Paris", "nothing to see"}
+	var bodies []string
+	for i, s := range texts {
+		bodies = append(bodies, textBody(strconv.Itoa(i), s))
+	}
+	enc, _ := tok.Encode("paris smith", text.Options{})
+	ids := append(slices.Clone(enc.IDs), 0, 0, 0)
+	mask := []int64{1, 1, 1, 1, 0, 0, 0}
+	bodies = append(bodies, mustJSON(map[string]any{"id": "tokens", "inputs": []any{
+		map[string]any{"name": "input_ids", "datatype": "INT64", "shape": []int{1, 7}, "data": ids},
+		map[string]any{"name": "attention_mask", "datatype": "INT64", "shape": []int{1, 7}, "data": mask},
+	}}))
+	got := sendTogether(t, ts.url, ts.text.exec.(*textBatcher), bodies)
+	m := metricsText(t, ts.url)
+	if runs, _ := metricValue(m, `rai_inference_batch_rows_count{model="model"}`); runs != 2 {
+		t.Fatalf("%v runs, want 2 (the warm-up and one batch of all five requests)", runs)
+	}
+	for i, body := range bodies {
+		_, want, msg := postText(t, alone.url, body)
+		if msg != "" {
+			t.Fatal(msg)
+		}
+		if i < len(texts) {
+			g, w := got[i].output(t, "entities").strings(t), want.output(t, "entities").strings(t)
+			if !slices.Equal(g, w) {
+				t.Fatalf("text %q: batched %s, alone %s", texts[i], g, w)
+			}
+			continue
+		}
+		lg := got[i].output(t, "logits")
+		if !slices.Equal(lg.Shape, []int64{1, 7, 5}) {
+			t.Fatalf("token request's logits shape %v, want [1 7 5] (its own positions)", lg.Shape)
+		}
+		g, w := lg.floats(t), want.output(t, "logits").floats(t)
+		if !slices.Equal(g, w) || g[1*5+3] != textmodeltest.TaggerScale || g[2*5+2] != textmodeltest.TaggerScale {
+			t.Fatalf("token request's logits batched %v, alone %v (paris B-LOC, smith I-PER)", g, w)
+		}
+	}
+	if e := got[1].output(t, "entities").strings(t)[0]; !strings.Contains(e, `"word":"paris"`) || !strings.Contains(e, `"word":"john"`) {
+		t.Fatalf("the long text's entities %s", e)
 	}
 }
