@@ -24,7 +24,7 @@ func TestControlsWithoutTheCorpusDesign(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := IntentRecipe()
-	r.Epochs *= 2 // as many steps as the demo model, which trains on twice the rows
+	r.Epochs *= 2 // as many example gradients as the demo model, which trains on twice the rows
 	m, _, err := Train(r, IntentLabels, ex)
 	if err != nil {
 		t.Fatal(err)
