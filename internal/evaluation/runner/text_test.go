@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -132,6 +133,12 @@ func textOpts(task string) TextOptions {
 
 func textMetric(t *testing.T, rep *report.Report, name string) float64 {
 	t.Helper()
+	if err := rep.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := rep.Compact(); err != nil || len(c) > report.MaxCompactBytes {
+		t.Fatalf("compact report: %d bytes, %v", len(c), err)
+	}
 	v, ok := rep.Metrics[name]
 	if !ok || v == nil {
 		t.Fatalf("metric %s missing or null (undefined: %q); metrics %v", name, rep.Undefined[name], rep.Metrics)
@@ -674,4 +681,43 @@ func TestTextPrivacyTokenLosses(t *testing.T) {
 	if d.Audit == nil || !strings.Contains(d.Audit.Attack, "first token") {
 		t.Errorf("audit %+v", d.Audit)
 	}
+}
+
+// TestTextCompactReportsFit: many pairs and long adversarial texts still give a termination
+// message within report.MaxCompactBytes, keeping the worst pairs first.
+func TestTextCompactReportsFit(t *testing.T) {
+	dir := t.TempDir()
+	model := writeBOW(t, dir)
+	var texts, pairs strings.Builder
+	texts.WriteString("text,label\n")
+	pairs.WriteString("a,b\n")
+	long := strings.Repeat("very ", 60)
+	for i := range 150 {
+		fmt.Fprintf(&texts, "%s great w%d,pos\n", long, i)
+		fmt.Fprintf(&pairs, "w%d,she\n", i)
+	}
+	data := writeFile(t, dir, "d.csv", texts.String())
+	pp := writeFile(t, dir, "p.csv", pairs.String())
+	rep, err := EvaluateCounterfactual(context.Background(), CounterfactualConfig{
+		Common: Common{ModelPath: model, DataPath: data}, Text: textOpts(contract.TaskTextClassification), TermPairs: pp, Favorable: "pos", Threshold: 0.5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	textMetric(t, rep, "counterfactual_mean_abs_delta")
+	c, _ := rep.Compact()
+	var cr report.Report
+	json.Unmarshal(c, &cr)
+	var cd CounterfactualDetails
+	if err := json.Unmarshal(cr.Details, &cd); err != nil || !cr.Truncated || len(cd.Pairs) == 0 || len(cd.Pairs) == 150 {
+		t.Fatalf("compact: truncated %v, %d pairs, %v", cr.Truncated, len(cd.Pairs), err)
+	}
+	rr, err := EvaluateTextRobustness(context.Background(), TextRobustnessConfig{
+		Common: Common{ModelPath: model, DataPath: data}, Text: textOpts(contract.TaskTextClassification),
+		Label: "label", Favorable: "pos", Threshold: 0.5, MaxEdits: 1, TypoRate: 0.1, AttackRows: 20, Seed: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeTo(t, "attack_success_rate", textMetric(t, rr, "attack_success_rate"), 1)
 }
