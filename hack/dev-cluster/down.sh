@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stops the dev cluster and removes every file it wrote: the local node agent
 # (which stops its pods' processes first), any process group it left behind,
-# the kwok cluster's processes, and _output/dev-cluster. Safe to run when
+# the Kueue controller manager if one was started, the kwok cluster's
+# processes, and _output/dev-cluster. Safe to run when
 # nothing is up.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -29,6 +30,17 @@ if [ -d "$localnode_dir/pids" ]; then
       kill -KILL -- "-$pgid" 2>/dev/null || true
     fi
   done
+fi
+
+# The Kueue controller manager (hack/dev-cluster/kueue/up.sh), if started.
+if [ -f "$out/kueue.pid" ]; then
+  pid=$(cat "$out/kueue.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    echo ">> stopping the Kueue controller manager (pid $pid)"
+    kill -TERM "$pid"
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
 fi
 
 if [ -x "$bin/kwokctl" ] && "$bin/kwokctl" get clusters 2>/dev/null | grep -qx "$cluster_name"; then

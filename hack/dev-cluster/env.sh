@@ -6,7 +6,9 @@
 # node's state and logs.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bin="$root/bin"
-kube_bin="$bin/k8s"
+# DEV_CLUSTER_KUBE_BIN: another directory of etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler and kubectl (default bin/k8s).
+kube_bin="${DEV_CLUSTER_KUBE_BIN:-$bin/k8s}"
 cluster_name="${DEV_CLUSTER_NAME:-rmodel-dev}"
 # DEV_CLUSTER_DIR lets a second cluster run beside the default one (give it
 # its own DEV_CLUSTER_NAME, and LOCALNODE_ARGS="--kubelet-port <free port>").

@@ -11,7 +11,9 @@
 # (default _output/dev-cluster), RAI_BINARY (default bin/rai),
 # LOCALNODE_ARGS (extra agent flags), DEV_CLUSTER_DRA (default 1: apply the
 # DRA DeviceClasses and the fake GPU nodes' ResourceSlices, hack/dev-cluster/dra;
-# 0 skips them).
+# 0 skips them), DEV_CLUSTER_KUEUE (default 0; 1 also runs
+# hack/dev-cluster/kueue/up.sh: Kueue's CRDs and controller manager, which
+# needs bin/kueue, `make kueue`), DEV_CLUSTER_KUBE_BIN (default bin/k8s).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -85,6 +87,10 @@ for _ in $(seq 1 60); do
 done
 if ! "${kubectl[@]}" wait --for=condition=Ready node/local-exec --timeout=60s >/dev/null; then
   echo "node local-exec not Ready; agent log:" >&2; tail -20 "$localnode_log" >&2; exit 1
+fi
+
+if [ "${DEV_CLUSTER_KUEUE:-0}" = 1 ]; then
+  "$root/hack/dev-cluster/kueue/up.sh"
 fi
 
 "${kubectl[@]}" get nodes -L nvidia.com/gpu.product,rai.responsible-ai.dev/local-exec
