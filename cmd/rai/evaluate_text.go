@@ -94,12 +94,17 @@ func (t *textRobustnessFlags) register(f *pflag.FlagSet) {
 }
 
 func runTextExplain(ctx context.Context, c *commonFlags, cfg runner.ExplainConfig, limeSamples int, f *pflag.FlagSet) error {
-	if err := refuseTabularOnly(f, "repeats", "permutations"); err != nil {
+	if err := refuseTabularOnly(f, "repeats", "permutations", contract.FlagShapleyRows); err != nil {
 		return c.failText(report.KindExplain, err)
+	}
+	// Every sampled text is explained; without --samples, explanations.samples' default.
+	samples := cfg.Samples
+	if !f.Changed(contract.FlagSamples) {
+		samples = contract.DefaultShapleyRows
 	}
 	rep, err := runner.EvaluateTextExplain(ctx, runner.TextExplainConfig{
 		Common: c.Common, Text: c.text.TextOptions, Label: cfg.Label, Favorable: cfg.Favorable, Threshold: cfg.Threshold,
-		Samples: cfg.Samples, ShapleyRows: cfg.ShapleyRows, LIMESamples: limeSamples, Seed: cfg.Seed,
+		Samples: samples, LIMESamples: limeSamples, Seed: cfg.Seed,
 	})
 	return c.finish(rep, err)
 }

@@ -112,7 +112,7 @@ func TestEvaluateTextCommands(t *testing.T) {
 	}{
 		{"fairness", []string{"--label", "label", "--sensitive", "group", "--threshold", "0.5"}, "bpsn_auc_min"},
 		{"robustness", []string{"--label", "label", "--max-edits", "2", "--typo-rate", "0.5", "--seed", "3"}, "typo_accuracy"},
-		{"explain", []string{"--label", "label", "--samples", "5", "--shapley-rows", "2", "--lime-samples", "200"}, "baseline_accuracy"},
+		{"explain", []string{"--label", "label", "--samples", "2", "--lime-samples", "200"}, "baseline_accuracy"},
 	} {
 		out := filepath.Join(dir, tc.kind+".json")
 		if msg, err := runRai(context.Background(), append(append([]string{"evaluate", tc.kind, "--report", out}, tc.args...), common...)...); err != nil {

@@ -20,12 +20,10 @@ type TextExplainConfig struct {
 	Label     string
 	Favorable string
 	Threshold float64
-	// Samples texts are drawn uniformly (reservoir sampling, seeded); baseline_accuracy is
-	// measured on them.
+	// Samples texts are drawn uniformly (reservoir sampling, seeded) and each is explained
+	// (LIME; exact Shapley values too for those of at most text.MaxExactShapleyWords words);
+	// baseline_accuracy is measured on them.
 	Samples int
-	// ShapleyRows of the sampled texts are explained (LIME; exact Shapley values too for those
-	// of at most text.MaxExactShapleyWords words).
-	ShapleyRows int
 	// LIMESamples is LIME's perturbed texts per explained text (0: LIME's 5000).
 	LIMESamples int
 	Seed        uint64
@@ -84,8 +82,8 @@ func evaluateTextExplain(ctx context.Context, cfg TextExplainConfig, rep *report
 		return fmt.Errorf("--%s is required", contract.FlagLabel)
 	case cfg.Samples < 1:
 		return fmt.Errorf("--%s %d: need at least 1 text", contract.FlagSamples, cfg.Samples)
-	case cfg.ShapleyRows < 0 || cfg.LIMESamples < 0 || cfg.LIMESamples == 1:
-		return fmt.Errorf("--%s %d and --lime-samples %d: want 0 or more (LIME needs at least 2 samples)", contract.FlagShapleyRows, cfg.ShapleyRows, cfg.LIMESamples)
+	case cfg.LIMESamples < 0 || cfg.LIMESamples == 1:
+		return fmt.Errorf("--lime-samples %d: want 0 (LIME's 5000) or at least 2", cfg.LIMESamples)
 	}
 	if err := refuseShard(cfg.Common, "explain"); err != nil {
 		return err
@@ -124,7 +122,7 @@ func evaluateTextExplain(ctx context.Context, cfg TextExplainConfig, rep *report
 	score := fmt.Sprintf("P(%s)", m.labels[fav])
 	p := rep.Parameters
 	p["label"], p["favorable"], p["decision"], p["score"] = cfg.Label, cfg.Favorable, dec.describe(m.labels), score
-	p["samples"], p["shapley_rows"], p["lime_samples"] = strconv.Itoa(cfg.Samples), strconv.Itoa(cfg.ShapleyRows), strconv.Itoa(lime)
+	p["samples"], p["lime_samples"] = strconv.Itoa(cfg.Samples), strconv.Itoa(lime)
 	p["seed"] = strconv.FormatUint(cfg.Seed, 10)
 	if dec.binary {
 		p["threshold"] = strconv.FormatFloat(cfg.Threshold, 'g', -1, 64)
@@ -168,7 +166,7 @@ func evaluateTextExplain(ctx context.Context, cfg TextExplainConfig, rep *report
 		}
 		return tokens[k]
 	}
-	explained := min(cfg.ShapleyRows, len(texts))
+	explained := len(texts)
 	var r2 float64
 	for i := 0; i < explained; i++ {
 		if text.SplitWords(texts[i]).Len() == 0 {
@@ -231,11 +229,10 @@ func evaluateTextExplain(ctx context.Context, cfg TextExplainConfig, rep *report
 		d.Features[i].Rank = i + 1
 	}
 	d.Features = d.Features[:min(len(d.Features), maxExplainedTokens)]
+	rep.SetMetric("explained_texts", n, "")
+	rep.SetMetric("mean_lime_r2", d.MeanLIMER2, "no sampled text has a word to explain")
 	if d.ExplainedTexts == 0 {
-		rep.SetUndefined("explained_texts", "no text was explained (--shapley-rows 0)")
-	} else {
-		rep.SetMetric("explained_texts", n, "")
-		rep.SetMetric("mean_lime_r2", d.MeanLIMER2, "")
+		rep.SetUndefined("mean_lime_r2", "no sampled text has a word to explain")
 	}
 	compact := d
 	compact.Features = d.Features[:min(len(d.Features), 10)]

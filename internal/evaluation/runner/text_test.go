@@ -476,7 +476,7 @@ func TestTextExplainExactShapley(t *testing.T) {
 	data := writeFile(t, dir, "d.csv", "text,label\ngreat movie,pos\nthe plot,neg\nawful film,neg\n")
 	rep, err := EvaluateTextExplain(context.Background(), TextExplainConfig{
 		Common: Common{ModelPath: model, DataPath: data}, Text: textOpts(contract.TaskTextClassification),
-		Label: "label", Favorable: "pos", Threshold: 0.5, Samples: 10, ShapleyRows: 10, LIMESamples: 500, Seed: 1,
+		Label: "label", Favorable: "pos", Threshold: 0.5, Samples: 10, LIMESamples: 500, Seed: 1,
 	})
 	if err != nil {
 		t.Fatal(err)
