@@ -23,6 +23,27 @@ type textExecutor interface {
 	close()
 }
 
+// runChunked runs encs in runs of at most chunk encodings (each padded to its own longest), so
+// that a request of many texts never pads them all to its longest one in a single tensor, and
+// returns each encoding's logits; observe sees each run's size.
+func runChunked(m *textmodel.Model, encs []text.Encoding, chunk int, observe func(int)) ([][]float32, error) {
+	if len(encs) <= chunk {
+		observe(len(encs))
+		return runText(m, encs)
+	}
+	out := make([][]float32, 0, len(encs))
+	for start := 0; start < len(encs); start += chunk {
+		part := encs[start:min(start+chunk, len(encs))]
+		observe(len(part))
+		logits, err := runText(m, part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, logits...)
+	}
+	return out, nil
+}
+
 // runText runs one batch and splits its logits by encoding.
 func runText(m *textmodel.Model, encs []text.Encoding) ([][]float32, error) {
 	logits, shape, err := m.Run(encs)
@@ -44,7 +65,8 @@ func runText(m *textmodel.Model, encs []text.Encoding) ([][]float32, error) {
 	return out, nil
 }
 
-// textPool runs each request on its own, at most size at a time.
+// textPool runs each request on its own, at most size at a time, in runs of at most
+// textmodel.BatchSize texts.
 type textPool struct {
 	m       *textmodel.Model
 	slots   chan struct{}
@@ -65,8 +87,7 @@ func (p *textPool) close()  {}
 func (p *textPool) infer(encs []text.Encoding) ([][]float32, error) {
 	p.slots <- struct{}{}
 	defer func() { <-p.slots }()
-	p.observe(len(encs))
-	return runText(p.m, encs)
+	return runChunked(p.m, encs, textmodel.BatchSize, p.observe)
 }
 
 // textJob is one request waiting in the textBatcher.
@@ -80,8 +101,9 @@ type textJob struct {
 
 // textBatcher is the batcher's leader/follower scheme (see batcher) for text: a request that
 // finds no leader leads, takes the waiting requests while their texts fit in maxRows (its own
-// first; a request of more texts runs alone), waits up to maxDelay only while other requests
-// are still being read or decoded, runs the batch in one padded run and passes the lead on.
+// first; a request of more texts runs alone, in runs of at most maxRows), waits up to maxDelay
+// only while other requests are still being read or decoded, runs the batch in one padded run
+// and passes the lead on.
 type textBatcher struct {
 	m        *textmodel.Model
 	maxRows  int
@@ -201,8 +223,7 @@ func (b *textBatcher) run(batch []*textJob, rows int) {
 			all = append(all, j.encs...)
 		}
 	}
-	outs, err := runText(b.m, all)
-	b.observe(rows)
+	outs, err := runChunked(b.m, all, b.maxRows, b.observe)
 	start := 0
 	for _, j := range batch {
 		if err != nil {

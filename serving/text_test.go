@@ -827,3 +827,38 @@ func TestTokenClassificationBatchesTextAndTokens(t *testing.T) {
 		t.Fatalf("the long text's entities %s", e)
 	}
 }
+
+// TestTextRequestOfManyTextsRunsInChunks: a request of more texts than a run takes is answered
+// whole, from runs of at most the batch size (each padded to its own longest), with the answers
+// of the texts sent one by one.
+func TestTextRequestOfManyTextsRunsInChunks(t *testing.T) {
+	cfg, tok := textConfig(t, classifierSpec(), contract.TaskTextClassification)
+	for _, batch := range []int{1, 8} {
+		cfg.MaxBatchSize = batch
+		ts := startServer(t, cfg)
+		texts := make([]string, 150)
+		for i := range texts {
+			texts[i] = strings.Repeat("fine ", i%13+1) + "day"
+		}
+		code, r, msg := postText(t, ts.url, textBody("", texts...))
+		if code != http.StatusOK {
+			t.Fatalf("%d %s", code, msg)
+		}
+		probs := r.output(t, "probabilities").floats(t)
+		for i, s := range texts {
+			want := expectedProbs(t, tok, s)
+			if math.Abs(probs[3*i+2]-want[2]) > 1e-5 {
+				t.Fatalf("batch size %d: text %d P(pos) %v, hand computed %v", batch, i, probs[3*i+2], want[2])
+			}
+		}
+		m := metricsText(t, ts.url)
+		runs, _ := metricValue(m, `rai_inference_batch_rows_count{model="model"}`)
+		largest := 64 // the pool's runs
+		if batch > 1 {
+			largest = batch
+		}
+		if want := 1 + (150+largest-1)/largest; int(runs) != want {
+			t.Errorf("batch size %d: %v runs, want %d (the warm-up and runs of at most %d texts)", batch, runs, want, largest)
+		}
+	}
+}
