@@ -5,8 +5,8 @@
 #   reports. The operator queries `allow` and `violations`; a version is
 #   promoted only when `allow` is true and `violations` is empty.
 #   Custom policies add rules to `violations` in this package.
-#   The rules are in fairness.rego, privacy.rego and robustness.rego, the
-#   thresholds in thresholds.rego.
+#   The rules are in fairness.rego, privacy.rego, robustness.rego and
+#   text.rego (text models), the thresholds in thresholds.rego.
 package rai.promotion
 
 # allow is true when no rule reported a violation. Custom modules must not
