@@ -15,7 +15,14 @@ for b in "${want[@]}"; do
   echo ">> building $b (first build takes minutes; cached in bin/k8s)" >&2
   case "$b" in
     etcd) (cd "$root/hack/tools/etcd" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$out/etcd.tmp" .) ;;
-    *)    (cd "$root/hack/tools/kube" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$out/$b.tmp" "k8s.io/kubernetes/cmd/$b") ;;
+    *)
+      # Stamp the version (an unstamped build reports v0.0.0-master+$Format:%H$,
+      # which Kueue, among others, refuses to parse).
+      v=$(cd "$root/hack/tools/kube" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+      IFS=. read -r major minor _ <<<"${v#v}"
+      (cd "$root/hack/tools/kube" && CGO_ENABLED=0 go build -trimpath -o "$out/$b.tmp" \
+        -ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=$major -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean" \
+        "k8s.io/kubernetes/cmd/$b") ;;
   esac
   mv "$out/$b.tmp" "$out/$b"
 done
