@@ -38,6 +38,7 @@ func fullyPopulated() *raiv1.ResponsibleModel {
 		// More Shapley rows than rai samples by default.
 		ev.Explanations = &raiv1.ExplanationEvaluation{Samples: ptr.To(int32(contract.DefaultExplainSamples + 500))}
 		ev.Job.Shards = ptr.To(int32(2))
+		ev.Job.GPU = &raiv1.GPUSpec{Count: ptr.To(int32(1))}
 		m.Spec.Monitoring = &raiv1.MonitoringSpec{Window: &metav1.Duration{Duration: 30 * time.Second}, GroupFeature: "sex"}
 		q := resource.MustParse("40Gi")
 		m.Spec.Serving = raiv1.ServingSpec{Port: 9000, MaxBatchSize: 16, MaxBatchDelay: &metav1.Duration{Duration: 5 * time.Millisecond},

@@ -14,6 +14,7 @@ import (
 	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/runner"
+	"github.com/responsible-ai/rmodel-operator/internal/onnx"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 )
 
@@ -36,6 +37,15 @@ type commonFlags struct {
 	tmpDir string
 	// text are the text-model flags (evaluate_text.go).
 	text textFlags
+	// device is --device, on the kinds that take it (registerDevice).
+	device string
+}
+
+// registerDevice adds --device to a kind that runs the model over the data
+// set many times (fairness, robustness): spec.evaluations.job.gpu runs it
+// on a GPU.
+func (c *commonFlags) registerDevice(f *pflag.FlagSet) {
+	f.StringVar(&c.device, contract.FlagDevice, contract.DefaultDevice, "execution provider: cpu or cuda (cuda fails when unavailable, it never falls back to the CPU)")
 }
 
 // register registers the shared flags. The flags the operator passes are
@@ -67,6 +77,14 @@ func (c *commonFlags) prepare(ctx context.Context, kind report.Kind, extra ...in
 		return err
 	}
 	c.Shard = s
+	if c.device != "" {
+		d, err := onnx.ParseDevice(c.device)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", contract.Arg(contract.FlagDevice), err)
+			return c.finish(runner.Fail(runner.NewReport(kind, c.Common, time.Now()), err), err)
+		}
+		c.Device = d
+	}
 	if err := c.text.parse(); err != nil {
 		return c.finish(runner.Fail(runner.NewReport(kind, c.Common, time.Now()), err), err)
 	}
@@ -149,6 +167,7 @@ func newEvaluateFairnessCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	c.register(f, true)
+	c.registerDevice(f)
 	f.StringVar(&cfg.Label, contract.FlagLabel, "", "label column")
 	f.StringVar(&sensitive, contract.FlagSensitive, "", "sensitive column(s), comma-separated; several give intersectional groups")
 	f.StringVar(&cfg.Privileged, contract.FlagPrivileged, "", "privileged group for the signed metrics, COL=VALUE[,COL=VALUE...] on sensitive columns")
@@ -301,6 +320,7 @@ func newEvaluateRobustnessCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	c.register(f, true)
+	c.registerDevice(f)
 	f.StringVar(&cfg.Label, contract.FlagLabel, "", "label column")
 	f.StringVar(&cfg.Favorable, contract.FlagFavorable, contract.DefaultFavorableLabel, "the favorable label value (class 1)")
 	f.Float64Var(&cfg.Threshold, contract.FlagThreshold, contract.DefaultPredictionThreshold, "the base classifier predicts class 1 when P(favorable) ≥ threshold")

@@ -310,6 +310,7 @@ func Commands() []Command {
 		}},
 		{Path: []string{CommandEvaluate, KindFairness}, Flags: join(evaluateCommon(), evaluateData(), textModel(), textData(), []Flag{
 			str(FlagShard), str(FlagSensitive), str(FlagPrivileged), float(FlagThreshold, DefaultPredictionThreshold), str(FlagOutput),
+			strDefault(FlagDevice, DefaultDevice),
 		})},
 		{Path: []string{CommandEvaluate, KindPrivacy}, Flags: join(evaluateCommon(), textModel(), textData(), []Flag{
 			float(FlagDelta, 0), float(FlagNoiseMultiplier, 0), float(FlagSampleRate, 0), integer(FlagSteps, 0),
@@ -319,7 +320,7 @@ func Commands() []Command {
 		{Path: []string{CommandEvaluate, KindRobustness}, Flags: join(evaluateCommon(), evaluateData(), textModel(), textData(), []Flag{
 			str(FlagShard), float(FlagSigma, 0), integer(FlagN0, DefaultSelectionSamples), integer(FlagN, DefaultCertificationSamples),
 			float(FlagAlpha, DefaultAlpha), strDefault(FlagRadii, DefaultRadii), float(FlagThreshold, DefaultPredictionThreshold),
-			integer(FlagMaxEdits, DefaultMaxEdits), float(FlagTypoRate, DefaultTypoRate),
+			integer(FlagMaxEdits, DefaultMaxEdits), float(FlagTypoRate, DefaultTypoRate), strDefault(FlagDevice, DefaultDevice),
 		})},
 		{Path: []string{CommandEvaluate, KindCounterfactual}, Flags: join(evaluateCommon(), evaluateData(), textModel(), textData(), []Flag{
 			str(FlagTermPairs), str(FlagTermPairsSHA256), float(FlagThreshold, DefaultPredictionThreshold),

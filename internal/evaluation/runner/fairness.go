@@ -109,7 +109,7 @@ func evaluateFairness(ctx context.Context, cfg FairnessConfig, rep *report.Repor
 	var model Model
 	var features []string
 	if cfg.Predictions == "" {
-		m, err := LoadONNX(cfg.ModelPath, cfg.ModelSHA256, cfg.Output)
+		m, err := LoadONNXOn(cfg.ModelPath, cfg.ModelSHA256, cfg.Output, cfg.Device)
 		if err != nil {
 			return err
 		}

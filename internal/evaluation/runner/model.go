@@ -65,6 +65,13 @@ type ONNXModel struct {
 // thread per Run: parallelism comes from one Scorer per core. output names
 // the output holding the probabilities ("" is the first).
 func LoadONNX(path, wantSHA256, output string) (*ONNXModel, error) {
+	return LoadONNXOn(path, wantSHA256, output, onnx.DeviceCPU)
+}
+
+// LoadONNXOn is LoadONNX on device: with DeviceCUDA the session runs on the
+// first GPU (each Scorer's Run on it), and a CUDA provider that is not there
+// is an error.
+func LoadONNXOn(path, wantSHA256, output string, device onnx.Device) (*ONNXModel, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read model: %w", err)
@@ -74,7 +81,7 @@ func LoadONNX(path, wantSHA256, output string) (*ONNXModel, error) {
 	if err := CheckDigest("model", path, wantSHA256, digest); err != nil {
 		return nil, err
 	}
-	sess, err := onnx.Load(data, onnx.Options{IntraOpThreads: 1})
+	sess, err := onnx.Load(data, onnx.Options{IntraOpThreads: 1, Device: device})
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
@@ -258,7 +265,7 @@ func openLabelled(c Common, label string) (*labelledInput, error) {
 	if err := CheckDigest("data", c.DataPath, c.DataSHA256, dataDigest); err != nil {
 		return nil, err
 	}
-	m, err := LoadONNX(c.ModelPath, c.ModelSHA256, "")
+	m, err := LoadONNXOn(c.ModelPath, c.ModelSHA256, "", c.Device)
 	if err != nil {
 		return nil, err
 	}

@@ -43,16 +43,19 @@ type PrivacyDetails struct {
 
 // AuditDetails are the membership-inference audit's working figures.
 type AuditDetails struct {
-	Members           int     `json:"members"`
-	NonMembers        int     `json:"non_members"`
-	Attack            string  `json:"attack"`
-	Threshold         float64 `json:"threshold"`
-	FPR               float64 `json:"fpr"`
-	FNR               float64 `json:"fnr"`
-	FPRUpper          float64 `json:"fpr_upper"`
-	FNRUpper          float64 `json:"fnr_upper"`
-	Confidence        float64 `json:"confidence"`
-	EpsilonLowerBound float64 `json:"epsilon_lower_bound"`
+	Members    int    `json:"members"`
+	NonMembers int    `json:"non_members"`
+	Attack     string `json:"attack"`
+	// Threshold is the loss threshold the attack chose; null when no
+	// threshold beats chance on the selection half (the audit then finds
+	// nothing, and JSON has no infinities).
+	Threshold         *float64 `json:"threshold"`
+	FPR               float64  `json:"fpr"`
+	FNR               float64  `json:"fnr"`
+	FPRUpper          float64  `json:"fpr_upper"`
+	FNRUpper          float64  `json:"fnr_upper"`
+	Confidence        float64  `json:"confidence"`
+	EpsilonLowerBound float64  `json:"epsilon_lower_bound"`
 }
 
 // NoDPReason is the reason given for a null epsilon of a model trained
@@ -168,7 +171,7 @@ func evaluatePrivacy(ctx context.Context, cfg PrivacyConfig, rep *report.Report)
 			"mia_epsilon_lower_bound": Interval(a.EpsilonLowerBound, math.Inf(1), a.Confidence,
 				"one-sided: threshold chosen on half the samples, Clopper–Pearson upper bounds on FPR and FNR on the other half"),
 		}
-		d.Audit = &AuditDetails{a.Members, a.NonMembers, "loss threshold (cross-entropy)", a.Threshold, a.FPR, a.FNR, a.FPRUpper, a.FNRUpper, a.Confidence, a.EpsilonLowerBound}
+		d.Audit = &AuditDetails{a.Members, a.NonMembers, "loss threshold (cross-entropy)", report.Float(a.Threshold), a.FPR, a.FNR, a.FPRUpper, a.FNRUpper, a.Confidence, a.EpsilonLowerBound}
 		rep.Parameters["members"], rep.Parameters["non_members"] = cfg.Members, cfg.NonMembers
 		d1, err1 := artifact.FileSHA256(cfg.Members)
 		if err1 == nil {

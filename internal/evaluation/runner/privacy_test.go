@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -120,5 +121,35 @@ func TestPrivacyMembershipAudit(t *testing.T) {
 	cfg.Label = "nope"
 	if _, err := EvaluatePrivacy(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("missing label column: %v", err)
+	}
+}
+
+// TestPrivacyAuditWithNothingToFind: members and non-members with the same
+// losses (the same rows): no loss threshold beats chance, the report still
+// encodes (the threshold is null, not -Inf) and the audit finds no leak.
+func TestPrivacyAuditWithNothingToFind(t *testing.T) {
+	lr := onnxwriter.LogisticRegression([]float32{4}, 0)
+	model := writeModel(t, lr, nil)
+	var rows strings.Builder
+	rows.WriteString("x,y\n")
+	rng := rand.New(rand.NewPCG(3, 3))
+	for range 2000 {
+		x := float32(rng.NormFloat64())
+		fmt.Fprintf(&rows, "%v,%d\n", x, rng.IntN(2))
+	}
+	cfg := PrivacyConfig{
+		Common:  Common{ModelPath: model, Workers: 2},
+		Members: writeText(t, "m.csv", rows.String()), NonMembers: writeText(t, "n.csv", rows.String()),
+		Label: "y", Delta: 1e-5, DeltaSet: true, Seed: 1,
+	}
+	rep, err := EvaluatePrivacy(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("an audit with nothing to find: %v", err)
+	}
+	if _, err := json.Marshal(rep); err != nil {
+		t.Fatalf("the report does not encode: %v", err)
+	}
+	if lb := metric(t, rep, "mia_epsilon_lower_bound"); lb != 0 {
+		t.Errorf("epsilon lower bound %v from identical member and non-member sets, want 0", lb)
 	}
 }

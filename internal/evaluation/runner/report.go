@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/responsible-ai/rmodel-operator/internal/onnx"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 )
 
@@ -29,6 +30,9 @@ type Common struct {
 	DataSHA256   string // expected digest (--data-sha256)
 	Shard        Shard
 	Workers      int
+	// Device runs the model on the CPU ("" or cpu) or a GPU (cuda); a
+	// CUDA that is unavailable is an error, never a silent CPU run.
+	Device onnx.Device
 }
 
 // run starts a report of kind, fills it with evaluate and finishes it: an

@@ -16,6 +16,7 @@ import (
 	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/dataset"
+	"github.com/responsible-ai/rmodel-operator/internal/onnx"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
 )
 
@@ -42,6 +43,8 @@ type TextModelOptions struct {
 	MaxLength int
 	// Output names the logits output ("" is "logits").
 	Output string
+	// Device runs the model on the CPU or a GPU (see Common.Device).
+	Device onnx.Device
 }
 
 // LoadTextModel builds a TextModel from the model and tokenizer.json bytes. textmodel.go sets
@@ -124,7 +127,7 @@ func openTextModel(c Common, o TextOptions) (*loadedText, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := LoadTextModel(mb, tb, TextModelOptions{Task: o.Task, Labels: o.Labels, MaxLength: o.MaxLength, Output: o.Output})
+	m, err := LoadTextModel(mb, tb, TextModelOptions{Task: o.Task, Labels: o.Labels, MaxLength: o.MaxLength, Output: o.Output, Device: c.Device})
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", c.ModelPath, err)
 	}

@@ -9,7 +9,7 @@ import (
 
 func init() {
 	LoadTextModel = func(model, tokenizer []byte, opts TextModelOptions) (TextModel, error) {
-		m, err := textmodel.Load(model, tokenizer, textmodel.Options{Task: opts.Task, Labels: opts.Labels, MaxLength: opts.MaxLength, Output: opts.Output})
+		m, err := textmodel.Load(model, tokenizer, textmodel.Options{Task: opts.Task, Labels: opts.Labels, MaxLength: opts.MaxLength, Output: opts.Output, Device: opts.Device})
 		if err != nil {
 			return nil, err
 		}
