@@ -6,7 +6,7 @@ source "$(dirname "$0")/env.sh"
 trap '"$root/hack/demo/down.sh" >/dev/null 2>&1 || true' EXIT
 
 "$root/hack/demo/down.sh" >/dev/null 2>&1 || true
-"$root/hack/dev-cluster/up.sh" >/dev/null
+DEV_CLUSTER_KUEUE=1 "$root/hack/dev-cluster/up.sh" >/dev/null
 "$root/hack/demo/demo.sh"
 
 failures=0
@@ -238,6 +238,70 @@ out=$(curl -fsS -H 'Content-Type: application/json' \
   "http://127.0.0.1:18502/v2/models/credit-s3/infer" || true)
 check "s3: credit-s3 serves the model it read from S3" "$out" '"outputs"'
 kill "$weed_pid" 2>/dev/null || true
+
+echo
+echo "== GPUs: a MIG slice, a DRA claim, and evaluations queued in Kueue"
+fair_uri=$(get rmodel/credit-local '{.spec.model.uri}')
+eval_uri=$(get rmodel/credit-local '{.spec.evaluations.dataset.uri}')
+gpu_model() { # gpu_model NAME GPU-YAML [JOB-YAML]
+  cat <<YAML
+---
+apiVersion: rai.responsible-ai.dev/v1alpha1
+kind: ResponsibleModel
+metadata: {name: $1}
+spec:
+  version: v1
+  model: {uri: "$fair_uri", sha256: "$fair_sha"}
+  evaluations:
+    dataset: {uri: "$eval_uri", sha256: "$eval_sha", labelColumn: label, favorableLabel: "1"}
+    fairness:
+      sensitiveColumns: [sex, age_group]
+      privileged: [{column: sex, value: male}]
+    job: {activeDeadlineSeconds: 600, backoffLimit: 0${3:+, $3}}
+  serving:
+    replicas: 1
+    progressDeadlineSeconds: 60
+    gpu: $2
+YAML
+}
+# Kueue: the ClusterQueue "evaluation" admits nothing until its pod quota
+# is raised, so the queued model's Job is seen waiting.
+"${kubectl[@]}" patch clusterqueue evaluation --type json -p '[{"op":"replace","path":"/spec/resourceGroups/0/flavors/0/resources/2/nominalQuota","value":"0"}]' >/dev/null
+"${kubectl[@]}" apply -n "$demo_ns" -f "$root/hack/dev-cluster/kueue/localqueue.yaml" >/dev/null
+{
+  gpu_model credit-mig '{migProfile: 1g.10gb}'
+  gpu_model credit-dra '{count: 1, deviceClassName: gpu.nvidia.com, selectors: ["device.attributes[\"gpu.nvidia.com\"].productName == \"NVIDIA H100 80GB HBM3\""]}'
+  gpu_model credit-queued '{count: 1}' 'queueName: evaluation'
+} | "${kubectl[@]}" apply -n "$demo_ns" -f - >/dev/null
+"${kubectl[@]}" wait rmodel/credit-queued -n "$demo_ns" --for=jsonpath='{.status.conditions[?(@.type=="Evaluated")].reason}'=EvaluationsQueued --timeout=120s >/dev/null || true
+check "kueue: credit-queued's evaluation waits in the queue (EvaluationsQueued)" \
+  "$(get rmodel/credit-queued '{.status.conditions[?(@.type=="Evaluated")].reason} {.status.conditions[?(@.type=="Evaluated")].message}')" '^EvaluationsQueued .*LocalQueue evaluation'
+job_uid=$("${kubectl[@]}" get jobs -n "$demo_ns" -l rai.responsible-ai.dev/model=credit-queued -o jsonpath='{.items[0].metadata.uid}')
+for _ in $(seq 1 30); do
+  [ -n "$("${kubectl[@]}" get workloads.kueue.x-k8s.io -n "$demo_ns" -l kueue.x-k8s.io/job-uid="$job_uid" -o name 2>/dev/null)" ] && break
+  sleep 1
+done
+check "kueue: its Workload has no quota reserved, Kueue says why" \
+  "$("${kubectl[@]}" get workloads.kueue.x-k8s.io -n "$demo_ns" -l kueue.x-k8s.io/job-uid="$job_uid" -o jsonpath='{.items[0].status.conditions[?(@.type=="QuotaReserved")].status} {.items[0].status.conditions[?(@.type=="QuotaReserved")].message}')" \
+  '^False .*insufficient'
+"${kubectl[@]}" patch clusterqueue evaluation --type json -p '[{"op":"replace","path":"/spec/resourceGroups/0/flavors/0/resources/2/nominalQuota","value":"1"}]' >/dev/null
+for m in credit-mig credit-dra credit-queued; do
+  "${kubectl[@]}" wait rmodel/$m -n "$demo_ns" --for=jsonpath='{.status.stableVersion}'=v1 --timeout=300s >/dev/null || true
+done
+check "kueue: with quota the Workload is admitted, the evaluation runs and credit-queued is promoted" \
+  "$("${kubectl[@]}" get workloads.kueue.x-k8s.io -n "$demo_ns" -l kueue.x-k8s.io/job-uid="$job_uid" -o jsonpath='{.items[0].status.conditions[?(@.type=="Admitted")].status}') $(get rmodel/credit-queued '{.status.evaluations[0].state} {.status.stableVersion}')" '^True Succeeded v1$'
+pods_of() { get pods "{range .items[?(@.metadata.labels.rai\.responsible-ai\.dev/model==\"$1\")]}{.spec.nodeName}:{.status.phase} {end}"; }
+check "mig: credit-mig serves on a 1g.10gb MIG slice of the A100 node" \
+  "$(pods_of credit-mig) $(get deployment/credit-mig-serving '{.spec.template.spec.containers[0].resources.limits}')" 'gpu-a100-mig-0:Running .*nvidia.com/mig-1g.10gb'
+claim=$(get pods "{range .items[?(@.metadata.labels.rai\.responsible-ai\.dev/model==\"credit-dra\")]}{.status.resourceClaimStatuses[0].resourceClaimName}{end}")
+check "dra: credit-dra's pod runs on the H100 node with a device the scheduler allocated from its ResourceSlice" \
+  "$(pods_of credit-dra) $("${kubectl[@]}" get resourceclaim "${claim:-none}" -n "$demo_ns" -o jsonpath='{.status.allocation.devices.results[0].driver}/{.status.allocation.devices.results[0].pool}/{.status.allocation.devices.results[0].device}' 2>/dev/null)" \
+  'gpu-h100-0:Running .*gpu.nvidia.com/gpu-h100-0/gpu-[0-9]$'
+# A claim no device satisfies: the pod cannot be scheduled, and the model says so.
+"${kubectl[@]}" patch rmodel credit-dra -n "$demo_ns" --type merge -p '{"spec":{"version":"v2","serving":{"gpu":{"selectors":["device.attributes[\"gpu.nvidia.com\"].productName == \"NVIDIA B300\""]}}}}' >/dev/null
+"${kubectl[@]}" wait rmodel/credit-dra -n "$demo_ns" --for=jsonpath='{.status.conditions[?(@.type=="Promoted")].reason}'=GPUUnschedulable --timeout=180s >/dev/null || true
+check "dra: a claim no device satisfies is GPUUnschedulable with the scheduler's message; v1 keeps serving" \
+  "$(get rmodel/credit-dra '{.status.conditions[?(@.type=="Promoted")].reason} {.status.conditions[?(@.type=="Promoted")].message} {.status.stableVersion}')" '^GPUUnschedulable .*cannot allocate all claims.* v1$'
 
 if [ "$failures" -gt 0 ]; then
   echo "e2e: $failures assertion(s) failed; manager log tail:"

@@ -11,5 +11,5 @@ demo-down: ## Stop the demo: the manager, the dev cluster and its local processe
 	hack/demo/down.sh
 
 .PHONY: e2e
-e2e: build onnxruntime demo-models dev-cluster weed ## Run the demo and assert every outcome, then tear it down (SeaweedFS serves one model from S3).
+e2e: build onnxruntime demo-models dev-cluster weed kueue ## Run the demo and assert every outcome, then tear it down (SeaweedFS serves one model from S3).
 	hack/demo/e2e.sh
