@@ -23,7 +23,7 @@
 //
 // Run takes encodings of any lengths and pads them on the right, in the run, to the longest (or
 // to the model's fixed sequence length): a text's scores do not depend on the rest of its batch
-// (the attention mask hides padding). EncodeStrict refuses, instead of truncating, a text longer
+// in a model that honours the attention mask (Hugging Face's do). EncodeStrict refuses, instead of truncating, a text longer
 // than MaxLength (*TooLongError) or an empty one (ErrEmptyText): the server's choice. Every
 // method is safe for concurrent use.
 //
