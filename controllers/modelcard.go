@@ -122,33 +122,41 @@ func buildModelCard(obj *raiv1.ResponsibleModel, in modelCardInput) string {
 	return b.String()
 }
 
-// explainTopFeatures lists the top features of an explain report by rank.
+// explainFeature is one ranked feature of an explain report: a tabular
+// model's column (permutation importance) or a text model's word (LIME's
+// mean signed weight on the explained score).
+type explainFeature struct {
+	Name string   `json:"name"`
+	Rank int      `json:"rank"`
+	PI   *float64 `json:"permutation_importance_mean"`
+	LIME *float64 `json:"lime_mean"`
+}
+
+// explainTopFeatures lists the top features (or, for a text model, words)
+// of an explain report by rank.
 func explainTopFeatures(rep *report.Report) []string {
 	var d struct {
-		Features []struct {
-			Name string   `json:"name"`
-			Rank int      `json:"rank"`
-			PI   *float64 `json:"permutation_importance_mean"`
-		} `json:"features"`
+		Features []explainFeature `json:"features"`
+		// Score is what a text explanation explains, e.g. P(refund).
+		Score string `json:"score"`
 	}
 	if len(rep.Details) == 0 || json.Unmarshal(rep.Details, &d) != nil {
 		return nil
 	}
-	slices.SortStableFunc(d.Features, func(a, b struct {
-		Name string   `json:"name"`
-		Rank int      `json:"rank"`
-		PI   *float64 `json:"permutation_importance_mean"`
-	}) int {
-		return a.Rank - b.Rank
-	})
+	slices.SortStableFunc(d.Features, func(a, b explainFeature) int { return a.Rank - b.Rank })
 	var out []string
 	for i, f := range d.Features {
 		if i == topFeatures {
 			break
 		}
 		s := fmt.Sprintf("%d. %s", f.Rank, f.Name)
-		if f.PI != nil {
+		switch {
+		case f.PI != nil:
 			s += fmt.Sprintf(" (permutation importance %s)", formatMetric(f.PI))
+		case f.LIME != nil && d.Score != "":
+			s += fmt.Sprintf(" (LIME weight %s on %s)", formatMetric(f.LIME), d.Score)
+		case f.LIME != nil:
+			s += fmt.Sprintf(" (LIME weight %s)", formatMetric(f.LIME))
 		}
 		out = append(out, s)
 	}

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -71,5 +72,19 @@ func TestBuildModelCard(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestModelCardTextTopWords: a text model's explain report ranks words by
+// LIME weight on the explained score; the card names them with it.
+func TestModelCardTextTopWords(t *testing.T) {
+	rep := baseReport(report.KindExplain, 1)
+	rep.Details = json.RawMessage(`{"score":"P(refund)","features":[
+		{"name":"charged","rank":2,"lime_mean_abs":0.2,"lime_mean":-0.2},
+		{"name":"refund","rank":1,"lime_mean_abs":0.5,"lime_mean":0.5}]}`)
+	got := explainTopFeatures(rep)
+	want := []string{"1. refund (LIME weight 0.5 on P(refund))", "2. charged (LIME weight -0.2 on P(refund))"}
+	if !slices.Equal(got, want) {
+		t.Errorf("top words %q, want %q", got, want)
 	}
 }

@@ -105,7 +105,7 @@ spec:
       maxEdits: 2
       typoRate: "0.05"
     explanations:
-      samples: 20
+      samples: 50
 {{- end}}
     job:
       activeDeadlineSeconds: 600
