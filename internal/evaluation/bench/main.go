@@ -54,7 +54,8 @@ var (
 	smoothN    = flag.Int("smooth-n", 10_000, "noise samples per row in (c) (plus n0 = 100)")
 	repeats    = flag.Int("repeats", 5, "timed repetitions; the median is reported")
 	dir        = flag.String("dir", "", "scratch directory (default: a temporary one, removed after)")
-	only       = flag.String("only", "abcd", "sections to run")
+	only       = flag.String("only", "abcdt", "sections to run")
+	textRows   = flag.Int("texts", 20_000, "texts in (t)")
 	child      = flag.String("child", "", "internal: evaluate fairness on this CSV with this model (model.onnx,data.csv) and print peak RSS")
 )
 
@@ -133,6 +134,11 @@ func run() error {
 	}
 	if strings.Contains(*only, "d") {
 		if err := sectionD(models, scratch, csvPath); err != nil {
+			return err
+		}
+	}
+	if strings.Contains(*only, "t") {
+		if err := sectionT(scratch, *textRows); err != nil {
 			return err
 		}
 	}
