@@ -56,11 +56,19 @@ var (
 	dir        = flag.String("dir", "", "scratch directory (default: a temporary one, removed after)")
 	only       = flag.String("only", "abcdt", "sections to run")
 	textRows   = flag.Int("texts", 20_000, "texts in (t)")
+	deviceFlag = flag.String("device", "cpu", "execution provider of (c), the smoothing section, and its bare baseline: cpu or cuda (make bench-evaluate DEVICE=cuda)")
+	device     onnx.Device
 	child      = flag.String("child", "", "internal: evaluate fairness on this CSV with this model (model.onnx,data.csv) and print peak RSS")
 )
 
 func main() {
 	flag.Parse()
+	d, err := onnx.ParseDevice(*deviceFlag)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-evaluate: -device:", err)
+		os.Exit(2)
+	}
+	device = d
 	if err := onnx.Init(""); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -150,7 +158,7 @@ func sectionA(models []model, mem *dataset.Memory) error {
 	fmt.Printf("%-22s %14s %15s %11s %10s\n", "model", "bare rows/s", "fairness rows/s", "wall ratio", "CPU ratio")
 	for _, m := range models {
 		bare, fair, ratio, err := pair(
-			func() (rate, error) { return bareRowsPerSec(m.path, mem.Features, *rows) },
+			func() (rate, error) { return bareRowsPerSec(m.path, mem.Features, *rows, onnx.DeviceCPU) },
 			func() (rate, error) { return fairnessRowsPerSec(m.path, mem) })
 		if err != nil {
 			return err
@@ -170,7 +178,7 @@ func sectionB(models []model, mem *dataset.Memory, scratch, csvPath string) erro
 	for _, m := range models {
 		for _, f := range []struct{ name, path string }{{"CSV", csvPath}, {"Parquet", pqPath}} {
 			_, e2e, ratio, err := pair(
-				func() (rate, error) { return bareRowsPerSec(m.path, mem.Features, *rows) },
+				func() (rate, error) { return bareRowsPerSec(m.path, mem.Features, *rows, onnx.DeviceCPU) },
 				func() (rate, error) {
 					clk := startClock()
 					cfg := runner.FairnessConfig{
@@ -199,7 +207,7 @@ func sectionB(models []model, mem *dataset.Memory, scratch, csvPath string) erro
 }
 
 func sectionC(models []model, mem *dataset.Memory, rng *rand.Rand) error {
-	fmt.Printf("\n(c) randomized smoothing (n0 = 100, n = %d, %d rows; noise included) vs bare inference on as many rows (ratio ≥ 0.8 wanted for the MLP)\n", *smoothN, *smoothRows)
+	fmt.Printf("\n(c) randomized smoothing (n0 = 100, n = %d, %d rows; noise included) vs bare inference on as many rows, both on %s (ratio ≥ 0.8 wanted for the MLP)\n", *smoothN, *smoothRows, device)
 	fmt.Printf("%-22s %14s %14s %11s %10s %14s\n", "model", "bare rows/s", "samples/s", "wall ratio", "CPU ratio", "noise only/s")
 	samples := *smoothRows * (100 + *smoothN)
 	big := mem.Features
@@ -208,7 +216,7 @@ func sectionC(models []model, mem *dataset.Memory, rng *rand.Rand) error {
 	}
 	for _, m := range models {
 		bare, sm, ratio, err := pair(
-			func() (rate, error) { return bareRowsPerSec(m.path, big[:samples*features], samples) },
+			func() (rate, error) { return bareRowsPerSec(m.path, big[:samples*features], samples, device) },
 			func() (rate, error) {
 				return smoothingSamplesPerSec(m.path, mem.Features[:*smoothRows*features], *smoothRows, 100, *smoothN)
 			})
@@ -340,8 +348,8 @@ func median(f func() (rate, error)) (rate, error) {
 
 // bareRowsPerSec runs n rows through onnxruntime in batches of
 // runner.BatchRows, one Runner per worker, with nothing else.
-func bareRowsPerSec(path string, x []float32, n int) (rate, error) {
-	sess, err := onnx.LoadFile(path, onnx.Options{IntraOpThreads: 1})
+func bareRowsPerSec(path string, x []float32, n int, dev onnx.Device) (rate, error) {
+	sess, err := onnx.LoadFile(path, onnx.Options{IntraOpThreads: 1, Device: dev})
 	if err != nil {
 		return rate{}, err
 	}
@@ -424,7 +432,7 @@ func readRate(path string) (rate, error) {
 }
 
 func smoothingSamplesPerSec(path string, x []float32, rows, n0, n int) (rate, error) {
-	m, err := runner.LoadONNX(path, "", "")
+	m, err := runner.LoadONNXOn(path, "", "", device)
 	if err != nil {
 		return rate{}, err
 	}
