@@ -97,6 +97,7 @@ spec:
     fairness:
       sensitiveColumns: [{{.M.Sensitive}}]
 {{- if .M.Intent}}
+      privileged: [{column: gender, value: male}]
     counterfactual:
       termPairs:
         uri: file://{{.Pairs.Path}}
