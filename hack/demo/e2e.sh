@@ -42,8 +42,8 @@ check "credit-local: a live inference answers" "$out" '"outputs"'
 echo
 echo "== language models"
 check "support-intent: evaluated (fairness, robustness, explanations, counterfactual), allowed, v1 is stable" \
-  "$(get rmodel/support-intent '{range .status.evaluations[*]}{.kind}={.state} {end}{.status.lastDecision.allowed} {.status.stableVersion}')" \
-  '^fairness=Succeeded robustness=Succeeded explain=Succeeded counterfactual=Succeeded true v1$'
+  "$(get rmodel/support-intent '{range .status.evaluations[*]}{.kind}={.state}{"\n"}{end}' | sort | tr '\n' ' ')$(get rmodel/support-intent '{.status.lastDecision.allowed} {.status.stableVersion}')" \
+  '^counterfactual=Succeeded explain=Succeeded fairness=Succeeded robustness=Succeeded true v1$'
 out=$(curl -fsS -H 'Content-Type: application/json' \
   -d '{"inputs":[{"name":"text","shape":[2],"datatype":"BYTES","data":["I was charged twice for my order","where is my parcel? it has not arrived"]}]}' \
   "http://127.0.0.1:$text_serving_port/v2/models/support-intent/infer" || true)
