@@ -83,10 +83,56 @@ func evaluatePrivacy(ctx context.Context, cfg PrivacyConfig, rep *report.Report)
 			meta[k] = v
 		}
 	}
+	d, p, source, err := accountDP(cfg, meta, rep)
+	if err != nil {
+		return err
+	}
+
+	if cfg.Members != "" || cfg.NonMembers != "" {
+		if cfg.Members == "" || cfg.NonMembers == "" || cfg.Label == "" {
+			return fmt.Errorf("a membership audit needs --members, --non-members and --label")
+		}
+		if model == nil {
+			return fmt.Errorf("a membership audit needs --model")
+		}
+		fav := cfg.Favorable
+		if fav == "" {
+			fav = "1"
+		}
+		workers := cfg.Workers
+		if workers <= 0 {
+			workers = Workers()
+		}
+		ml, err := losses(ctx, model, cfg.Members, cfg.Label, fav, workers)
+		if err != nil {
+			return err
+		}
+		nl, err := losses(ctx, model, cfg.NonMembers, cfg.Label, fav, workers)
+		if err != nil {
+			return err
+		}
+		a, err := privacy.MembershipAudit(ml, nl, auditDelta(cfg, p, source), 0.95, cfg.Seed)
+		if err != nil {
+			return err
+		}
+		d.Audit = recordAudit(rep, cfg, a, "loss threshold (cross-entropy)")
+	}
+	// The compact form drops the RDP curve first (it is the bulky part).
+	compact := d
+	compact.RDP = nil
+	return SetDetails(rep, d, compact)
+}
+
+// accountDP computes ε at δ with the RDP accountant from the DP-SGD
+// parameters (the flags', else the model's rai.dp.* metadata) and writes the
+// metrics and parameters into rep; a model without DP gets a null epsilon.
+// It returns the details begun, the parameters and where they came from
+// ("flags", "metadata" or "none").
+func accountDP(cfg PrivacyConfig, meta map[string]string, rep *report.Report) (PrivacyDetails, privacy.Params, string, error) {
 	d := PrivacyDetails{Source: "none"}
 	p, source, err := dpParams(cfg, meta)
 	if err != nil {
-		return err
+		return d, p, source, err
 	}
 	d.Source = source
 	if source == "none" {
@@ -97,7 +143,7 @@ func evaluatePrivacy(ctx context.Context, cfg PrivacyConfig, rep *report.Report)
 		}
 	} else {
 		if err := p.Validate(); err != nil {
-			return fmt.Errorf("DP-SGD parameters from %s: %w", source, err)
+			return d, p, source, fmt.Errorf("DP-SGD parameters from %s: %w", source, err)
 		}
 		orders := privacy.DefaultOrders()
 		rdp := privacy.RDP(p.SampleRate, p.NoiseMultiplier, p.Steps, orders)
@@ -126,62 +172,39 @@ func evaluatePrivacy(ctx context.Context, cfg PrivacyConfig, rep *report.Report)
 	rep.Parameters["source"] = source
 	// The training data's digest, as the trainer wrote it into the model:
 	// the operator matches it against the PrivacyBudget that is charged.
-	if d, ok := meta[MetaDatasetSHA256]; ok && d != "" {
-		rep.Parameters[ParamTrainingDatasetSHA256] = d
+	if v, ok := meta[MetaDatasetSHA256]; ok && v != "" {
+		rep.Parameters[ParamTrainingDatasetSHA256] = v
 	}
+	return d, p, source, nil
+}
 
-	if cfg.Members != "" || cfg.NonMembers != "" {
-		if cfg.Members == "" || cfg.NonMembers == "" || cfg.Label == "" {
-			return fmt.Errorf("a membership audit needs --members, --non-members and --label")
-		}
-		if model == nil {
-			return fmt.Errorf("a membership audit needs --model")
-		}
-		delta := p.Delta
-		if source == "none" {
-			delta = cfg.Delta
-			if !cfg.DeltaSet {
-				delta = 1e-5
-			}
-		}
-		fav := cfg.Favorable
-		if fav == "" {
-			fav = "1"
-		}
-		workers := cfg.Workers
-		if workers <= 0 {
-			workers = Workers()
-		}
-		ml, err := losses(ctx, model, cfg.Members, cfg.Label, fav, workers)
-		if err != nil {
-			return err
-		}
-		nl, err := losses(ctx, model, cfg.NonMembers, cfg.Label, fav, workers)
-		if err != nil {
-			return err
-		}
-		a, err := privacy.MembershipAudit(ml, nl, delta, 0.95, cfg.Seed)
-		if err != nil {
-			return err
-		}
-		rep.SetMetric("mia_auc", a.AUC, "")
-		rep.SetMetric("mia_advantage", a.Advantage, "")
-		rep.SetMetric("mia_epsilon_lower_bound", a.EpsilonLowerBound, "")
-		rep.Intervals = map[string]report.Interval{
-			"mia_epsilon_lower_bound": Interval(a.EpsilonLowerBound, math.Inf(1), a.Confidence,
-				"one-sided: threshold chosen on half the samples, Clopper–Pearson upper bounds on FPR and FNR on the other half"),
-		}
-		d.Audit = &AuditDetails{a.Members, a.NonMembers, "loss threshold (cross-entropy)", report.Float(a.Threshold), a.FPR, a.FNR, a.FPRUpper, a.FNRUpper, a.Confidence, a.EpsilonLowerBound}
-		rep.Parameters["members"], rep.Parameters["non_members"] = cfg.Members, cfg.NonMembers
-		d1, err1 := artifact.FileSHA256(cfg.Members)
-		if err1 == nil {
-			rep.Dataset = &report.Dataset{SHA256: d1, Rows: int64(a.Members + a.NonMembers)}
-		}
+// auditDelta is the δ of the membership audit's ε lower bound: the DP
+// parameters', else --delta, else 1e-5.
+func auditDelta(cfg PrivacyConfig, p privacy.Params, source string) float64 {
+	switch {
+	case source != "none":
+		return p.Delta
+	case cfg.DeltaSet:
+		return cfg.Delta
 	}
-	// The compact form drops the RDP curve first (it is the bulky part).
-	compact := d
-	compact.RDP = nil
-	return SetDetails(rep, d, compact)
+	return 1e-5
+}
+
+// recordAudit writes a membership audit's metrics, interval and data set
+// into rep and returns its details; attack names the loss.
+func recordAudit(rep *report.Report, cfg PrivacyConfig, a privacy.Audit, attack string) *AuditDetails {
+	rep.SetMetric("mia_auc", a.AUC, "")
+	rep.SetMetric("mia_advantage", a.Advantage, "")
+	rep.SetMetric("mia_epsilon_lower_bound", a.EpsilonLowerBound, "")
+	rep.Intervals = map[string]report.Interval{
+		"mia_epsilon_lower_bound": Interval(a.EpsilonLowerBound, math.Inf(1), a.Confidence,
+			"one-sided: threshold chosen on half the samples, Clopper–Pearson upper bounds on FPR and FNR on the other half"),
+	}
+	rep.Parameters["members"], rep.Parameters["non_members"] = cfg.Members, cfg.NonMembers
+	if sum, err := artifact.FileSHA256(cfg.Members); err == nil {
+		rep.Dataset = &report.Dataset{SHA256: sum, Rows: int64(a.Members + a.NonMembers)}
+	}
+	return &AuditDetails{a.Members, a.NonMembers, attack, report.Float(a.Threshold), a.FPR, a.FNR, a.FPRUpper, a.FNRUpper, a.Confidence, a.EpsilonLowerBound}
 }
 
 // ParamTrainingDatasetSHA256 is the privacy report parameter naming the

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strconv"
 
-	"github.com/responsible-ai/rmodel-operator/internal/artifact"
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/privacy"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
@@ -30,65 +28,13 @@ func evaluateTextPrivacy(ctx context.Context, cfg PrivacyConfig, o TextOptions, 
 	}
 	defer m.Close()
 	m.record(rep, o)
-	meta := map[string]string{}
-	for k, v := range m.Metadata() {
-		meta[k] = v
-	}
-	d := PrivacyDetails{Source: "none"}
-	p, source, err := dpParams(cfg, meta)
+	d, p, source, err := accountDP(cfg, m.Metadata(), rep)
 	if err != nil {
 		return err
 	}
-	d.Source = source
-	if source == "none" {
-		rep.SetUndefined("epsilon", NoDPReason)
-		rep.SetUndefined("order", NoDPReason)
-		if cfg.DeltaSet {
-			rep.SetMetric("delta", cfg.Delta, "")
-		}
-	} else {
-		if err := p.Validate(); err != nil {
-			return fmt.Errorf("DP-SGD parameters from %s: %w", source, err)
-		}
-		orders := privacy.DefaultOrders()
-		rdp := privacy.RDP(p.SampleRate, p.NoiseMultiplier, p.Steps, orders)
-		eps, order := privacy.EpsilonFromRDP(orders, rdp, p.Delta)
-		d.RDP = &struct {
-			Orders []float64 `json:"orders"`
-			RDP    []Num     `json:"rdp"`
-		}{Orders: orders}
-		for _, v := range rdp {
-			d.RDP.RDP = append(d.RDP.RDP, Num(v))
-		}
-		reason := fmt.Sprintf("noise multiplier %v: no differential privacy (epsilon is infinite)", p.NoiseMultiplier)
-		rep.SetMetric("epsilon", eps, reason)
-		rep.SetMetric("order", order, reason)
-		rep.SetMetric("delta", p.Delta, "")
-		rep.SetMetric("noise_multiplier", p.NoiseMultiplier, "")
-		rep.SetMetric("sample_rate", p.SampleRate, "")
-		rep.SetMetric("steps", float64(p.Steps), "")
-		rep.Parameters["accountant"] = "rdp (Opacus default orders, Balle et al. 2020 conversion)"
-		if s, ok := meta[MetaEpsilon]; ok {
-			if v, err := strconv.ParseFloat(s, 64); err == nil {
-				d.ClaimedEpsilon = report.Float(v)
-			}
-		}
-	}
-	rep.Parameters["source"] = source
-	if v, ok := meta[MetaDatasetSHA256]; ok && v != "" {
-		rep.Parameters[ParamTrainingDatasetSHA256] = v
-	}
-	var audit *textAuditDetails
 	if cfg.Members != "" || cfg.NonMembers != "" {
 		if cfg.Members == "" || cfg.NonMembers == "" || cfg.Label == "" {
 			return fmt.Errorf("a membership audit needs --members, --non-members and --label")
-		}
-		delta := p.Delta
-		if source == "none" {
-			delta = cfg.Delta
-			if !cfg.DeltaSet {
-				delta = 1e-5
-			}
 		}
 		ml, err := textLosses(ctx, m, cfg.Members, o, cfg.Label)
 		if err != nil {
@@ -98,52 +44,19 @@ func evaluateTextPrivacy(ctx context.Context, cfg PrivacyConfig, o TextOptions, 
 		if err != nil {
 			return err
 		}
-		a, err := privacy.MembershipAudit(ml, nl, delta, 0.95, cfg.Seed)
+		a, err := privacy.MembershipAudit(ml, nl, auditDelta(cfg, p, source), 0.95, cfg.Seed)
 		if err != nil {
 			return err
-		}
-		rep.SetMetric("mia_auc", a.AUC, "")
-		rep.SetMetric("mia_advantage", a.Advantage, "")
-		rep.SetMetric("mia_epsilon_lower_bound", a.EpsilonLowerBound, "")
-		rep.Intervals = map[string]report.Interval{
-			"mia_epsilon_lower_bound": Interval(a.EpsilonLowerBound, math.Inf(1), a.Confidence,
-				"one-sided: threshold chosen on half the samples, Clopper–Pearson upper bounds on FPR and FNR on the other half"),
 		}
 		attack := "loss threshold (cross-entropy of the true label)"
 		if o.Task == contract.TaskTokenClassification {
 			attack = "loss threshold (mean cross-entropy of the true tags, at each word's first token)"
 		}
-		audit = &textAuditDetails{a.Members, a.NonMembers, attack, Num(a.Threshold), a.FPR, a.FNR, a.FPRUpper, a.FNRUpper, a.Confidence, a.EpsilonLowerBound}
-		rep.Parameters["members"], rep.Parameters["non_members"] = cfg.Members, cfg.NonMembers
-		if d1, err := artifact.FileSHA256(cfg.Members); err == nil {
-			rep.Dataset = &report.Dataset{SHA256: d1, Rows: int64(a.Members + a.NonMembers)}
-		}
+		d.Audit = recordAudit(rep, cfg, a, attack)
 	}
-	full := textPrivacyDetails{PrivacyDetails: d, Audit: audit}
-	compact := full
+	compact := d
 	compact.RDP = nil
-	return SetDetails(rep, full, compact)
-}
-
-// textAuditDetails are AuditDetails with a threshold that may be −∞ (written null): the
-// selection half's best attack may be no better than chance, and then no loss threshold helps.
-type textAuditDetails struct {
-	Members           int     `json:"members"`
-	NonMembers        int     `json:"non_members"`
-	Attack            string  `json:"attack"`
-	Threshold         Num     `json:"threshold"`
-	FPR               float64 `json:"fpr"`
-	FNR               float64 `json:"fnr"`
-	FPRUpper          float64 `json:"fpr_upper"`
-	FNRUpper          float64 `json:"fnr_upper"`
-	Confidence        float64 `json:"confidence"`
-	EpsilonLowerBound float64 `json:"epsilon_lower_bound"`
-}
-
-// textPrivacyDetails are PrivacyDetails with textAuditDetails: the same JSON shape.
-type textPrivacyDetails struct {
-	PrivacyDetails
-	Audit *textAuditDetails `json:"audit,omitempty"`
+	return SetDetails(rep, d, compact)
 }
 
 // probFloor clamps probabilities as privacy.CrossEntropy does.
