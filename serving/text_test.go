@@ -30,7 +30,7 @@ import (
 	"github.com/responsible-ai/rmodel-operator/serving/inference"
 )
 
-const tokenizerPath = "../internal/text/testdata/bert-base-uncased.json"
+const tokenizerPath = "../internal/text/bertbase/bert-base-uncased.json"
 
 var (
 	sentiment = []string{"neg", "neu", "pos"}

@@ -16,7 +16,7 @@ import (
 	"github.com/responsible-ai/rmodel-operator/internal/textmodel/textmodeltest"
 )
 
-const textTestTokenizer = "../../internal/text/testdata/bert-base-uncased.json"
+const textTestTokenizer = "../../internal/text/bertbase/bert-base-uncased.json"
 
 func writeTextFile(t *testing.T, dir, name string, b []byte) (path, digest string) {
 	t.Helper()

@@ -186,7 +186,7 @@ func TestServeTextModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	modelSum := sha256.Sum256(data)
-	tokData, err := os.ReadFile("../../internal/text/testdata/bert-base-uncased.json")
+	tokData, err := os.ReadFile("../../internal/text/bertbase/bert-base-uncased.json")
 	if err != nil {
 		t.Fatal(err)
 	}

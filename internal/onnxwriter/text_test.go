@@ -25,7 +25,7 @@ const maxLen = 32
 
 func tokenize(t *testing.T) (ids, mask, types []int64, batch, seq int) {
 	t.Helper()
-	tok, err := text.Load("../text/testdata/bert-base-uncased.json")
+	tok, err := text.Load("../text/bertbase/bert-base-uncased.json")
 	if err != nil {
 		t.Fatal(err)
 	}

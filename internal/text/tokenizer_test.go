@@ -16,14 +16,14 @@ var (
 
 func bert(t *testing.T) *Tokenizer {
 	t.Helper()
-	bertOnce.Do(func() { bertTok, bertErr = Load("testdata/bert-base-uncased.json") })
+	bertOnce.Do(func() { bertTok, bertErr = Load("bertbase/bert-base-uncased.json") })
 	if bertErr != nil {
 		t.Fatalf("load bert-base-uncased: %v", bertErr)
 	}
 	return bertTok
 }
 
-// The expected ids were read by hand from the vocab section of testdata/bert-base-uncased.json
+// The expected ids were read by hand from the vocab section of bertbase/bert-base-uncased.json
 // (e.g. "hello" is 7592, "##45" is 19961); the word pieces follow the greedy longest-match rule
 // applied by hand ("12345": "12345" and "1234" are not in the vocabulary, "123" is, then "##45").
 func TestEncodeBertBaseUncased(t *testing.T) {
@@ -321,7 +321,7 @@ func TestDecodeTokens(t *testing.T) {
 }
 
 func BenchmarkEncodeBatch(b *testing.B) {
-	tok, err := Load("testdata/bert-base-uncased.json")
+	tok, err := Load("bertbase/bert-base-uncased.json")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 
 func tokenizerJSON(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile("../text/testdata/bert-base-uncased.json")
+	b, err := os.ReadFile("../text/bertbase/bert-base-uncased.json")
 	if err != nil {
 		t.Fatal(err)
 	}

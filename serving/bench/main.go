@@ -65,7 +65,7 @@ func main() {
 	batch := flag.Int("max-batch-size", 64, "max batch size of the batched server")
 	delay := flag.Duration("max-batch-delay", 2*time.Millisecond, "max batch delay of the batched server")
 	sectionList := flag.String("sections", "throughput,audit,monitoring,grpc,text", "what to measure: throughput (the main tables), audit, monitoring, grpc (gRPC and REST against the no-op floor), text (a text classifier, text.go)")
-	tokenizer := flag.String("tokenizer", "internal/text/testdata/bert-base-uncased.json", "the BERT tokenizer.json of the text section")
+	tokenizer := flag.String("tokenizer", "internal/text/bertbase/bert-base-uncased.json", "the BERT tokenizer.json of the text section")
 	textRounds := flag.Int("text-rounds", 3, "rounds of the text section's throughput measurements (the median ratio is reported)")
 	flag.Parse()
 	sections := map[string]bool{}

@@ -2,7 +2,6 @@ package textdemo
 
 import (
 	"context"
-	_ "embed"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -17,13 +16,11 @@ import (
 	"github.com/responsible-ai/rmodel-operator/internal/evaluation/privacy"
 	"github.com/responsible-ai/rmodel-operator/internal/onnxwriter"
 	"github.com/responsible-ai/rmodel-operator/internal/text"
+	"github.com/responsible-ai/rmodel-operator/internal/text/bertbase"
 )
 
-// TokenizerJSON is the real bert-base-uncased tokenizer.json, a copy of
-// internal/text/testdata/bert-base-uncased.json (licence: internal/text/testdata/NOTICE.md).
-//
-//go:embed bert-base-uncased.json
-var TokenizerJSON []byte
+// TokenizerJSON is the real bert-base-uncased tokenizer.json (internal/text/bertbase).
+var TokenizerJSON = bertbase.TokenizerJSON
 
 // Metadata keys of text models (docs/models.md "Text models"); rai.recipe, rai.dataset.sha256,
 // rai.sensitive and rai.dp.* are the tabular models' (internal/demo/train).

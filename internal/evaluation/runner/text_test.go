@@ -24,7 +24,7 @@ import (
 // Hugging Face interface and the real bert-base-uncased tokenizer, and compare the reports with
 // values derived independently: by hand, in closed form, or by brute force.
 
-const testTokenizer = "../../text/testdata/bert-base-uncased.json"
+const testTokenizer = "../../text/bertbase/bert-base-uncased.json"
 
 func testTok(t *testing.T) *text.Tokenizer {
 	t.Helper()

@@ -50,7 +50,7 @@ async function encodePairs(tk) {
   return out;
 }
 (async () => {
-  const tk = Tokenizer.fromFile(__dirname + '/bert-base-uncased.json');
+  const tk = Tokenizer.fromFile(__dirname + '/../bertbase/bert-base-uncased.json');
   const full = await encodeAll(tk);
   const pairsFull = await encodePairs(tk);
   tk.setTruncation(8);
