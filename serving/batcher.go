@@ -1,11 +1,8 @@
 package serving
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/responsible-ai/rmodel-operator/internal/onnx"
@@ -23,42 +20,14 @@ type executor interface {
 	close()
 }
 
-// job is one request waiting in the batcher.
-type job struct {
-	data []float32
-	rows int
-	outs [][]float32
-	err  error
-	// done is closed when outs or err is set; promote when the job's goroutine becomes the leader.
-	done    chan struct{}
-	promote chan struct{}
-}
-
-// batcher merges concurrent requests into batches of at most maxRows rows on one Runner, with no
-// goroutine of its own: the request goroutines take turns as the leader (leader/follower). A
-// request that finds no leader leads: it takes the waiting requests while they fit, its own first;
-// when none is waiting but another request has arrived and is still being read or decoded, it
-// waits for it, up to maxDelay; then it runs the batch, hands every request its rows, and passes
-// the lead to the first request still waiting (or drops it when none is). A lone request thus runs
-// in its own goroutine with no hand-off and no delay, and under load each batch costs one wake-up.
-// A request with more rows than maxRows runs on its own.
+// batcher merges concurrent requests into batches of at most maxRows rows on one Runner (the
+// leader/follower scheme of coalescer).
 type batcher struct {
+	*coalescer[[]float32]
 	sess     *onnx.Session
 	runner   *onnx.Runner
-	maxRows  int
-	maxDelay time.Duration
 	observe  func(rows int)
 	outSizes []int
-	arriving atomic.Int64
-	// kick (capacity 1) tells a waiting leader that the queue grew.
-	kick chan struct{}
-
-	mu      sync.Mutex
-	queue   []*job // waiting requests, oldest first
-	leading bool   // some request is the leader
-	closed  bool
-	batch   []*job // the leader's scratch
-	timer   *time.Timer
 }
 
 func newBatcher(sess *onnx.Session, maxRows int, maxDelay time.Duration, observe func(int)) (*batcher, error) {
@@ -66,134 +35,31 @@ func newBatcher(sess *onnx.Session, maxRows int, maxDelay time.Duration, observe
 	if err != nil {
 		return nil, err
 	}
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &batcher{
-		sess: sess, runner: r, maxRows: maxRows, maxDelay: maxDelay, observe: observe,
-		outSizes: r.OutputRowSizes(), kick: make(chan struct{}, 1), timer: t,
-	}, nil
+	b := &batcher{sess: sess, runner: r, observe: observe, outSizes: r.OutputRowSizes()}
+	b.coalescer = newCoalescer(maxRows, maxDelay, b.run)
+	return b, nil
 }
 
-func (b *batcher) arrive() { b.arriving.Add(1) }
-func (b *batcher) leave()  { b.arriving.Add(-1) }
-
-func (b *batcher) infer(data []float32, rows int) ([][]float32, error) {
-	j := &job{data: data, rows: rows, done: make(chan struct{}), promote: make(chan struct{})}
-	// Leave before queueing: a leader must not count this request as still on its way.
-	b.leave()
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil, errors.New("server is shutting down")
-	}
-	b.queue = append(b.queue, j)
-	if b.leading {
-		b.mu.Unlock()
-		select {
-		case b.kick <- struct{}{}:
-		default:
-		}
-		select {
-		case <-j.done:
-			return j.outs, j.err
-		case <-j.promote:
-		}
-	} else {
-		b.leading = true
-		b.mu.Unlock()
-	}
-	b.lead()
-	return j.outs, j.err
-}
-
-// lead runs one batch, which holds the leader's own request (first in the queue), then passes the
-// lead on.
-func (b *batcher) lead() {
-	batch, rows := b.take(b.batch[:0], 0)
-	if rows < b.maxRows && b.maxDelay > 0 {
-		// Let runnable request goroutines (those the last batch woke, say) reach the queue
-		// before deciding whether anybody else is coming.
-		runtime.Gosched()
-		batch, rows = b.take(batch, rows)
-		armed := false
-		for rows < b.maxRows && b.arriving.Load() > 0 {
-			if !armed {
-				b.timer.Reset(b.maxDelay)
-				armed = true
-			}
-			timedOut := false
-			select {
-			case <-b.kick:
-			case <-b.timer.C:
-				timedOut = true
-			}
-			batch, rows = b.take(batch, rows)
-			if timedOut {
-				armed = false
-				break
-			}
-		}
-		if armed {
-			b.timer.Stop()
-		}
-	}
-	b.run(batch, rows)
-	clear(batch)
-	b.batch = batch[:0]
-
-	b.mu.Lock()
-	if len(b.queue) > 0 {
-		next := b.queue[0]
-		b.mu.Unlock()
-		close(next.promote)
-		return
-	}
-	b.leading = false
-	b.mu.Unlock()
-}
-
-// take moves waiting requests to batch while they fit in maxRows (the first one always: an
-// oversized request runs alone) and returns the batch and its rows.
-func (b *batcher) take(batch []*job, rows int) ([]*job, int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for _, j := range b.queue {
-		if len(batch) > 0 && rows+j.rows > b.maxRows {
-			break
-		}
-		batch = append(batch, j)
-		rows += j.rows
-		n++
-		if rows >= b.maxRows {
-			break
-		}
-	}
-	b.queue = b.queue[:copy(b.queue, b.queue[n:])]
-	return batch, rows
-}
+func (b *batcher) infer(data []float32, rows int) ([][]float32, error) { return b.submit(data, rows) }
 
 // close releases the Runner; call it once no request is in flight (the HTTP server drained).
 func (b *batcher) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
+	b.shut()
 	b.runner.Close()
 }
 
 // run executes one batch and hands each job its rows of every output.
-func (b *batcher) run(batch []*job, rows int) {
+func (b *batcher) run(batch []*batchJob[[]float32], rows int) {
 	if rows > b.maxRows { // one oversized request
 		j := batch[0]
-		j.outs, j.err = runSession(b.sess, j.data, j.rows)
+		j.outs, j.err = runSession(b.sess, j.in, j.rows)
 		b.observe(rows)
-		close(j.done)
 		return
 	}
 	in := b.runner.Input(rows)
 	off := 0
 	for _, j := range batch {
-		off += copy(in[off:], j.data)
+		off += copy(in[off:], j.in)
 	}
 	outs, err := b.runner.Run(in, rows)
 	b.observe(rows)
@@ -209,7 +75,6 @@ func (b *batcher) run(batch []*job, rows int) {
 			}
 		}
 		start += j.rows
-		close(j.done)
 	}
 }
 

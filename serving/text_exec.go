@@ -1,10 +1,7 @@
 package serving
 
 import (
-	"errors"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/responsible-ai/rmodel-operator/internal/contract"
@@ -90,137 +87,31 @@ func (p *textPool) infer(encs []text.Encoding) ([][]float32, error) {
 	return runChunked(p.m, encs, textmodel.BatchSize, p.observe)
 }
 
-// textJob is one request waiting in the textBatcher.
-type textJob struct {
-	encs    []text.Encoding
-	outs    [][]float32
-	err     error
-	done    chan struct{}
-	promote chan struct{}
-}
-
-// textBatcher is the batcher's leader/follower scheme (see batcher) for text: a request that
-// finds no leader leads, takes the waiting requests while their texts fit in maxRows (its own
-// first; a request of more texts runs alone, in runs of at most maxRows), waits up to maxDelay
-// only while other requests are still being read or decoded, runs the batch in one padded run
-// and passes the lead on.
+// textBatcher merges concurrent text requests into one run padded to the batch's longest
+// sequence (the leader/follower scheme of coalescer): a request of more texts than maxRows runs
+// alone, in runs of at most maxRows.
 type textBatcher struct {
-	m        *textmodel.Model
-	maxRows  int
-	maxDelay time.Duration
-	observe  func(rows int)
-	arriving atomic.Int64
-	kick     chan struct{}
-
-	mu      sync.Mutex
-	queue   []*textJob
-	leading bool
-	closed  bool
-	timer   *time.Timer
+	*coalescer[[]text.Encoding]
+	m       *textmodel.Model
+	observe func(rows int)
 }
 
 func newTextBatcher(m *textmodel.Model, maxRows int, maxDelay time.Duration, observe func(int)) *textBatcher {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &textBatcher{m: m, maxRows: maxRows, maxDelay: maxDelay, observe: observe, kick: make(chan struct{}, 1), timer: t}
+	b := &textBatcher{m: m, observe: observe}
+	b.coalescer = newCoalescer(maxRows, maxDelay, b.run)
+	return b
 }
-
-func (b *textBatcher) arrive() { b.arriving.Add(1) }
-func (b *textBatcher) leave()  { b.arriving.Add(-1) }
 
 func (b *textBatcher) infer(encs []text.Encoding) ([][]float32, error) {
-	j := &textJob{encs: encs, done: make(chan struct{}), promote: make(chan struct{})}
-	b.leave()
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		return nil, errors.New("server is shutting down")
-	}
-	b.queue = append(b.queue, j)
-	if b.leading {
-		b.mu.Unlock()
-		select {
-		case b.kick <- struct{}{}:
-		default:
-		}
-		select {
-		case <-j.done:
-			return j.outs, j.err
-		case <-j.promote:
-		}
-	} else {
-		b.leading = true
-		b.mu.Unlock()
-	}
-	b.lead()
-	return j.outs, j.err
+	return b.submit(encs, len(encs))
 }
 
-func (b *textBatcher) lead() {
-	batch, rows := b.take(nil, 0)
-	if rows < b.maxRows && b.maxDelay > 0 {
-		runtime.Gosched()
-		batch, rows = b.take(batch, rows)
-		armed := false
-		for rows < b.maxRows && b.arriving.Load() > 0 {
-			if !armed {
-				b.timer.Reset(b.maxDelay)
-				armed = true
-			}
-			timedOut := false
-			select {
-			case <-b.kick:
-			case <-b.timer.C:
-				timedOut = true
-			}
-			batch, rows = b.take(batch, rows)
-			if timedOut {
-				armed = false
-				break
-			}
-		}
-		if armed {
-			b.timer.Stop()
-		}
-	}
-	b.run(batch, rows)
-
-	b.mu.Lock()
-	if len(b.queue) > 0 {
-		next := b.queue[0]
-		b.mu.Unlock()
-		close(next.promote)
-		return
-	}
-	b.leading = false
-	b.mu.Unlock()
-}
-
-func (b *textBatcher) take(batch []*textJob, rows int) ([]*textJob, int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for _, j := range b.queue {
-		if len(batch) > 0 && rows+len(j.encs) > b.maxRows {
-			break
-		}
-		batch = append(batch, j)
-		rows += len(j.encs)
-		n++
-		if rows >= b.maxRows {
-			break
-		}
-	}
-	b.queue = b.queue[:copy(b.queue, b.queue[n:])]
-	return batch, rows
-}
-
-func (b *textBatcher) run(batch []*textJob, rows int) {
-	all := batch[0].encs
+func (b *textBatcher) run(batch []*batchJob[[]text.Encoding], rows int) {
+	all := batch[0].in
 	if len(batch) > 1 {
 		all = make([]text.Encoding, 0, rows)
 		for _, j := range batch {
-			all = append(all, j.encs...)
+			all = append(all, j.in...)
 		}
 	}
 	outs, err := runChunked(b.m, all, b.maxRows, b.observe)
@@ -229,15 +120,10 @@ func (b *textBatcher) run(batch []*textJob, rows int) {
 		if err != nil {
 			j.err = err
 		} else {
-			j.outs = outs[start : start+len(j.encs)]
+			j.outs = outs[start : start+j.rows]
 		}
-		start += len(j.encs)
-		close(j.done)
+		start += j.rows
 	}
 }
 
-func (b *textBatcher) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-}
+func (b *textBatcher) close() { b.shut() }
