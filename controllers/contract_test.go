@@ -296,3 +296,30 @@ func TestTextModelArgs(t *testing.T) {
 		t.Errorf("a template with another tokenizer is taken to serve the model")
 	}
 }
+
+// TestSameTextModel: the stable text model is the spec's when the task,
+// tokenizer digest, labels and length agree, wherever the tokenizer is read
+// from; any of the four differing makes a new candidate.
+func TestSameTextModel(t *testing.T) {
+	base := fullyPopulatedText().Spec.Model.TextModel()
+	moved := fullyPopulatedText().Spec.Model.TextModel()
+	moved.Tokenizer.URI = "s3://models/intent/tokenizer.json"
+	if !sameTextModel(base, moved) {
+		t.Errorf("a tokenizer read from another URI with the same digest is taken for another configuration")
+	}
+	for name, change := range map[string]func(c *raiv1.TextModelConfig){
+		"tokenizer digest": func(c *raiv1.TextModelConfig) { c.Tokenizer.SHA256 = raiv1.SHA256(sha(299)) },
+		"labels":           func(c *raiv1.TextModelConfig) { c.Labels = []string{"refund", "billing"} },
+		"max length":       func(c *raiv1.TextModelConfig) { c.MaxLength = nil },
+		"task":             func(c *raiv1.TextModelConfig) { c.Task = raiv1.TaskTokenClassification },
+	} {
+		c := fullyPopulatedText().Spec.Model.TextModel()
+		change(c)
+		if sameTextModel(base, c) {
+			t.Errorf("another %s is taken for the same configuration", name)
+		}
+	}
+	if !sameTextModel(nil, nil) || sameTextModel(base, nil) {
+		t.Errorf("nil handling: a binary classifier has no text configuration")
+	}
+}

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	raiv1 "github.com/responsible-ai/rmodel-operator/api/v1alpha1"
 	"github.com/responsible-ai/rmodel-operator/internal/report"
@@ -113,4 +115,48 @@ func TestEvaluationQueueFromPromotionPolicy(t *testing.T) {
 	if j := waitForJob(t, own, "v1", report.KindPrivacy); j.Labels[LabelKueueQueueName] != "team-queue" {
 		t.Errorf("the spec's queue lost to the platform's: %v", j.Labels)
 	}
+}
+
+// TestTextModelServesWhatWasJudged: a text model serves with the tokenizer
+// it was promoted with; a candidate with another tokenizer leaves it so
+// while it is judged, and the stable version's name with another tokenizer
+// is a new candidate, not the stable version.
+func TestTextModelServesWhatWasJudged(t *testing.T) {
+	stop := startManager(t, nil)
+	defer stop()
+	ns := newNamespace(t)
+	tokenizer := func(n int) modelOption {
+		return func(m *raiv1.ResponsibleModel) {
+			m.Spec.Model.Task = raiv1.TaskTextClassification
+			m.Spec.Model.Tokenizer = &raiv1.ArtifactReference{URI: "file:///models/tokenizer.json", SHA256: raiv1.SHA256(sha(n))}
+		}
+	}
+	m := newModel(ns, "intent", tokenizer(210))
+	if err := k8s.Create(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	promoteVersion(t, m, "v1", 1)
+	g := NewWithT(t)
+	tokArg := func() string {
+		dep := &appsv1.Deployment{}
+		g.Expect(k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: servingName(m.Name)}, dep)).To(Succeed())
+		return strings.Join(textArgsOf(dep.Spec.Template.Spec.Containers[0].Args), " ")
+	}
+	got := getModel(g, m)
+	g.Expect(got.Status.StableTextModel).NotTo(BeNil())
+	g.Expect(got.Status.StableTextModel.Tokenizer.SHA256).To(Equal(raiv1.SHA256(sha(210))))
+	g.Expect(tokArg()).To(ContainSubstring("--tokenizer-sha256 " + sha(210)))
+
+	setVersion(t, m, "v2", 2, tokenizer(211))
+	waitForJob(t, m, "v2", report.KindFairness)
+	g.Expect(tokArg()).To(ContainSubstring("--tokenizer-sha256 "+sha(210)), "the stable version serves with its own tokenizer while v2 is judged")
+
+	// Back to v1's name and artifact, but with v2's tokenizer.
+	setVersion(t, m, "v1", 1, tokenizer(211))
+	g.Eventually(func(g Gomega) {
+		got := getModel(g, m)
+		g.Expect(got.Status.CandidateVersion).To(Equal("v1"))
+		g.Expect(got.Status.CandidateModelSHA256).To(Equal(sha(1)))
+	}).WithTimeout(waitFor).Should(Succeed())
+	g.Expect(tokArg()).To(ContainSubstring("--tokenizer-sha256 "+sha(210)), "v1 with another tokenizer is judged before it serves")
 }

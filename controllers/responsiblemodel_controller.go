@@ -9,17 +9,18 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -278,7 +279,7 @@ func (r *ResponsibleModelReconciler) reconcileCandidate(ctx context.Context, s *
 	// judged: the stable version with others is a new candidate (admission
 	// lets them change only with spec.version, so this is a return to the
 	// stable version's name with another configuration).
-	if candidate == st.StableVersion && digest == st.StableModelSHA256 && equality.Semantic.DeepEqual(obj.Spec.Model.TextModel(), st.StableTextModel) {
+	if candidate == st.StableVersion && digest == st.StableModelSHA256 && sameTextModel(obj.Spec.Model.TextModel(), st.StableTextModel) {
 		candidate, digest = "", ""
 	}
 	if candidate != st.CandidateVersion || digest != st.CandidateModelSHA256 {
@@ -295,6 +296,17 @@ func (r *ResponsibleModelReconciler) reconcileCandidate(ctx context.Context, s *
 		s.Blocked = true
 	}
 	return ctrl.Result{}, nil
+}
+
+// sameTextModel reports whether two text-model configurations answer
+// alike: the same task, tokenizer content, labels and length. Like the
+// model's, the tokenizer's URI is where it is read from, not what it is.
+func sameTextModel(a, b *raiv1.TextModelConfig) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Task == b.Task && a.Tokenizer.SHA256 == b.Tokenizer.SHA256 && slices.Equal(a.Labels, b.Labels) &&
+		ptr.Deref(a.MaxLength, 0) == ptr.Deref(b.MaxLength, 0)
 }
 
 // reconcileEvaluationsStep runs the candidate's evaluations (evaluations.go)

@@ -377,9 +377,6 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 // applyDeployment creates or updates the serving Deployment for m. It
 // writes only when the desired spec differs from what the API server holds.
 func (r *ResponsibleModelReconciler) applyDeployment(ctx context.Context, obj *raiv1.ResponsibleModel, m servedModel) (*appsv1.Deployment, error) {
-	if err := r.ensureGPUClaimTemplate(ctx, obj, obj.Spec.Serving.GPU); err != nil {
-		return nil, err
-	}
 	want := buildServingDeployment(obj, m, r.EvaluationJobs.Image)
 	addArtifactStorage(&want.Spec.Template.Spec, serveContainer, obj, r.EvaluationJobs.ArtifactCacheHostPath)
 	if err := controllerutil.SetControllerReference(obj, want, r.Scheme); err != nil {
@@ -387,17 +384,22 @@ func (r *ResponsibleModelReconciler) applyDeployment(ctx context.Context, obj *r
 	}
 	got := &appsv1.Deployment{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(want), got)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("get serving Deployment %q: %w", want.Name, err)
+	}
+	if err == nil && equality.Semantic.DeepDerivative(want.Spec, got.Spec) && equality.Semantic.DeepDerivative(want.Labels, got.Labels) {
+		return got, nil
+	}
+	// The template a DRA pod claims from exists before the pods that
+	// name it: made when the Deployment is written, not on every reconcile.
+	if err := r.ensureGPUClaimTemplate(ctx, obj, obj.Spec.Serving.GPU); err != nil {
+		return nil, err
+	}
 	if apierrors.IsNotFound(err) {
 		if err := r.Create(ctx, want); err != nil {
 			return nil, specRefused(err, "create serving Deployment %q for version %s", want.Name, m.Version)
 		}
 		return want, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get serving Deployment %q: %w", want.Name, err)
-	}
-	if equality.Semantic.DeepDerivative(want.Spec, got.Spec) && equality.Semantic.DeepDerivative(want.Labels, got.Labels) {
-		return got, nil
 	}
 	got.Spec = want.Spec
 	got.Labels = want.Labels
