@@ -79,6 +79,24 @@ func TestGPUEvaluationJob(t *testing.T) {
 	}
 }
 
+// TestDRAEvaluationJob: an evaluation GPU asked for through DRA is a claim
+// from the same content-named template the serving pods use, and no
+// extended resource.
+func TestDRAEvaluationJob(t *testing.T) {
+	m := newModel("ns", "credit", func(m *raiv1.ResponsibleModel) {
+		m.Spec.Evaluations.Job.GPU = &raiv1.GPUSpec{Count: ptr.To(int32(1)), DeviceClassName: "gpu.nvidia.com"}
+	})
+	pod := buildEvaluationJob(m, report.KindFairness, EvaluationJobOptions{Image: "rai:1"}).Spec.Template.Spec
+	c := pod.Containers[0]
+	if len(pod.ResourceClaims) != 1 || ptr.Deref(pod.ResourceClaims[0].ResourceClaimTemplateName, "") != gpuClaimTemplateName(m, m.Spec.Evaluations.Job.GPU) ||
+		len(c.Resources.Claims) != 1 {
+		t.Errorf("pod claims %+v, container claims %+v: want one claim from the GPU template", pod.ResourceClaims, c.Resources.Claims)
+	}
+	if _, ok := c.Resources.Limits["nvidia.com/gpu"]; ok || !strings.Contains(strings.Join(c.Args, " "), "--device cuda") {
+		t.Errorf("limits %v, args %q: want no extended resource and --device cuda", c.Resources.Limits, c.Args)
+	}
+}
+
 // TestEvaluationQueueFromPromotionPolicy: a model without a queue of its
 // own gets its evaluation Jobs queued where the selecting PromotionPolicy
 // says; its own queueName wins.
