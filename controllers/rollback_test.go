@@ -93,6 +93,11 @@ func TestRollbackToRecordedVersion(t *testing.T) {
 	// records.
 	setVersion(t, m, "v3", 3)
 	waitForJob(t, m, "v3", report.KindFairness)
+	g.Eventually(func(g Gomega) {
+		e := findEvaluation(getModel(g, m).Status.Evaluations, string(report.KindFairness))
+		g.Expect(e).NotTo(BeNil())
+		g.Expect(e.Version).To(Equal("v3"))
+	}).WithTimeout(waitFor).Should(Succeed())
 	g.Expect(k8s.List(ctx, records, client.InNamespace(ns), client.MatchingLabels{raiv1.LabelModel: m.Name, raiv1.LabelVersion: "v2"})).To(Succeed())
 	var ref string
 	for _, r := range records.Items {
@@ -110,6 +115,6 @@ func TestRollbackToRecordedVersion(t *testing.T) {
 		g.Expect(e).NotTo(BeNil())
 		g.Expect(e.Version).To(Equal("v2"))
 		g.Expect(e.Reason).NotTo(Equal(raiv1.ReasonEvidenceReused))
-		g.Expect(e.JobUID).NotTo(BeEmpty())
+		g.Expect(e.JobUID).NotTo(BeEmpty(), "%+v", *e)
 	}).WithTimeout(waitFor).Should(Succeed())
 }
