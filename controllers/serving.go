@@ -146,10 +146,14 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 	if maxBatch == 0 {
 		maxBatch = contract.DefaultMaxBatchSize
 	}
-	probe := func(path string, period int32) *corev1.Probe {
+	// Every integer a probe has is set, defaults included: a zero integer
+	// the API server defaults would make the Deployment read as changed
+	// (DeepDerivative skips unset strings and pointers, not zero integers)
+	// and be written again on every reconcile.
+	probe := func(path string, period, failures, timeout int32) *corev1.Probe {
 		return &corev1.Probe{
 			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http")}},
-			PeriodSeconds: period, FailureThreshold: 3, TimeoutSeconds: 2,
+			PeriodSeconds: period, FailureThreshold: failures, TimeoutSeconds: timeout, SuccessThreshold: 1,
 		}
 	}
 	container := corev1.Container{
@@ -168,9 +172,9 @@ func buildServingDeployment(obj *raiv1.ResponsibleModel, m servedModel, image st
 		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP},
 			{Name: "grpc", ContainerPort: servingGRPCPort(obj), Protocol: corev1.ProtocolTCP}},
 		Resources:       resources,
-		ReadinessProbe:  probe(contract.ReadinessPath, 5),
-		LivenessProbe:   probe(contract.LivenessPath, 10),
-		StartupProbe:    &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: contract.LivenessPath, Port: intstr.FromString("http")}}, PeriodSeconds: 5, FailureThreshold: 60},
+		ReadinessProbe:  probe(contract.ReadinessPath, 5, 3, 2),
+		LivenessProbe:   probe(contract.LivenessPath, 10, 3, 2),
+		StartupProbe:    probe(contract.LivenessPath, 5, 60, 1),
 		SecurityContext: restrictedContainerSecurityContext(),
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: "tmp", MountPath: "/tmp"},
