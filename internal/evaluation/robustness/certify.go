@@ -73,9 +73,17 @@ type Smoother struct {
 
 	in    []float32
 	out   []float32
-	slot  []int32 // per batch slot: 2·(row index in the call) + phase (0 selection, 1 estimation)
+	segs  []segment // the batch's runs of samples of one row and phase
 	tally []int64
 	gauss Gauss
+}
+
+// segment is a run of consecutive batch slots, [start, end), holding
+// samples of one row and phase: tally index 2·(row in the call) + phase
+// (0 selection, 1 estimation).
+type segment struct {
+	start, end int
+	tally      int
 }
 
 // InputBuffer is implemented by scorers that let the caller fill their
@@ -93,7 +101,6 @@ func (s *Smoother) init() {
 			s.in = make([]float32, s.Batch*s.Features)
 		}
 		s.out = make([]float32, s.Batch)
-		s.slot = make([]int32, s.Batch)
 	}
 }
 
@@ -106,7 +113,8 @@ func (s *Smoother) Count(xs []float32, ids []int64, n0, n int, out []Counts) err
 		return fmt.Errorf("smoother: %d values for %d rows of %d features", len(xs), len(ids), f)
 	}
 	// tally[2·row + phase] counts class-1 predictions, added branch-free
-	// (the class of a noisy sample near the boundary is a coin flip).
+	// (the class of a noisy sample near the boundary is a coin flip) into
+	// a register per segment.
 	if cap(s.tally) < 2*len(ids) {
 		s.tally = make([]int64, 2*len(ids))
 	}
@@ -120,12 +128,16 @@ func (s *Smoother) Count(xs []float32, ids []int64, n0, n int, out []Counts) err
 		if err := s.Scorer.Score(s.in[:fill*f], fill, s.out[:fill]); err != nil {
 			return err
 		}
-		for k, sl := range s.slot[:fill] {
-			d := s.out[k] - s.Threshold
-			d += 0 // −0 → +0, so equality counts as class 1
-			tally[sl] += int64(1 - math.Float32bits(d)>>31)
+		for _, sg := range s.segs {
+			var ones int64
+			for _, p := range s.out[sg.start:sg.end] {
+				d := p - s.Threshold
+				d += 0 // −0 → +0, so equality counts as class 1
+				ones += int64(1 - math.Float32bits(d)>>31)
+			}
+			tally[sg.tally] += ones
 		}
-		fill = 0
+		fill, s.segs = 0, s.segs[:0]
 		return nil
 	}
 	total := n0 + n
@@ -135,12 +147,14 @@ func (s *Smoother) Count(xs []float32, ids []int64, n0, n int, out []Counts) err
 		for k := 0; k < total; {
 			chunk := min(total-k, s.Batch-fill)
 			s.gauss.AddNoiseRows(s.in[fill*f:(fill+chunk)*f], x, chunk, s.Sigma)
-			for q := range chunk {
-				phase := int32(0)
-				if k+q >= n0 {
-					phase = 1
-				}
-				s.slot[fill+q] = int32(r)<<1 | phase
+			// The chunk's selection samples (k < n0), then its estimation
+			// samples.
+			sel := max(0, min(chunk, n0-k))
+			if sel > 0 {
+				s.segs = append(s.segs, segment{fill, fill + sel, 2 * r})
+			}
+			if sel < chunk {
+				s.segs = append(s.segs, segment{fill + sel, fill + chunk, 2*r + 1})
 			}
 			fill += chunk
 			k += chunk
