@@ -20,10 +20,11 @@ type Gauss struct {
 	// that AddNoiseRows's main stream advances by a fixed amount per row
 	// and its loop never writes the state back to memory.
 	main, aux wyrand
-	// scaled[s·256 + i] = ±σ·zig24.w[i] (minus for s = 1) in float32 for
-	// the σ last used by AddNoiseRows, so the common case is one
-	// conversion, one multiply and one add per value.
-	scaled      [512]float32
+	// scaled[s·256 + i] holds ±σ·zig24.w[i] (minus for s = 1) in float32
+	// for the σ last used by AddNoiseRows, so the common case is one
+	// conversion, one multiply and one add per value, next to the
+	// rectangle's bound zig24.k[i].
+	scaled      [512]zigEntry
 	scaledSigma float32
 	scaledOK    bool
 	// pend lists the words of a block that AddNoiseRows must redo.
@@ -80,12 +81,19 @@ type ziggurat struct {
 	k []uint32  // rectangle bounds on |j|
 	w []float64 // abscissa scale per layer
 	f []float64 // f at each layer's lower edge (f[0] = 1, the cap's top)
+	// The wedge of layer i ≥ 1 spans t = x²/2 from ta[i] (its rectangle's
+	// edge, 0 for the cap) to its outer edge, where f = exp(−t) falls
+	// from f[i−1] to f[i] with the chord's slope[i]: the squeeze in
+	// tryDraw.
+	ta, slope []float64
 }
 
 // newZiggurat builds Marsaglia & Tsang's tables for n layers, tail start r
 // (the root for that n) and abscissas |j| < m1.
 func newZiggurat(n int, r, m1 float64) *ziggurat {
-	z := &ziggurat{r: r, k: make([]uint32, n), w: make([]float64, n), f: make([]float64, n)}
+	z := &ziggurat{r: r, k: make([]uint32, n), w: make([]float64, n), f: make([]float64, n),
+		ta: make([]float64, n), slope: make([]float64, n)}
+	edge := make([]float64, n) // each layer's outer abscissa
 	dens := func(x float64) float64 { return math.Exp(-0.5 * x * x) }
 	// Every layer's area: the base rectangle r·f(r) plus the tail.
 	v := r*dens(r) + math.Sqrt(math.Pi/2)*math.Erfc(r/math.Sqrt2)
@@ -96,14 +104,22 @@ func newZiggurat(n int, r, m1 float64) *ziggurat {
 	z.w[n-1] = dn / m1
 	z.f[0] = 1
 	z.f[n-1] = dens(dn)
+	edge[n-1] = dn
 	for i := n - 2; i >= 1; i-- {
 		dn = math.Sqrt(-2 * math.Log(v/dn+dens(dn)))
 		z.k[i+1] = uint32(dn / tn * m1)
 		tn = dn
 		z.f[i] = dens(dn)
 		z.w[i] = dn / m1
+		edge[i] = dn
 	}
 	z.k[1] = 0
+	for i := 1; i < n; i++ {
+		if i > 1 {
+			z.ta[i] = 0.5 * edge[i-1] * edge[i-1]
+		}
+		z.slope[i] = (z.f[i] - z.f[i-1]) / (0.5*edge[i]*edge[i] - z.ta[i])
+	}
 	return z
 }
 
@@ -164,10 +180,27 @@ func (w *wyrand) tryDraw(z *ziggurat, j int32, i int) (float64, bool) {
 		}
 		return -z.r - x, true
 	}
-	if z.f[i]+w.uniform()*(z.f[i-1]-z.f[i]) < math.Exp(-0.5*x*x) {
+	if z.underCurve(i, x, z.f[i]+w.uniform()*(z.f[i-1]-z.f[i])) {
 		return x, true
 	}
 	return 0, false
+}
+
+// underCurve reports whether y < f(x) for a point (x, y) in the wedge of
+// layer i ≥ 1. exp(−t) is convex in t = x²/2, so it lies above its tangent
+// at ta[i] (everywhere) and below the chord from ta[i] to the outer edge
+// (on that interval): the two lines decide most points, exactly, and only
+// those between them need the exponential.
+func (z *ziggurat) underCurve(i int, x, y float64) bool {
+	t := 0.5 * x * x
+	dt := t - z.ta[i]
+	if y < z.f[i-1]*(1-dt) {
+		return true
+	}
+	if dt >= 0 && y > z.f[i-1]+dt*z.slope[i] {
+		return false
+	}
+	return y < math.Exp(-t)
 }
 
 // AddNoise sets dst[j] = x[j] + sigma·z_j with z_j standard normal, as
@@ -200,8 +233,9 @@ func (g *Gauss) AddNoiseRows(dst, x []float32, rows int, sigma float32) {
 	}
 	if !g.scaledOK || g.scaledSigma != sigma {
 		for i, w := range zig24.w {
-			g.scaled[i] = float32(float64(sigma) * w)
-			g.scaled[256+i] = -g.scaled[i]
+			sw := float32(float64(sigma) * w)
+			g.scaled[i] = zigEntry{sw, zig24.k[i]}
+			g.scaled[256+i] = zigEntry{-sw, zig24.k[i]}
 		}
 		g.scaledSigma, g.scaledOK = sigma, true
 	}
@@ -219,14 +253,21 @@ func (g *Gauss) AddNoiseRows(dst, x []float32, rows int, sigma float32) {
 			s := st + (uint64(w)+1)*wyInc
 			hi, lo := bits.Mul64(s, s^wyMix)
 			u := hi ^ lo
-			k := int(w)/wpr*n + int(w)%wpr*2 // the word's first value
-			for half := 0; half < 2 && k%n+half < n; half++ {
+			col := int(w) % wpr * 2 // the word's first value in its row
+			k := int(w)/wpr*n + col
+			for half := 0; half < 2 && col+half < n; half++ {
 				if h := uint32(u >> (32 * half)); !inside24(h) {
-					d[k+half] = x[k%n+half] + g.finish24(h, sigma)
+					d[k+half] = x[col+half] + g.finish24(h, sigma)
 				}
 			}
 		}
 	}
+}
+
+// zigEntry is one entry of Gauss.scaled.
+type zigEntry struct {
+	scale float32
+	k     uint32
 }
 
 // zigBlock is the least number of words of a block, the length of the
@@ -250,13 +291,14 @@ func (g *Gauss) fast(d, x []float32, st uint64) int {
 			u := hi ^ lo
 			h0, h1 := uint32(u), uint32(u>>32)
 			// Layer and sign in the low 9 bits, magnitude in the high 23.
-			dr[j] = x[j] + float32(h0>>9)*sw[h0&511]
-			dr[j+1] = x[j+1] + float32(h1>>9)*sw[h1&511]
+			e0, e1 := &sw[h0&511], &sw[h1&511]
+			dr[j] = x[j] + float32(h0>>9)*e0.scale
+			dr[j+1] = x[j+1] + float32(h1>>9)*e1.scale
 			// in = 1 when m < k[i], by the borrow of a 64-bit subtraction;
 			// the word is listed unconditionally and kept only when a draw
 			// fell outside.
-			in0 := (uint64(h0>>9) - uint64(zigK24[h0&511])) >> 63
-			in1 := (uint64(h1>>9) - uint64(zigK24[h1&511])) >> 63
+			in0 := (uint64(h0>>9) - uint64(e0.k)) >> 63
+			in1 := (uint64(h1>>9) - uint64(e1.k)) >> 63
 			pend[np] = w
 			np += int(in0&in1 ^ 1)
 			w++
@@ -266,9 +308,10 @@ func (g *Gauss) fast(d, x []float32, st uint64) int {
 			st += wyInc
 			hi, lo := bits.Mul64(st, st^wyMix)
 			h := uint32(hi ^ lo)
-			dr[j] = x[j] + float32(h>>9)*sw[h&511]
+			e := &sw[h&511]
+			dr[j] = x[j] + float32(h>>9)*e.scale
 			pend[np] = w
-			np += int((uint64(h>>9)-uint64(zigK24[h&511]))>>63 ^ 1)
+			np += int((uint64(h>>9)-uint64(e.k))>>63 ^ 1)
 			w++
 		}
 	}

@@ -179,3 +179,38 @@ func BenchmarkAddNoiseRows(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(dst)), "ns/normal")
 }
+
+// The wedge's squeeze decides every point as y < exp(−x²/2) itself would,
+// in every layer of both ziggurats, and leaves few points to the
+// exponential.
+func TestUnderCurveMatchesExp(t *testing.T) {
+	var w wyrand = 9
+	for _, z := range []*ziggurat{zig32, zig24} {
+		m1 := float64(int64(1) << 31)
+		if z == zig24 {
+			m1 = 1 << 23
+		}
+		undecided, total := 0, 0
+		for i := 1; i < len(z.k); i++ {
+			for range 2000 {
+				// An abscissa outside the rectangle, a height in the layer.
+				j := float64(z.k[i]) + w.uniform()*(m1-float64(z.k[i]))
+				x := j * z.w[i]
+				y := z.f[i] + w.uniform()*(z.f[i-1]-z.f[i])
+				if got, want := z.underCurve(i, x, y), y < math.Exp(-0.5*x*x); got != want {
+					t.Fatalf("layer %d of %d, x %v, y %v: underCurve %v, exp says %v", i, len(z.k), x, y, got, want)
+				}
+				dt := 0.5*x*x - z.ta[i]
+				if !(y < z.f[i-1]*(1-dt)) && !(dt >= 0 && y > z.f[i-1]+dt*z.slope[i]) {
+					undecided++
+				}
+				total++
+			}
+		}
+		if frac := float64(undecided) / float64(total); frac > 0.1 {
+			t.Errorf("%d layers: %.1f%% of wedge points need the exponential", len(z.k), 100*frac)
+		} else {
+			t.Logf("%d layers: %.2f%% of wedge points need the exponential", len(z.k), 100*frac)
+		}
+	}
+}
