@@ -28,7 +28,7 @@ type Gauss struct {
 	scaledSigma float32
 	scaledOK    bool
 	// pend lists the words of a block that AddNoiseRows must redo.
-	pend []uint32
+	pend [zigBlock]uint32
 }
 
 // Seed sets the streams from two words (for example a run seed and a row id).
@@ -239,26 +239,40 @@ func (g *Gauss) AddNoiseRows(dst, x []float32, rows int, sigma float32) {
 		}
 		g.scaledSigma, g.scaledOK = sigma, true
 	}
-	wpr := (n + 1) / 2 // words per row
-	if len(g.pend) < wpr {
-		g.pend = make([]uint32, max(zigBlock, wpr))
+	if n <= 2*zigBlock {
+		rb := zigBlock / ((n + 1) / 2) // rows per block
+		for r := 0; r < rows; r += rb {
+			g.block(dst[r*n:min(rows, r+rb)*n], x, sigma)
+		}
+		return
 	}
-	rb := len(g.pend) / wpr // rows per block
-	for r := 0; r < rows; r += rb {
-		d := dst[r*n : min(rows, r+rb)*n]
-		st := uint64(g.main)
-		np := g.fast(d, x, st)
-		g.main = wyrand(st + uint64(len(d)/n*wpr)*wyInc)
-		for _, w := range g.pend[:np] {
-			s := st + (uint64(w)+1)*wyInc
-			hi, lo := bits.Mul64(s, s^wyMix)
-			u := hi ^ lo
-			col := int(w) % wpr * 2 // the word's first value in its row
-			k := int(w)/wpr*n + col
-			for half := 0; half < 2 && col+half < n; half++ {
-				if h := uint32(u >> (32 * half)); !inside24(h) {
-					d[k+half] = x[col+half] + g.finish24(h, sigma)
-				}
+	// Rows wider than a block: a row at a time, in column chunks of
+	// 2·zigBlock values (whole words; only the last may be odd).
+	for r := range rows {
+		for c := 0; c < n; c += 2 * zigBlock {
+			e := min(n, c+2*zigBlock)
+			g.block(dst[r*n+c:r*n+e], x[c:e], sigma)
+		}
+	}
+}
+
+// block adds noise to the rows d of width len(x) (at most zigBlock words
+// in all): fast's pass, then the listed draws redone.
+func (g *Gauss) block(d, x []float32, sigma float32) {
+	n := len(x)
+	wpr := (n + 1) / 2 // words per row
+	st := uint64(g.main)
+	np := g.fast(d, x, st)
+	g.main = wyrand(st + uint64(len(d)/n*wpr)*wyInc)
+	for _, w := range g.pend[:np] {
+		s := st + (uint64(w)+1)*wyInc
+		hi, lo := bits.Mul64(s, s^wyMix)
+		u := hi ^ lo
+		col := int(w) % wpr * 2 // the word's first value in its row
+		k := int(w)/wpr*n + col
+		for half := 0; half < 2 && col+half < n; half++ {
+			if h := uint32(u >> (32 * half)); !inside24(h) {
+				d[k+half] = x[col+half] + g.finish24(h, sigma)
 			}
 		}
 	}
@@ -270,9 +284,9 @@ type zigEntry struct {
 	k     uint32
 }
 
-// zigBlock is the least number of words of a block, the length of the
-// list fast fills.
-const zigBlock = 512
+// zigBlock is the most words of a block, the length of the list fast
+// fills: a fixed array, indexed without bounds checks.
+const zigBlock = 1024
 
 // fast is AddNoiseRows's first pass over the rows d, from main state st:
 // each value x + sigma·(the draw's value as if inside its rectangle), and
@@ -280,7 +294,7 @@ const zigBlock = 512
 // many it listed.
 func (g *Gauss) fast(d, x []float32, st uint64) int {
 	n := len(x)
-	sw, pend := &g.scaled, g.pend
+	sw, pend := &g.scaled, &g.pend
 	np, w := 0, uint32(0)
 	for base := 0; base+n <= len(d); base += n {
 		dr := d[base:][:n]
@@ -291,7 +305,7 @@ func (g *Gauss) fast(d, x []float32, st uint64) int {
 			u := hi ^ lo
 			h0, h1 := uint32(u), uint32(u>>32)
 			// Layer and sign in the low 9 bits, magnitude in the high 23.
-			e0, e1 := &sw[h0&511], &sw[h1&511]
+			e0, e1 := sw[h0&511], sw[h1&511]
 			dr[j] = x[j] + float32(h0>>9)*e0.scale
 			dr[j+1] = x[j+1] + float32(h1>>9)*e1.scale
 			// in = 1 when m < k[i], by the borrow of a 64-bit subtraction;
@@ -299,7 +313,7 @@ func (g *Gauss) fast(d, x []float32, st uint64) int {
 			// fell outside.
 			in0 := (uint64(h0>>9) - uint64(e0.k)) >> 63
 			in1 := (uint64(h1>>9) - uint64(e1.k)) >> 63
-			pend[np] = w
+			pend[np&(zigBlock-1)] = w
 			np += int(in0&in1 ^ 1)
 			w++
 		}
@@ -308,9 +322,9 @@ func (g *Gauss) fast(d, x []float32, st uint64) int {
 			st += wyInc
 			hi, lo := bits.Mul64(st, st^wyMix)
 			h := uint32(hi ^ lo)
-			e := &sw[h&511]
+			e := sw[h&511]
 			dr[j] = x[j] + float32(h>>9)*e.scale
-			pend[np] = w
+			pend[np&(zigBlock-1)] = w
 			np += int((uint64(h>>9)-uint64(e.k))>>63 ^ 1)
 			w++
 		}

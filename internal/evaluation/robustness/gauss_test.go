@@ -127,7 +127,7 @@ func TestAddNoiseIsStandardNormal(t *testing.T) {
 // one at a time (for odd and even widths, and widths longer than a block),
 // so a Smoother's counts do not depend on how it packs its batches.
 func TestAddNoiseRowsMatchesAddNoise(t *testing.T) {
-	for _, f := range []int{1, 3, 16, 1101} {
+	for _, f := range []int{1, 3, 16, 1101, 4099} {
 		x := make([]float32, f)
 		for i := range x {
 			x[i] = float32(i)
