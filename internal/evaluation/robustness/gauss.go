@@ -27,7 +27,8 @@ type Gauss struct {
 	scaled      [512]zigEntry
 	scaledSigma float32
 	scaledOK    bool
-	// pend lists the words of a block that AddNoiseRows must redo.
+	// pend lists the words of a block that AddNoiseRows must redo, as
+	// row << 16 | column.
 	pend [zigBlock]uint32
 }
 
@@ -264,15 +265,14 @@ func (g *Gauss) block(d, x []float32, sigma float32) {
 	st := uint64(g.main)
 	np := g.fast(d, x, st)
 	g.main = wyrand(st + uint64(len(d)/n*wpr)*wyInc)
-	for _, w := range g.pend[:np] {
-		s := st + (uint64(w)+1)*wyInc
+	for _, e := range g.pend[:np] {
+		r, col := int(e>>16), int(e&0xffff) // the word's row and first value
+		s := st + uint64(r*wpr+col/2+1)*wyInc
 		hi, lo := bits.Mul64(s, s^wyMix)
 		u := hi ^ lo
-		col := int(w) % wpr * 2 // the word's first value in its row
-		k := int(w)/wpr*n + col
 		for half := 0; half < 2 && col+half < n; half++ {
 			if h := uint32(u >> (32 * half)); !inside24(h) {
-				d[k+half] = x[col+half] + g.finish24(h, sigma)
+				d[r*n+col+half] = x[col+half] + g.finish24(h, sigma)
 			}
 		}
 	}
@@ -290,12 +290,12 @@ const zigBlock = 1024
 
 // fast is AddNoiseRows's first pass over the rows d, from main state st:
 // each value x + sigma·(the draw's value as if inside its rectangle), and
-// in g.pend the index of every word where a draw is not; it returns how
-// many it listed.
+// in g.pend every word where a draw is not, as its row in d (high 16 bits)
+// and its first value's column; it returns how many it listed.
 func (g *Gauss) fast(d, x []float32, st uint64) int {
 	n := len(x)
 	sw, pend := &g.scaled, &g.pend
-	np, w := 0, uint32(0)
+	np, r := 0, uint32(0)
 	for base := 0; base+n <= len(d); base += n {
 		dr := d[base:][:n]
 		j := 0
@@ -313,9 +313,8 @@ func (g *Gauss) fast(d, x []float32, st uint64) int {
 			// fell outside.
 			in0 := (uint64(h0>>9) - uint64(e0.k)) >> 63
 			in1 := (uint64(h1>>9) - uint64(e1.k)) >> 63
-			pend[np&(zigBlock-1)] = w
+			pend[np&(zigBlock-1)] = r<<16 | uint32(j)
 			np += int(in0&in1 ^ 1)
-			w++
 		}
 		if j < n {
 			// Odd width: the low half of a word of its own.
@@ -324,10 +323,10 @@ func (g *Gauss) fast(d, x []float32, st uint64) int {
 			h := uint32(hi ^ lo)
 			e := sw[h&511]
 			dr[j] = x[j] + float32(h>>9)*e.scale
-			pend[np&(zigBlock-1)] = w
+			pend[np&(zigBlock-1)] = r<<16 | uint32(j)
 			np += int((uint64(h>>9)-uint64(e.k))>>63 ^ 1)
-			w++
 		}
+		r++
 	}
 	return np
 }
