@@ -20,11 +20,11 @@ type Gauss struct {
 	// that AddNoiseRows's main stream advances by a fixed amount per row
 	// and its loop never writes the state back to memory.
 	main, aux wyrand
-	// scaled[s·256 + i] holds ±σ·zig24.w[i] (minus for s = 1) in float32
-	// for the σ last used by AddNoiseRows, so the common case is one
-	// conversion, one multiply and one add per value, next to the
-	// rectangle's bound zig24.k[i].
-	scaled      [512]zigEntry
+	// scaled[s·256 + i] = ±σ·zig24.w[i] (minus for s = 1) in float32 for
+	// the σ last used by AddNoiseRows, so the common case is one
+	// conversion, one multiply and one add per value.
+	scaled      [512]float32
+	bound       [512]uint32 // bound[s·256 + i] = zig24.k[i]
 	scaledSigma float32
 	scaledOK    bool
 	// pend lists the words of a block that AddNoiseRows must redo, as
@@ -235,8 +235,8 @@ func (g *Gauss) AddNoiseRows(dst, x []float32, rows int, sigma float32) {
 	if !g.scaledOK || g.scaledSigma != sigma {
 		for i, w := range zig24.w {
 			sw := float32(float64(sigma) * w)
-			g.scaled[i] = zigEntry{sw, zig24.k[i]}
-			g.scaled[256+i] = zigEntry{-sw, zig24.k[i]}
+			g.scaled[i], g.scaled[256+i] = sw, -sw
+			g.bound[i], g.bound[256+i] = zig24.k[i], zig24.k[i]
 		}
 		g.scaledSigma, g.scaledOK = sigma, true
 	}
@@ -278,12 +278,6 @@ func (g *Gauss) block(d, x []float32, sigma float32) {
 	}
 }
 
-// zigEntry is one entry of Gauss.scaled.
-type zigEntry struct {
-	scale float32
-	k     uint32
-}
-
 // zigBlock is the most words of a block, the length of the list fast
 // fills: a fixed array, indexed without bounds checks.
 const zigBlock = 1024
@@ -294,40 +288,50 @@ const zigBlock = 1024
 // and its first value's column; it returns how many it listed.
 func (g *Gauss) fast(d, x []float32, st uint64) int {
 	n := len(x)
-	sw, pend := &g.scaled, &g.pend
-	np, r := 0, uint32(0)
-	for base := 0; base+n <= len(d); base += n {
-		dr := d[base:][:n]
-		j := 0
-		for ; j+1 < n; j += 2 {
-			st += wyInc
-			hi, lo := bits.Mul64(st, st^wyMix)
-			u := hi ^ lo
-			h0, h1 := uint32(u), uint32(u>>32)
-			// Layer and sign in the low 9 bits, magnitude in the high 23.
-			e0, e1 := sw[h0&511], sw[h1&511]
-			dr[j] = x[j] + float32(h0>>9)*e0.scale
-			dr[j+1] = x[j+1] + float32(h1>>9)*e1.scale
-			// A draw outside its rectangle (m ≥ k[i]): about 3% of
-			// words, so the branch is predicted well.
-			if h0>>9 >= e0.k || h1>>9 >= e1.k {
-				pend[np&(zigBlock-1)] = r<<16 | uint32(j)
-				np++
-			}
-		}
-		if j < n {
-			// Odd width: the low half of a word of its own.
-			st += wyInc
-			hi, lo := bits.Mul64(st, st^wyMix)
-			h := uint32(hi ^ lo)
-			e := sw[h&511]
-			dr[j] = x[j] + float32(h>>9)*e.scale
-			pend[np&(zigBlock-1)] = r<<16 | uint32(j)
-			np += int((uint64(h>>9)-uint64(e.k))>>63 ^ 1)
-		}
-		r++
+	np := 0
+	for r := 0; r*n < len(d); r++ {
+		st, np = g.fastRow(d[r*n:(r+1)*n], x, st, np, uint32(r)<<16)
 	}
 	return np
+}
+
+// fastRow is fast for one row dr, np entries listed so far, tag the row's
+// entry prefix. It is a function of its own (not inlined) so that the
+// register allocator keeps its loop's values in registers, which halves
+// its cost.
+//
+//go:noinline
+func (g *Gauss) fastRow(dr, x []float32, st uint64, np int, tag uint32) (uint64, int) {
+	sw, kb, pend := &g.scaled, &g.bound, &g.pend
+	x = x[:len(dr)]
+	j := 0
+	for ; j+1 < len(dr); j += 2 {
+		st += wyInc
+		hi, lo := bits.Mul64(st, st^wyMix)
+		u := hi ^ lo
+		h0, h1 := uint32(u), uint32(u>>32)
+		// Layer and sign in the low 9 bits, magnitude in the high 23.
+		dr[j] = x[j] + float32(h0>>9)*sw[h0&511]
+		dr[j+1] = x[j+1] + float32(h1>>9)*sw[h1&511]
+		// A draw outside its rectangle (m ≥ k[i]): about 3% of words, so
+		// the branch is predicted well.
+		if h0>>9 >= kb[h0&511] || h1>>9 >= kb[h1&511] {
+			pend[np&(zigBlock-1)] = tag | uint32(j)
+			np++
+		}
+	}
+	if j < len(dr) {
+		// Odd width: the low half of a word of its own.
+		st += wyInc
+		hi, lo := bits.Mul64(st, st^wyMix)
+		h := uint32(hi ^ lo)
+		dr[j] = x[j] + float32(h>>9)*sw[h&511]
+		if h>>9 >= kb[h&511] {
+			pend[np&(zigBlock-1)] = tag | uint32(j)
+			np++
+		}
+	}
+	return st, np
 }
 
 // inside24 reports whether the 24-bit draw h (bits 0–7 layer, 8 sign,
