@@ -297,8 +297,8 @@ func (g *Gauss) fast(d, x []float32, st uint64) int {
 
 // fastRow is fast for one row dr, np entries listed so far, tag the row's
 // entry prefix. It is a function of its own (not inlined) so that the
-// register allocator keeps its loop's values in registers, which halves
-// its cost.
+// register allocator keeps its loop's values in registers instead of
+// reloading the outer loop's from the stack every word.
 //
 //go:noinline
 func (g *Gauss) fastRow(dr, x []float32, st uint64, np int, tag uint32) (uint64, int) {
