@@ -51,7 +51,7 @@ func (r *ResponsibleModelReconciler) reconcileAuditAnchors(ctx context.Context, 
 		return ctrl.Result{RequeueAfter: every - s.now.Sub(last.Time)}, nil
 	}
 	pods := &corev1.PodList{}
-	if err := r.APIReader.List(ctx, pods, client.InNamespace(s.obj.Namespace),
+	if err := r.List(ctx, pods, client.InNamespace(s.obj.Namespace),
 		client.MatchingLabels{raiv1.LabelModel: s.obj.Name, raiv1.LabelComponent: "serving"}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("list the serving pods to anchor their audit logs: %w", err)
 	}

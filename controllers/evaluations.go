@@ -258,13 +258,13 @@ func (r *ResponsibleModelReconciler) reconcileEvaluation(ctx context.Context, ob
 		}
 		return next, nil
 	}
-	listed := &corev1.PodList{}
-	if err := r.APIReader.List(ctx, listed, client.InNamespace(obj.Namespace), client.MatchingLabels{batchv1.JobNameLabel: name}); err != nil {
-		return next, fmt.Errorf("list the pods of evaluation Job %q: %w", name, err)
+	listed, err := r.finishedJobPods(ctx, job)
+	if err != nil {
+		return next, err
 	}
 	now := metav1.NewTime(r.now())
 	next.CompletionTime = &now
-	pods, untrusted := trustedPods(job, listed.Items)
+	pods, untrusted := trustedPods(job, listed)
 	if len(untrusted) > 0 {
 		next.State, next.Reason, next.Message = raiv1.EvaluationError, raiv1.ReasonReportUntrusted, untrustedMessage(name, untrusted)
 		r.eventAfterStatusPatch(ctx, obj, job, corev1.EventTypeWarning, raiv1.ReasonReportUntrusted, "Evaluate", "%s", truncate(next.Message, maxEventNote))
@@ -455,4 +455,42 @@ func (r *ResponsibleModelReconciler) evaluationJobOptions(ctx context.Context, o
 		}
 	}
 	return opts, nil
+}
+
+// finishedJobPods lists the pods of a finished Job: from the cache, unless
+// the cache has not yet seen as many finished pods of the Job as its status
+// counts (the Job and its pods are watched separately, and the Job
+// controller writes the Job's status after the pods': the Job's event can
+// arrive first, and a pod the cache still shows running has no report yet);
+// then from the API server. TestFinishedJobPodsPastALaggingCache shows the
+// case.
+func (r *ResponsibleModelReconciler) finishedJobPods(ctx context.Context, job *batchv1.Job) ([]corev1.Pod, error) {
+	sel := []client.ListOption{client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}}
+	listed := &corev1.PodList{}
+	if err := r.List(ctx, listed, sel...); err != nil {
+		return nil, fmt.Errorf("list the pods of evaluation Job %q: %w", job.Name, err)
+	}
+	if finishedPods(job, listed.Items) >= job.Status.Succeeded+job.Status.Failed {
+		return listed.Items, nil
+	}
+	listed = &corev1.PodList{}
+	if err := r.APIReader.List(ctx, listed, sel...); err != nil {
+		return nil, fmt.Errorf("list the pods of evaluation Job %q: %w", job.Name, err)
+	}
+	return listed.Items, nil
+}
+
+// finishedPods counts the pods controlled by job that have ended.
+func finishedPods(job *batchv1.Job, pods []corev1.Pod) int32 {
+	var n int32
+	for i := range pods {
+		p := &pods[i]
+		if owner := metav1.GetControllerOf(p); owner == nil || owner.UID != job.UID {
+			continue
+		}
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			n++
+		}
+	}
+	return n
 }

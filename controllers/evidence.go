@@ -63,6 +63,7 @@ func (r *ResponsibleModelReconciler) storeEvidence(ctx context.Context, obj *rai
 	for attempt := 0; ; attempt++ {
 		err := r.Create(ctx, want.DeepCopy())
 		if err == nil {
+			rememberEvidence(ctx, want)
 			return nil
 		}
 		if !apierrors.IsAlreadyExists(err) || attempt > 0 {
@@ -73,12 +74,37 @@ func (r *ResponsibleModelReconciler) storeEvidence(ctx context.Context, obj *rai
 			return fmt.Errorf("read evidence ConfigMap %q: %w", name, err)
 		}
 		if maps.Equal(got.Data, data) && len(got.BinaryData) == 0 && metav1.IsControlledBy(got, obj) {
+			rememberEvidence(ctx, got)
 			return nil
 		}
 		if err := r.Delete(ctx, got, client.Preconditions{UID: &got.UID}); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("replace evidence ConfigMap %q, which the operator did not write: %w", name, err)
 		}
 	}
+}
+
+// A reconcile remembers the evidence ConfigMaps it wrote (or found as it
+// would have written them), so that the decision in the same reconcile
+// judges them without waiting for the cache to see them or asking the API
+// server for what it was just told.
+type writtenEvidenceKey struct{}
+
+// withWrittenEvidence returns a context that remembers the evidence written
+// under it.
+func withWrittenEvidence(ctx context.Context) context.Context {
+	return context.WithValue(ctx, writtenEvidenceKey{}, map[client.ObjectKey]*corev1.ConfigMap{})
+}
+
+func rememberEvidence(ctx context.Context, cm *corev1.ConfigMap) {
+	if m, ok := ctx.Value(writtenEvidenceKey{}).(map[client.ObjectKey]*corev1.ConfigMap); ok {
+		m[client.ObjectKeyFromObject(cm)] = cm.DeepCopy()
+	}
+}
+
+func writtenEvidence(ctx context.Context, key client.ObjectKey) (*corev1.ConfigMap, bool) {
+	m, _ := ctx.Value(writtenEvidenceKey{}).(map[client.ObjectKey]*corev1.ConfigMap)
+	cm, ok := m[key]
+	return cm, ok
 }
 
 // tamperedEvidence is a stored report that may not be judged.
@@ -104,34 +130,57 @@ func (r *ResponsibleModelReconciler) verifiedEvidence(ctx context.Context, names
 			bad("no digest was recorded for the %s report", rec.Kind)
 			continue
 		}
-		// Read past the cache: the evaluations step may have written the
-		// report moments ago.
-		cm := &corev1.ConfigMap{}
-		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: rec.ReportRef.Name}, cm)
-		if apierrors.IsNotFound(err) {
-			bad("the %s report's ConfigMap %s is gone", rec.Kind, rec.ReportRef.Name)
-			continue
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("read the %s report ConfigMap %q: %w", rec.Kind, rec.ReportRef.Name, err)
-		}
-		raw, ok := cm.Data[reportKey(rec.Kind)]
+		// The cache's copy is judged when it has the recorded digest (a
+		// report ConfigMap is immutable, and those bytes are what the
+		// operator read from the Job's pod). Anything else is confirmed
+		// with the API server first: the cache may not have seen a report
+		// the evaluations step wrote moments ago.
+		key := client.ObjectKey{Namespace: namespace, Name: rec.ReportRef.Name}
+		cached, ok := writtenEvidence(ctx, key)
+		var err error
 		if !ok {
-			bad("ConfigMap %s has no key %s", cm.Name, reportKey(rec.Kind))
-			continue
+			cached = &corev1.ConfigMap{}
+			err = r.Get(ctx, key, cached)
 		}
-		if got := digestOf([]byte(raw)); got != rec.ReportSHA256 {
-			bad("ConfigMap %s key %s has sha256 %s, not the %s the operator recorded when it read the report from the Job's pod", cm.Name, reportKey(rec.Kind), got, rec.ReportSHA256)
-			continue
+		rep, why := evidenceIn(err, cached, rec)
+		if why != "" {
+			cm := &corev1.ConfigMap{}
+			err := r.APIReader.Get(ctx, key, cm)
+			if err != nil && !apierrors.IsNotFound(err) {
+				return nil, nil, fmt.Errorf("read the %s report ConfigMap %q: %w", rec.Kind, rec.ReportRef.Name, err)
+			}
+			rep, why = evidenceIn(err, cm, rec)
 		}
-		rep, err := report.Parse([]byte(raw))
-		if err != nil {
-			bad("ConfigMap %s key %s: %v", cm.Name, reportKey(rec.Kind), err)
+		if why != "" {
+			bad("%s", why)
 			continue
 		}
 		reports[rec.Kind] = rep
 	}
 	return reports, tampered, nil
+}
+
+// evidenceIn checks the report ConfigMap read (with err) for rec: the
+// report, or why it may not be judged.
+func evidenceIn(err error, cm *corev1.ConfigMap, rec raiv1.EvidenceRecord) (*report.Report, string) {
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Sprintf("the %s report's ConfigMap %s is gone", rec.Kind, rec.ReportRef.Name)
+	}
+	if err != nil {
+		return nil, fmt.Sprintf("the %s report's ConfigMap %s could not be read: %v", rec.Kind, rec.ReportRef.Name, err)
+	}
+	raw, ok := cm.Data[reportKey(rec.Kind)]
+	if !ok {
+		return nil, fmt.Sprintf("ConfigMap %s has no key %s", cm.Name, reportKey(rec.Kind))
+	}
+	if got := digestOf([]byte(raw)); got != rec.ReportSHA256 {
+		return nil, fmt.Sprintf("ConfigMap %s key %s has sha256 %s, not the %s the operator recorded when it read the report from the Job's pod", cm.Name, reportKey(rec.Kind), got, rec.ReportSHA256)
+	}
+	rep, err := report.Parse([]byte(raw))
+	if err != nil {
+		return nil, fmt.Sprintf("ConfigMap %s key %s: %v", cm.Name, reportKey(rec.Kind), err)
+	}
+	return rep, ""
 }
 
 // evidenceRecords are the records of the evaluations of kinds.

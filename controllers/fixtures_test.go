@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -202,12 +203,18 @@ func finishJob(t *testing.T, job *batchv1.Job, phase corev1.PodPhase, message st
 }
 
 // jobPod is a pod as the Job controller makes it for job: controlled by
-// the Job, labelled with its name and UID, running its template.
+// the Job, labelled with its template's labels and its name and UID,
+// running its template.
 func jobPod(job *batchv1.Job, name string) *corev1.Pod {
+	labels := maps.Clone(job.Spec.Template.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[batchv1.JobNameLabel], labels[batchv1.ControllerUidLabel] = job.Name, string(job.UID)
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: job.Namespace,
-			Labels: map[string]string{batchv1.JobNameLabel: job.Name, batchv1.ControllerUidLabel: string(job.UID)},
+			Labels: labels,
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID,
 				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
 		},

@@ -250,7 +250,7 @@ func (r *ResponsibleModelReconciler) liveSnapshot(ctx context.Context, obj *raiv
 		return nil, 0, fmt.Errorf("get the serving Deployment: %w", err)
 	}
 	pods := &corev1.PodList{}
-	if err := r.APIReader.List(ctx, pods, client.InNamespace(obj.Namespace),
+	if err := r.List(ctx, pods, client.InNamespace(obj.Namespace),
 		client.MatchingLabels{raiv1.LabelModel: obj.Name, raiv1.LabelComponent: "serving", LabelModelDigest: digestLabel(obj.Status.StableModelSHA256)}); err != nil {
 		return nil, 0, fmt.Errorf("list the serving pods: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -43,9 +44,10 @@ const Finalizer = "rai.responsible-ai.dev/finalizer"
 // ResponsibleModelReconciler reconciles a ResponsibleModel.
 type ResponsibleModelReconciler struct {
 	client.Client
-	// APIReader reads from the API server, past the cache: to confirm that
-	// a Job is gone, to read pods (which are not cached) and to charge a
-	// budget.
+	// APIReader reads from the API server, past the cache, where the cache
+	// can be wrong: to confirm that a Job is gone, to read a finished Job's
+	// pods the cache has not caught up with, the model when the cache has
+	// not seen the operator's own last write of it, and to charge a budget.
 	APIReader client.Reader
 	Scheme    *runtime.Scheme
 	Recorder  recorder.EventRecorder
@@ -75,6 +77,10 @@ type ResponsibleModelReconciler struct {
 	PodLogs PodLogs
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+
+	// writes are the resourceVersions of the operator's own last writes of
+	// each model.
+	writes ownWrites
 }
 
 // scope is what one reconcile learned, shared by its steps (Cluster API's
@@ -135,7 +141,7 @@ func specRefused(err error, format string, args ...any) error {
 // +kubebuilder:rbac:groups=rai.responsible-ai.dev,resources=privacybudgets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
-// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods/log,verbs=get
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;patch;delete
@@ -150,14 +156,22 @@ func specRefused(err error, format string, args ...any) error {
 func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	logger := log.FromContext(ctx)
 
-	// The model is read from the API server, not the cache: its status is
-	// the operator's memory (history, the failed version, the decision), and
-	// a reconcile that started from a status older than the last patch would
-	// act a second time (roll out a version just rolled back) before its
-	// own patch failed on the optimistic lock.
+	// The model is read from the cache unless the cache has not yet seen
+	// the operator's own last write of it: then from the API server (see
+	// ownWrites for why a status older than the last patch must not be
+	// acted on).
 	obj := &raiv1.ResponsibleModel{}
-	if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.writes.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.writes.behind(req.NamespacedName, obj.ResourceVersion) {
+		logger.V(1).Info("the cache has not seen the operator's last write of the model; reading it from the API server", "resourceVersion", obj.ResourceVersion)
+		if err := r.APIReader.Get(ctx, req.NamespacedName, obj); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
 	}
 
 	if !obj.DeletionTimestamp.IsZero() {
@@ -179,10 +193,12 @@ func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		if err := r.Patch(ctx, obj, patch); err != nil {
 			return ctrl.Result{}, fmt.Errorf("add finalizer: %w", err)
 		}
+		r.writes.record(req.NamespacedName, obj.ResourceVersion)
 	}
 
-	ctx, announcements := withOutbox(ctx)
-	statusPatch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	ctx, announcements := withOutbox(withWrittenEvidence(ctx))
+	orig := obj.DeepCopy()
+	statusPatch := client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})
 	s := &scope{obj: obj, now: r.now()}
 	s.Kinds = requestedKinds(&obj.Spec)
 	defer func() {
@@ -196,7 +212,7 @@ func (r *ResponsibleModelReconciler) Reconcile(ctx context.Context, req ctrl.Req
 			decideConditions(obj, s.verdictFacts, s.now)
 			obj.Status.ObservedGeneration = obj.Generation
 		}
-		switch err := r.Status().Patch(ctx, obj, statusPatch); {
+		switch err := r.patchStatus(ctx, orig, obj, statusPatch); {
 		case err == nil:
 			announcements.flush()
 		case apierrors.IsConflict(err):
@@ -366,7 +382,22 @@ func (r *ResponsibleModelReconciler) reconcileDelete(ctx context.Context, obj *r
 	if err := r.Patch(ctx, obj, patch); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("remove finalizer: %w", err))
 	}
+	r.writes.forget(client.ObjectKeyFromObject(obj))
 	return ctrl.Result{}, nil
+}
+
+// patchStatus writes obj's status, unless it is what the reconcile started
+// from: then nothing is sent. (An announcement goes with a status change, so
+// a skipped patch drops none.)
+func (r *ResponsibleModelReconciler) patchStatus(ctx context.Context, orig, obj *raiv1.ResponsibleModel, patch client.Patch) error {
+	if equality.Semantic.DeepEqual(orig.Status, obj.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, obj, patch); err != nil {
+		return err
+	}
+	r.writes.record(client.ObjectKeyFromObject(obj), obj.ResourceVersion)
+	return nil
 }
 
 func (r *ResponsibleModelReconciler) now() time.Time {
@@ -379,9 +410,10 @@ func (r *ResponsibleModelReconciler) now() time.Time {
 // SetupWithManager registers the reconciler and what it watches: the
 // model, the Jobs, Deployments, Services and ConfigMaps it owns, the policy
 // ConfigMaps models reference (the cluster one maps to every model), and
-// the PrivacyBudgets models reference. Pods are not watched (nor cached):
-// they are read from the API server when a Job finishes and while a
-// rollout runs.
+// the PrivacyBudgets models reference. Pods do not bring a model back (the
+// Jobs and Deployments that own them do); the ones with the model label are
+// cached (CacheOptions) and read when a Job finishes and while a rollout
+// runs.
 func (r *ResponsibleModelReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	ctx := context.Background()
 	idx := mgr.GetFieldIndexer()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -278,11 +279,15 @@ func TestNamespaceEditorCannotOpenTheGate(t *testing.T) {
 	}).WithTimeout(waitFor).Should(Succeed())
 
 	// v2, whose fairness report alice forges with a pod of her own that
-	// carries its Job's name label (the kubelet writes what her container
-	// printed).
+	// carries its Job's labels, as the Job controller's pods do (the
+	// kubelet writes what her container printed). (A pod without the
+	// model label is not even read: the operator caches only pods that
+	// carry it.)
 	edit(func(m *raiv1.ResponsibleModel) { withVersion("v2", 2)(m) })
 	job := waitForJob(t, m, "v2", report.KindFairness)
-	forged := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "forged", Namespace: ns, Labels: map[string]string{"batch.kubernetes.io/job-name": job.Name}},
+	forgedLabels := maps.Clone(job.Spec.Template.Labels)
+	forgedLabels[batchv1.JobNameLabel] = job.Name
+	forged := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "forged", Namespace: ns, Labels: forgedLabels},
 		Spec: *job.Spec.Template.Spec.DeepCopy()}
 	g.Expect(alice.Create(ctx, forged)).To(Succeed(), "an editor creates pods")
 	forged.Status = corev1.PodStatus{Phase: corev1.PodSucceeded, ContainerStatuses: []corev1.ContainerStatus{{Name: evaluateContainer,

@@ -361,7 +361,7 @@ func (r *ResponsibleModelReconciler) reconcileServing(ctx context.Context, s *sc
 	facts := rolloutFacts{Deployment: dep}
 	if phase, _ := rolloutVerdict(facts); phase != rolloutComplete {
 		pods := &corev1.PodList{}
-		if err := r.APIReader.List(ctx, pods, client.InNamespace(obj.Namespace),
+		if err := r.List(ctx, pods, client.InNamespace(obj.Namespace),
 			client.MatchingLabels{raiv1.LabelModel: obj.Name, raiv1.LabelComponent: "serving", raiv1.LabelVersion: candidate}); err != nil {
 			return ctrl.Result{}, fmt.Errorf("list the serving pods of version %s: %w", candidate, err)
 		}

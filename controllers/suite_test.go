@@ -81,6 +81,7 @@ func startManagerWith(t *testing.T, cfg *rest.Config, configure func(r *Responsi
 	t.Helper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 testenv.Scheme(),
+		Cache:                  CacheOptions(),
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",

@@ -111,6 +111,7 @@ func main() {
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
+		Cache:                   controllers.CacheOptions(),
 		Metrics:                 metricsOptions(metricsAddr, metricsSecure, metricsCerts, enableHTTP2),
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          leaderElect,

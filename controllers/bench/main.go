@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"runtime"
@@ -104,6 +105,9 @@ func run(n, workers int, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	// Every model gets a serving Service: envtest's default range (a /24)
+	// runs out of ClusterIPs at 254 models, and the Creates past it fail.
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
 	cfg, err := env.Start()
 	if err != nil {
 		return fmt.Errorf("start envtest: %w", err)
@@ -117,7 +121,7 @@ func run(n, workers int, timeout time.Duration) error {
 	mgrCfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 		return countingTransport{next: rt, count: &requests, by: &byKind}
 	}
-	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: testenv.Scheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{Scheme: testenv.Scheme(), Cache: controllers.CacheOptions(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
@@ -281,9 +285,16 @@ func completeJob(ctx context.Context, c client.Client, job *batchv1.Job) error {
 	if err != nil {
 		return err
 	}
+	// As the Job controller labels them: the template's labels (the model's
+	// among them, which the operator's pod cache selects) and the Job's.
+	labels := maps.Clone(job.Spec.Template.Labels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[batchv1.JobNameLabel], labels[batchv1.ControllerUidLabel] = job.Name, string(job.UID)
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-pod", Namespace: job.Namespace,
-			Labels:          map[string]string{batchv1.JobNameLabel: job.Name, batchv1.ControllerUidLabel: string(job.UID)},
+			Labels:          labels,
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID, Controller: ptr.To(true)}}},
 		Spec: *job.Spec.Template.Spec.DeepCopy(),
 	}
