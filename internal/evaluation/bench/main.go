@@ -207,8 +207,8 @@ func sectionB(models []model, mem *dataset.Memory, scratch, csvPath string) erro
 }
 
 func sectionC(models []model, mem *dataset.Memory, rng *rand.Rand) error {
-	fmt.Printf("\n(c) randomized smoothing (n0 = 100, n = %d, %d rows; noise included) vs bare inference on as many rows, both on %s (ratio ≥ 0.8 wanted for the MLP)\n", *smoothN, *smoothRows, device)
-	fmt.Printf("%-22s %14s %14s %11s %10s %14s\n", "model", "bare rows/s", "samples/s", "wall ratio", "CPU ratio", "noise only/s")
+	fmt.Printf("\n(c) randomized smoothing (n0 = 100, n = %d, %d rows; noise included) vs bare inference on as many rows, both on %s with one runner per worker (ratio ≥ 0.8 wanted for the MLP); load average %s\n", *smoothN, *smoothRows, device, loadAverage())
+	fmt.Printf("%-22s %14s %14s %11s %10s %14s %10s\n", "model", "bare rows/s", "samples/s", "wall ratio", "CPU ratio", "noise only/s", "ns/normal")
 	samples := *smoothRows * (100 + *smoothN)
 	big := mem.Features
 	if samples > *rows {
@@ -224,9 +224,19 @@ func sectionC(models []model, mem *dataset.Memory, rng *rand.Rand) error {
 			return err
 		}
 		noise := noiseSamplesPerSec(mem.Features[:features], samples)
-		fmt.Printf("%-22s %14.0f %14.0f %11.2f %10.2f %14.0f\n", m.name, bare.wall, sm.wall, ratio.wall, ratio.cpu, noise)
+		fmt.Printf("%-22s %14.0f %14.0f %11.2f %10.2f %14.0f %10.2f\n", m.name, bare.wall, sm.wall, ratio.wall, ratio.cpu, noise, 1e9/noise/features)
 	}
+	fmt.Printf("load average after (c): %s\n", loadAverage())
 	return nil
+}
+
+// loadAverage is /proc/loadavg's first three fields, or "unknown".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 func sectionD(models []model, scratch, csvPath string) error {
@@ -437,6 +447,9 @@ func smoothingSamplesPerSec(path string, x []float32, rows, n0, n int) (rate, er
 		return rate{}, err
 	}
 	defer m.Close()
+	// As for the bare baseline, the clock includes making the scorers: one
+	// per worker, the same runners with the same 4096-row buffers.
+	clk := startClock()
 	workers := runner.Workers()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -446,8 +459,10 @@ func smoothingSamplesPerSec(path string, x []float32, rows, n0, n int) (rate, er
 		if scorers[i], err = m.NewScorer(runner.BatchRows); err != nil {
 			return rate{}, err
 		}
+		if c, ok := scorers[i].(interface{ Close() error }); ok {
+			defer c.Close()
+		}
 	}
-	clk := startClock()
 	for _, sc := range scorers {
 		wg.Add(1)
 		go func() {
@@ -475,12 +490,18 @@ func smoothingSamplesPerSec(path string, x []float32, rows, n0, n int) (rate, er
 	return clk.rate(float64(rows * (n0 + n))), nil
 }
 
-// noiseSamplesPerSec is the sampling cost alone, on one core.
+// noiseSamplesPerSec is the sampling cost alone, on one core: the median
+// of -repeats runs.
 func noiseSamplesPerSec(x []float32, samples int) float64 {
 	sm := &robustness.Smoother{Features: features, Batch: runner.BatchRows, Sigma: 0.25, Seed: 1}
-	start := time.Now()
-	sm.NoiseOnly(x, 0, samples)
-	return float64(samples) / time.Since(start).Seconds()
+	var r []float64
+	for i := range max(1, *repeats) {
+		start := time.Now()
+		sm.NoiseOnly(x, int64(i), samples)
+		r = append(r, float64(samples)/time.Since(start).Seconds())
+	}
+	sort.Float64s(r)
+	return r[len(r)/2]
 }
 
 func featureNames() []string {
