@@ -226,8 +226,68 @@ func sectionC(models []model, mem *dataset.Memory, rng *rand.Rand) error {
 		noise := noiseSamplesPerSec(mem.Features[:features], samples)
 		fmt.Printf("%-22s %14.0f %14.0f %11.2f %10.2f %14.0f %10.2f\n", m.name, bare.wall, sm.wall, ratio.wall, ratio.cpu, noise, 1e9/noise/features)
 	}
+	// Where the smoother's CPU time goes, on one goroutine: inference alone
+	// (the bare baseline's loop), noise alone, and the smoother, in CPU ns
+	// per row or sample; inference/(inference + noise) bounds the CPU ratio.
+	fmt.Printf("one worker, CPU ns per row or sample (medians of %d runs)\n", max(1, *repeats))
+	fmt.Printf("%-22s %14s %14s %14s %10s %10s\n", "model", "inference", "noise", "smoothing", "CPU ratio", "bound")
+	for _, m := range models {
+		inf, noise, smooth, err := cpuSplit(m.path, big[:samples*features], mem.Features[:*smoothRows*features], samples)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-22s %14.1f %14.1f %14.1f %10.2f %10.2f\n", m.name, inf, noise, smooth, inf/smooth, inf/(inf+noise))
+	}
 	fmt.Printf("load average after (c): %s\n", loadAverage())
 	return nil
+}
+
+// cpuSplit measures, on the calling goroutine alone, the CPU time per row
+// of bare inference over n rows of big, per sample of noise generation
+// and per sample of smoothing the rows of xs (n0 = 100 and n = -smooth-n
+// samples each): medians of -repeats runs.
+func cpuSplit(path string, big, xs []float32, n int) (inference, noise, smoothing float64, err error) {
+	m, err := runner.LoadONNXOn(path, "", "", device)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer m.Close()
+	sc, err := m.NewScorer(runner.BatchRows)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	if c, ok := sc.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	out := make([]float32, runner.BatchRows)
+	sm := &robustness.Smoother{Scorer: sc, Features: features, Batch: runner.BatchRows, Sigma: 0.25, Threshold: 0.5, Seed: 1}
+	rows := len(xs) / features
+	ids := make([]int64, 1)
+	counts := make([]robustness.Counts, 1)
+	var inf, nz, smo []float64
+	for range max(1, *repeats) {
+		c := cpuSeconds()
+		for lo := 0; lo < n; lo += runner.BatchRows {
+			hi := min(n, lo+runner.BatchRows)
+			if err := sc.Score(big[lo*features:hi*features], hi-lo, out[:hi-lo]); err != nil {
+				return 0, 0, 0, err
+			}
+		}
+		inf = append(inf, (cpuSeconds()-c)/float64(n)*1e9)
+		c = cpuSeconds()
+		sm.NoiseOnly(xs[:features], 0, n)
+		nz = append(nz, (cpuSeconds()-c)/float64(n)*1e9)
+		c = cpuSeconds()
+		for i := range rows {
+			ids[0] = int64(i)
+			if err := sm.Count(xs[i*features:(i+1)*features], ids, 100, *smoothN, counts); err != nil {
+				return 0, 0, 0, err
+			}
+		}
+		smo = append(smo, (cpuSeconds()-c)/float64(rows*(100+*smoothN))*1e9)
+	}
+	med := func(v []float64) float64 { sort.Float64s(v); return v[len(v)/2] }
+	return med(inf), med(nz), med(smo), nil
 }
 
 // loadAverage is /proc/loadavg's first three fields, or "unknown".
