@@ -160,3 +160,58 @@ func TestFinishedJobPodsPastALaggingCache(t *testing.T) {
 		}
 	}
 }
+
+// unseenConfigMaps is a cache that has not seen any ConfigMap yet.
+type unseenConfigMaps struct {
+	client.Client
+}
+
+func (c unseenConfigMaps) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*corev1.ConfigMap); ok {
+		return apierrors.NewNotFound(corev1.Resource("configmaps"), key.Name)
+	}
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+// countingGets counts the ConfigMap reads that go past the cache.
+type countingGets struct {
+	client.Reader
+	gets *int
+}
+
+func (c countingGets) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*corev1.ConfigMap); ok {
+		*c.gets++
+	}
+	return c.Reader.Get(ctx, key, obj, opts...)
+}
+
+// TestEvidencePastALaggingCache: a stored report the cache has not seen is
+// read from the API server before it counts as gone; evidence the cache
+// holds with the recorded digest is judged without a read.
+func TestEvidencePastALaggingCache(t *testing.T) {
+	for _, lag := range []bool{false, true} {
+		h := newHarness(t, fake.New(fake.Allow()))
+		m := h.create(fakeModel("credit"))
+		h.reconcile(m)
+		h.finish(h.job(m, report.KindFairness), fairnessReport(1, 0.9))
+		h.reconcile(m) // stores the report and decides: rolling out
+		var past int
+		h.r.APIReader = countingGets{Reader: h.c, gets: &past}
+		if lag {
+			h.r.Client = unseenConfigMaps{Client: h.c}
+		}
+		h.completeRollout(m)
+		h.reconcile(m)
+		got := h.model(m)
+		if got.Status.StableVersion != "v1" || h.events.count(raiv1.ReasonEvidenceTampered) != 0 {
+			t.Fatalf("lagging cache %v: stable %q, events %v", lag, got.Status.StableVersion, h.events.list)
+		}
+		if lag && past == 0 {
+			t.Errorf("lagging cache: the evidence was judged without reading it")
+		}
+		if !lag && past != 0 {
+			t.Errorf("%d evidence reads past a cache that holds it", past)
+		}
+	}
+}
