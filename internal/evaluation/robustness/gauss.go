@@ -6,14 +6,15 @@ import (
 )
 
 // Gauss draws standard normal variates fast enough that noise generation
-// does not dominate smoothing: Marsaglia & Tsang's ziggurat (2000, 128
-// layers, the algorithm behind math/rand's NormFloat64) driven by wyrand, a
-// 64-bit generator of one multiply per draw, inlined instead of called
-// through rand.Source. Each 64-bit draw supplies the layer index and the
-// signed abscissa from disjoint bits (avoiding the index/value correlation
-// of the original's single 32-bit draw). The exact distribution is N(0, 1):
-// the ziggurat is a rejection sampler, not an approximation. The zero value
-// is usable; Seed makes streams reproducible.
+// does not dominate smoothing: Marsaglia & Tsang's ziggurat (2000, the
+// algorithm behind math/rand's NormFloat64; 128 layers for Norm, 256 for
+// AddNoiseRows) driven by wyrand, a 64-bit generator of one multiply per
+// draw, inlined instead of called through rand.Source. Each draw takes the
+// layer index and the abscissa from disjoint bits (avoiding the
+// index/value correlation of the original's single 32-bit draw). The exact
+// distribution is N(0, 1): the ziggurat is a rejection sampler, not an
+// approximation. The zero value is usable; Seed makes streams
+// reproducible.
 type Gauss struct {
 	// main supplies the ziggurat's first draw of every variate; aux the
 	// rare rest (wedge and tail tests, redraws after a rejection), so
