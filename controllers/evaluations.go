@@ -202,7 +202,10 @@ func (r *ResponsibleModelReconciler) reconcileEvaluation(ctx context.Context, ob
 			return next, fmt.Errorf("create evaluation Job %q: %w", name, err)
 		}
 		next.JobUID = string(job.UID)
-		next.Message = fmt.Sprintf("Job %s was created", name)
+		// What the next look at the Job will say (waiting for its pod, or
+		// queued), so that it changes nothing in the status.
+		outcome := observeJob(job)
+		next.State, next.Reason, next.Message = outcome.state, outcome.reason, outcome.message
 		return next, nil
 	case err != nil:
 		return next, fmt.Errorf("get evaluation Job %q: %w", name, err)

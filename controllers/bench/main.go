@@ -170,7 +170,7 @@ func run(n, workers int, timeout time.Duration) error {
 	fmt.Printf("created in                   %s\n", created.Round(time.Millisecond))
 	fmt.Printf("all decided after            %s (%d allowed)\n", elapsed.Round(time.Millisecond), decided)
 	fmt.Printf("reconciles per model         %.1f\n", float64(reconciles)/float64(n))
-	fmt.Printf("API requests per model       %.1f (manager only, watches included)\n", float64(reqs)/float64(n))
+	fmt.Printf("API requests per model       %.2f (manager only, watches included)\n", float64(reqs)/float64(n))
 	fmt.Printf("peak Go heap in use          %.0f MiB (manager and driver in one process)\n", float64(peakHeap.Load())/(1<<20))
 	fmt.Printf("peak RSS (getrusage)         %.0f MiB (manager and driver in one process)\n", float64(ru.Maxrss)/1024)
 	var keys []string
