@@ -23,10 +23,12 @@ dev-cluster-check: ## Check a running dev cluster: GPU scheduling, kwok's fake p
 .PHONY: kwok
 kwok: $(BIN)/kwok $(BIN)/kwokctl ## Build kwok and kwokctl (pinned in hack/tools/kwok/go.mod) into bin/.
 
-# kwok and kwokctl are rebuilt only when their pinned version changes.
-$(BIN)/kwok $(BIN)/kwokctl: $(KWOK_TOOLS)/go.mod
-	cd $(KWOK_TOOLS) && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $@.tmp sigs.k8s.io/kwok/cmd/$(notdir $@)
-	mv $@.tmp $@
+# kwok and kwokctl are rebuilt only when their pinned version changes, both
+# by one go build.
+$(BIN)/kwok $(BIN)/kwokctl &: $(KWOK_TOOLS)/go.mod
+	rm -rf $(BIN)/.kwok.tmp && mkdir -p $(BIN)/.kwok.tmp
+	cd $(KWOK_TOOLS) && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o $(BIN)/.kwok.tmp/ sigs.k8s.io/kwok/cmd/kwok sigs.k8s.io/kwok/cmd/kwokctl
+	mv $(BIN)/.kwok.tmp/kwok $(BIN)/.kwok.tmp/kwokctl $(BIN)/ && rmdir $(BIN)/.kwok.tmp
 
 .PHONY: localnode
 localnode: $(BIN)/localnode ## Build the local execution node agent.

@@ -2,6 +2,13 @@
 
 // Package tools pins kwok and kwokctl, which the local dev cluster
 // (hack/dev-cluster) builds from the Go module proxy into bin/.
+//
+// Every module this one shares with hack/tools/kube is required at the
+// version the Kubernetes binaries are built with (k8s.io/* at v0.37.2, and
+// the rest as hack/tools/kube's go list -m all has them), so that the
+// packages kwok compiles with them are the ones already in Go's build cache:
+// a first build compiles kwok's own packages only, about a minute, instead
+// of a second copy of client-go and its dependencies.
 package tools
 
 import (
