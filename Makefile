@@ -51,8 +51,9 @@ fmt: ## gofmt the tree.
 vet: ## go vet the tree.
 	go vet ./...
 
-.PHONY: kube-binaries
+.PHONY: kube-binaries kube-binaries-all
 kube-binaries: $(ENVTEST_BINARIES) ## Build etcd, kube-apiserver and kubectl from the Go module proxy (cached).
+kube-binaries-all: $(addprefix $(KUBE_BIN)/,$(KUBE_BINARIES))
 
 # One run of the script builds every missing one of them (one go build for
 # the Kubernetes ones, etcd beside it), whichever is asked for.

@@ -5,10 +5,10 @@
 //
 // Every module this one shares with hack/tools/kube is required at the
 // version the Kubernetes binaries are built with (k8s.io/* at v0.37.2, and
-// the rest as hack/tools/kube's go list -m all has them), so that the
-// packages kwok compiles with them are the ones already in Go's build cache:
-// a first build compiles kwok's own packages only, about a minute, instead
-// of a second copy of client-go and its dependencies.
+// the rest as hack/tools/kube's go list -m all has them; see its tools.go),
+// so that the packages kwok compiles with them are the ones already in Go's
+// build cache: a first build compiles kwok's own packages only instead of a
+// second copy of client-go and its dependencies.
 package tools
 
 import (
