@@ -8,10 +8,11 @@
 # (client-go, the API types, gRPC, OpenTelemetry...) already compiled: the
 # tool modules under hack/tools require the versions this module does
 # (hack/tools/kube/tools.go). Started together, they would compile the same
-# packages twice at once. (Recursive variables: DEV_CLUSTER_BINARIES is set
-# in devcluster.mk, included after this file.)
-DEMO_PREREQUISITES = onnxruntime build demo-models $(DEV_CLUSTER_BINARIES)
-E2E_PREREQUISITES = $(DEMO_PREREQUISITES) weed kueue
+# packages twice at once. (The dev cluster's binaries are named here, not
+# through DEV_CLUSTER_BINARIES: devcluster.mk, which sets it, is included
+# after this file, and a rule's prerequisites are expanded as it is read.)
+DEMO_PREREQUISITES := onnxruntime build demo-models $(BIN)/kwok $(BIN)/kwokctl $(BIN)/localnode
+E2E_PREREQUISITES := $(DEMO_PREREQUISITES) weed kueue
 
 .PHONY: demo-prerequisites e2e-prerequisites
 demo-prerequisites: $(DEMO_PREREQUISITES)
