@@ -52,7 +52,7 @@ vet: ## go vet the tree.
 	go vet ./...
 
 .PHONY: kube-binaries kube-binaries-all
-kube-binaries: $(ENVTEST_BINARIES) ## Build etcd, kube-apiserver and kubectl from the Go module proxy (cached).
+kube-binaries: $(ENVTEST_BINARIES) ## Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl from the Go module proxy (cached in bin/k8s).
 kube-binaries-all: $(addprefix $(KUBE_BIN)/,$(KUBE_BINARIES))
 
 # One run of the script builds every missing one of them (one go build for
