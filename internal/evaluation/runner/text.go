@@ -240,6 +240,26 @@ func checkTextData(c Common) (string, error) {
 	return d, CheckDigest("data", c.DataPath, c.DataSHA256, d)
 }
 
+// openTextEvaluation is how every text evaluation of kind starts: it
+// refuses --shard, checks the data file's digest (returned), opens the
+// digest-checked model and tokenizer, and records them in the report. The
+// caller closes the model.
+func openTextEvaluation(c Common, o TextOptions, kind string, rep *report.Report) (*loadedText, string, error) {
+	if err := refuseShard(c, kind); err != nil {
+		return nil, "", err
+	}
+	dataDigest, err := checkTextData(c)
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := openTextModel(c, o)
+	if err != nil {
+		return nil, "", err
+	}
+	m.record(rep, o)
+	return m, dataDigest, nil
+}
+
 // refuseShard refuses --shard for a text evaluation.
 func refuseShard(c Common, kind string) error {
 	if c.Shard.Count > 1 {

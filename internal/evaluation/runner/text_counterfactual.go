@@ -143,9 +143,6 @@ func evaluateCounterfactual(ctx context.Context, cfg CounterfactualConfig, rep *
 	if cfg.TermPairs == "" {
 		return fmt.Errorf("--%s is required", contract.FlagTermPairs)
 	}
-	if err := refuseShard(cfg.Common, "counterfactual"); err != nil {
-		return err
-	}
 	pd, err := artifact.FileSHA256(cfg.TermPairs)
 	if err != nil {
 		return fmt.Errorf("term pairs: %w", err)
@@ -157,16 +154,11 @@ func evaluateCounterfactual(ctx context.Context, cfg CounterfactualConfig, rep *
 	if err != nil {
 		return err
 	}
-	dataDigest, err := checkTextData(cfg.Common)
-	if err != nil {
-		return err
-	}
-	m, err := openTextModel(cfg.Common, cfg.Text)
+	m, dataDigest, err := openTextEvaluation(cfg.Common, cfg.Text, "counterfactual", rep)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	m.record(rep, cfg.Text)
 	if cfg.Favorable == "" {
 		cfg.Favorable = contract.DefaultFavorableLabel
 	}

@@ -85,19 +85,11 @@ func evaluateTextExplain(ctx context.Context, cfg TextExplainConfig, rep *report
 	case cfg.LIMESamples < 0 || cfg.LIMESamples == 1:
 		return fmt.Errorf("--lime-samples %d: want 0 (LIME's 5000) or at least 2", cfg.LIMESamples)
 	}
-	if err := refuseShard(cfg.Common, "explain"); err != nil {
-		return err
-	}
-	dataDigest, err := checkTextData(cfg.Common)
-	if err != nil {
-		return err
-	}
-	m, err := openTextModel(cfg.Common, cfg.Text)
+	m, dataDigest, err := openTextEvaluation(cfg.Common, cfg.Text, "explain", rep)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	m.record(rep, cfg.Text)
 	if cfg.Favorable == "" {
 		cfg.Favorable = contract.DefaultFavorableLabel
 	}

@@ -68,19 +68,11 @@ func evaluateTextFairness(ctx context.Context, cfg TextFairnessConfig, rep *repo
 	if len(cfg.Sensitive) > fairness.MaxSensitive {
 		return fmt.Errorf("--%s lists %d columns; at most %d", contract.FlagSensitive, len(cfg.Sensitive), fairness.MaxSensitive)
 	}
-	if err := refuseShard(cfg.Common, "fairness"); err != nil {
-		return err
-	}
-	dataDigest, err := checkTextData(cfg.Common)
-	if err != nil {
-		return err
-	}
-	m, err := openTextModel(cfg.Common, cfg.Text)
+	m, dataDigest, err := openTextEvaluation(cfg.Common, cfg.Text, "fairness", rep)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	m.record(rep, cfg.Text)
 	p := rep.Parameters
 	p["label"], p["sensitive"] = cfg.Label, strings.Join(cfg.Sensitive, ",")
 	rows, err := readTextRows(ctx, cfg.DataPath, cfg.Text.textColumn(), cfg.Label, cfg.Sensitive)

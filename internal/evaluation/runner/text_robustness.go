@@ -124,19 +124,11 @@ func evaluateTextRobustness(ctx context.Context, cfg TextRobustnessConfig, rep *
 	case cfg.AttackRows < 0:
 		return fmt.Errorf("--attack-rows %d: want 0 or more", cfg.AttackRows)
 	}
-	if err := refuseShard(cfg.Common, "robustness"); err != nil {
-		return err
-	}
-	dataDigest, err := checkTextData(cfg.Common)
-	if err != nil {
-		return err
-	}
-	m, err := openTextModel(cfg.Common, cfg.Text)
+	m, dataDigest, err := openTextEvaluation(cfg.Common, cfg.Text, "robustness", rep)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	m.record(rep, cfg.Text)
 	if cfg.Favorable == "" {
 		cfg.Favorable = contract.DefaultFavorableLabel
 	}
